@@ -1,0 +1,108 @@
+# colnet. Every knob lives in config.mk; this file names every source once.
+include config.mk
+
+VERSION = 0.1.0
+
+BUILD ?= build
+ifeq ($(SAN),1)
+BUILD    = build-san
+SANFLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+endif
+ifeq ($(DEBUG),1)
+OPTFLAGS = -O0 -g
+endif
+
+ALL_CFLAGS  = $(CFLAGS) $(OPTFLAGS) $(SANFLAGS) -g -Iinclude -Isrc $(BLAS_CFLAGS)
+ALL_LDFLAGS = $(LDFLAGS) $(SANFLAGS)
+LIBS        = $(BLAS_LIBS) $(ZLIB_LIBS) -lm -lpthread
+
+LIB_SRC = \
+	src/error.c src/rng.c src/gemm.c src/arena.c src/geom.c src/im2col.c \
+	src/ops/conv2d.c src/ops/linear.c src/ops/pool.c src/ops/act.c src/ops/loss.c \
+	src/ref/conv2d.c src/ref/linear.c src/ref/pool.c src/ref/act.c src/ref/loss.c \
+	src/layer.c src/spec.c src/net.c
+
+TESTS = test_gemm test_arena test_im2col test_conv2d test_linear test_pool test_act \
+	test_loss test_spec test_net test_noalloc test_train_tiny
+
+LIB_OBJ  = $(LIB_SRC:%.c=$(BUILD)/%.o)
+TEST_BIN = $(TESTS:%=$(BUILD)/tests/%)
+LIBA     = $(BUILD)/libcolnet.a
+
+.PHONY: all lib test check check-symbols check-layers check-format format deps options \
+	clean install uninstall
+
+all: lib
+
+lib: $(LIBA)
+
+$(LIBA): $(LIB_OBJ)
+	rm -f $@
+	$(AR) rcs $@ $(LIB_OBJ)
+
+$(BUILD)/%.o: %.c Makefile config.mk | depcheck
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+
+# ---- tests: one cmocka executable per module ----
+$(BUILD)/tests/%: $(BUILD)/tests/%.o $(BUILD)/tests/util.o $(LIBA)
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(BUILD)/tests/util.o $(LIBA) $(TEST_LIBS) $(LIBS)
+
+# The no-allocation test counts every malloc/calloc/realloc colnet itself makes.
+NOALLOC_WRAP = -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=aligned_alloc,--wrap=posix_memalign
+$(BUILD)/tests/test_noalloc: $(BUILD)/tests/test_noalloc.o $(BUILD)/tests/util.o $(LIBA)
+	$(CC) $(ALL_LDFLAGS) $(NOALLOC_WRAP) -o $@ $< $(BUILD)/tests/util.o $(LIBA) $(TEST_LIBS) $(LIBS)
+
+test: check $(TEST_BIN)
+	@scripts/run-tests.sh $(TEST_BIN)
+
+check: check-symbols check-layers check-format
+
+check-symbols: $(LIBA)
+	@scripts/check-symbols.sh $(LIBA)
+
+check-layers:
+	@scripts/check-layers.sh
+
+check-format:
+	@scripts/check-format.sh
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+# One line naming the Debian package, rather than a page of compiler errors.
+depcheck:
+	@scripts/depcheck.sh "$(CC)" "$(BLAS_CFLAGS)"
+.PHONY: depcheck
+
+deps:
+	@if [ "$$(id -u)" != 0 ]; then echo "make deps: run as root (it calls apt-get)"; exit 1; fi
+	apt-get update -q
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(DEB_PACKAGES)
+
+options:
+	@echo "colnet $(VERSION) build options:"
+	@echo "CC       = $(CC)"
+	@echo "CFLAGS   = $(ALL_CFLAGS)"
+	@echo "LDFLAGS  = $(ALL_LDFLAGS)"
+	@echo "LIBS     = $(LIBS)"
+	@echo "BUILD    = $(BUILD)"
+
+install: $(LIBA)
+	mkdir -p $(DESTDIR)$(LIBPREFIX) $(DESTDIR)$(INCPREFIX)
+	cp -f $(LIBA) $(DESTDIR)$(LIBPREFIX)/libcolnet.a
+	cp -f include/colnet.h $(DESTDIR)$(INCPREFIX)/colnet.h
+	if [ -n "$(PCPREFIX)" ]; then \
+		mkdir -p $(DESTDIR)$(PCPREFIX); \
+		scripts/make-pc.sh "$(PREFIX)" "$(INCPREFIX)" "$(LIBPREFIX)" "$(VERSION)" \
+			"$(BLAS_LIBS) $(ZLIB_LIBS) -lm -lpthread" > $(DESTDIR)$(PCPREFIX)/colnet.pc; \
+	fi
+
+uninstall:
+	rm -f $(DESTDIR)$(LIBPREFIX)/libcolnet.a $(DESTDIR)$(INCPREFIX)/colnet.h
+	if [ -n "$(PCPREFIX)" ]; then rm -f $(DESTDIR)$(PCPREFIX)/colnet.pc; fi
+
+clean:
+	rm -rf build build-san
+
+-include $(LIB_OBJ:.o=.d) $(TEST_BIN:=.d) $(BUILD)/tests/util.d

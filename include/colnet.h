@@ -1,0 +1,263 @@
+/*
+ * colnet: convolutional networks on the CPU, lowered to GEMM (im2col + OpenBLAS).
+ *
+ * Conventions of this header:
+ * - Every call that can fail returns enum cn_status; results come back through pointers.
+ * - Handles (struct cn_net, struct cn_optim, struct cn_dataset) are opaque. _create/_load
+ *   return an owned handle released by _free; _free(NULL) does nothing.
+ * - A handle keeps the message of its last error (cn_net_error); constructors, which have no
+ *   handle yet, write theirs into a caller buffer of CN_ERR_LEN bytes (which may be NULL).
+ * - Pointers returned by the library are borrowed: valid until the next call that changes the
+ *   same handle, and never to be freed by the caller.
+ * - Images are float, NHWC (channels last); for one-channel images that is the same as NCHW.
+ * - No global state: two networks may be used from two threads at once. The one process-wide
+ *   knob, OpenBLAS's thread count, is behind cn_set_blas_threads().
+ */
+#ifndef COLNET_H
+#define COLNET_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define CN_VERSION_MAJOR 0
+#define CN_VERSION_MINOR 1
+#define CN_VERSION_PATCH 0
+
+#define CN_ERR_LEN 256 /* bytes of an error message buffer */
+
+/* ======================== utility ======================== */
+
+enum cn_status {
+	CN_OK = 0,
+	CN_ERR_ARG,     /* an argument is out of range or NULL */
+	CN_ERR_SHAPE,   /* shapes do not fit together */
+	CN_ERR_NOMEM,   /* an allocation failed or a size overflowed */
+	CN_ERR_IO,      /* a file could not be opened, read or written */
+	CN_ERR_FORMAT,  /* a file or spec is malformed */
+	CN_ERR_NUMERIC, /* NaN or Inf appeared */
+	CN_ERR_STATE    /* the call is not valid in the handle's current state */
+};
+
+/* A short constant name for a status ("invalid argument"). */
+const char *cn_status_str(enum cn_status status);
+
+/* "MAJOR.MINOR.PATCH" of the linked library. */
+const char *cn_version(void);
+
+/* The BLAS in use, as it describes itself (library, version, core type). */
+const char *cn_blas_config(void);
+
+/* Set OpenBLAS's thread count (process-wide: it is OpenBLAS's only knob). n >= 1. */
+enum cn_status cn_set_blas_threads(int n);
+
+/* ======================== network ======================== */
+
+struct cn_net;
+
+/* Input image shape: channels, height, width. */
+struct cn_shape {
+	int32_t c, h, w;
+};
+
+enum cn_plan_mode {
+	CN_PLAN_TRAIN, /* forward, loss and backward */
+	CN_PLAN_INFER  /* forward only: no gradients or backward scratch */
+};
+
+/*
+ * Build a network from a one-line spec and an input shape, initializing its parameters from
+ * seed. Spec grammar (layers separated by '|'):
+ *   conv CO kK[xK2] [sS[xS2]] [pP[xP2]] [nobias] [ACT]
+ *   maxpool K[xK2] [sS[xS2]] [pP[xP2]]      (stride defaults to the kernel)
+ *   avgpool K[xK2] [sS[xS2]] [pP[xP2]]
+ *   linear OUT [nobias] [ACT]               (flattens its input)
+ *   flatten | ACT
+ * where ACT is relu, sigmoid, tanh, identity or leaky[=SLOPE] (default slope 0.01).
+ * Example: "conv 32 k3 p1 relu | maxpool 2 | conv 64 k3 p1 relu | maxpool 2 | linear 10".
+ * Errors: CN_ERR_FORMAT (spec), CN_ERR_SHAPE (shapes that cannot work, message names the
+ * layer and the numbers), CN_ERR_NOMEM.
+ */
+enum cn_status cn_net_create(struct cn_net **net, const char *spec, struct cn_shape in,
+			     uint64_t seed, char err[CN_ERR_LEN]);
+
+void cn_net_free(struct cn_net *net);
+
+/* Message of the last failed call on net ("" if none). Borrowed. */
+const char *cn_net_error(const struct cn_net *net);
+
+/*
+ * Reserve every buffer the network needs for batches of up to `batch` images: activations,
+ * and for CN_PLAN_TRAIN gradients and backward scratch. After this, forward, loss and
+ * backward never allocate. Re-planning replaces the previous plan.
+ */
+enum cn_status cn_net_plan(struct cn_net *net, int32_t batch, enum cn_plan_mode mode);
+
+/* Bytes reserved by the current plan (activations and scratch; 0 before planning). */
+size_t cn_net_plan_bytes(const struct cn_net *net);
+
+/* Number of parameters, and the flat parameter and gradient arrays (same layout). Borrowed. */
+size_t cn_net_param_count(const struct cn_net *net);
+float *cn_net_params(struct cn_net *net);
+float *cn_net_grads(struct cn_net *net);
+
+/* The input shape, and the number of outputs per image (classes, for a classifier). */
+struct cn_shape cn_net_input_shape(const struct cn_net *net);
+int32_t cn_net_output_len(const struct cn_net *net);
+
+/*
+ * The planned input buffer [batch, H, W, C]: fill it and pass it as x to cn_net_forward to
+ * save a copy. NULL before planning. Borrowed.
+ */
+float *cn_net_input(struct cn_net *net);
+
+/*
+ * Forward n images x [n, H, W, C] (1 <= n <= planned batch). *y receives the outputs
+ * [n, outputs] (borrowed, valid until the next forward). Errors: CN_ERR_STATE (not planned),
+ * CN_ERR_ARG.
+ */
+enum cn_status cn_net_forward(struct cn_net *net, const float *x, int32_t n, const float **y);
+
+/*
+ * After a forward: softmax cross-entropy against labels[n] in [0, outputs). *loss receives
+ * the mean loss; the gradient is kept for cn_net_backward. probs (may be NULL) receives the
+ * softmax [n, outputs] (borrowed). Errors: CN_ERR_ARG (label out of range), CN_ERR_NUMERIC
+ * (loss is NaN or Inf), CN_ERR_STATE (no forward, or not planned for training).
+ */
+enum cn_status cn_net_loss_xent(struct cn_net *net, const int32_t *labels, float *loss,
+				const float **probs);
+
+/* After a forward: mean squared error against targets [n, outputs]. As cn_net_loss_xent. */
+enum cn_status cn_net_loss_mse(struct cn_net *net, const float *targets, float *loss);
+
+/* Backpropagate the last loss: ADDS this batch's gradients to cn_net_grads(). */
+enum cn_status cn_net_backward(struct cn_net *net);
+
+/* Set every gradient to zero. */
+void cn_net_zero_grad(struct cn_net *net);
+
+/* zero_grad + forward + softmax cross-entropy + backward, in one call. */
+enum cn_status cn_net_train_step(struct cn_net *net, const float *x, const int32_t *labels,
+				 int32_t n, float *loss);
+
+/* Number of layers, and a one-line description of layer i with its output shape. */
+int32_t cn_net_layer_count(const struct cn_net *net);
+enum cn_status cn_net_layer_describe(const struct cn_net *net, int32_t i, char *buf,
+				     size_t len);
+
+/* ======================== training ======================== */
+
+struct cn_optim;
+
+enum cn_optim_kind {
+	CN_OPTIM_SGD,          /* p -= lr * g */
+	CN_OPTIM_MOMENTUM,     /* heavy ball: v = mu*v + g; p -= lr * v */
+	CN_OPTIM_MOMENTUM_EMA, /* moving average: v = beta*v + (1 - beta)*g; p -= lr * v */
+	CN_OPTIM_ADAM          /* Adam with bias correction (Kingma & Ba) */
+};
+
+/* Options of an optimizer; start from cn_optim_opts_default() and change fields. */
+struct cn_optim_opts {
+	enum cn_optim_kind kind;
+	float lr;           /* learning rate (a schedule may override it per step) */
+	float momentum;     /* mu for MOMENTUM, beta for MOMENTUM_EMA */
+	float beta1, beta2; /* Adam */
+	float eps;          /* Adam */
+	float weight_decay; /* L2: g += weight_decay * p before the update */
+	float clip_norm;    /* > 0: scale g so its global L2 norm is at most clip_norm */
+};
+
+/* SGD, lr 0.01, momentum 0.9, Adam betas 0.9/0.999, eps 1e-8, no decay, no clipping. */
+struct cn_optim_opts cn_optim_opts_default(void);
+
+/* An optimizer for n_params parameters (its state has the parameters' flat layout). */
+enum cn_status cn_optim_create(struct cn_optim **opt, const struct cn_optim_opts *opts,
+			       size_t n_params, char err[CN_ERR_LEN]);
+void cn_optim_free(struct cn_optim *opt);
+
+/* One update of params [n_params] from grads [n_params] with learning rate lr. Never allocates. */
+enum cn_status cn_optim_step(struct cn_optim *opt, float *params, const float *grads, float lr);
+
+/* The optimizer's state for checkpoints: its step count and its float state (borrowed). */
+int64_t cn_optim_step_count(const struct cn_optim *opt);
+void cn_optim_set_step_count(struct cn_optim *opt, int64_t steps);
+size_t cn_optim_state_len(const struct cn_optim *opt);
+float *cn_optim_state(struct cn_optim *opt);
+
+enum cn_sched_kind {
+	CN_SCHED_CONST,  /* lr */
+	CN_SCHED_STEP,   /* lr * gamma^floor(epoch / step_epochs) */
+	CN_SCHED_COSINE, /* lr_min + (lr - lr_min) (1 + cos(pi t / epochs)) / 2, t fractional */
+	CN_SCHED_LOSS    /* 0.2 while loss > 1, 0.1 > 0.5, 0.05 > 0.2, else max(0.005, loss/5) */
+};
+
+struct cn_sched {
+	enum cn_sched_kind kind;
+	float lr;            /* base rate */
+	int32_t step_epochs; /* STEP */
+	float gamma;         /* STEP */
+	int32_t epochs;      /* COSINE: length of the run */
+	float lr_min;        /* COSINE */
+};
+
+/*
+ * Learning rate at fractional epoch t (epoch index + fraction of it done) given the running
+ * training loss (read by CN_SCHED_LOSS only).
+ */
+float cn_sched_lr(const struct cn_sched *s, double t, float loss);
+
+/* ======================== data ======================== */
+
+struct cn_dataset;
+
+/*
+ * Load images and labels from IDX files, raw or gzip-compressed (detected by content).
+ * Images: unsigned bytes with 3 dims [count, H, W] (one channel) or 4 [count, H, W, C];
+ * labels: unsigned bytes, 1 dim [count]. Every header field is checked against the file's
+ * real length, and the counts against each other. Errors (message names the file and the
+ * problem): CN_ERR_IO, CN_ERR_FORMAT, CN_ERR_NOMEM.
+ */
+enum cn_status cn_dataset_load_idx(struct cn_dataset **ds, const char *images_path,
+				   const char *labels_path, char err[CN_ERR_LEN]);
+
+/*
+ * Load the training (train != 0) or test split from a folder holding MNIST's file names:
+ * train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte,
+ * t10k-labels-idx1-ubyte, each raw or with .gz. Labels must be 0..9.
+ */
+enum cn_status cn_dataset_load_mnist_dir(struct cn_dataset **ds, const char *dir, int train,
+					 char err[CN_ERR_LEN]);
+
+/* A dataset from memory (copied): count images of shape [H, W, C] bytes and count labels. */
+enum cn_status cn_dataset_create(struct cn_dataset **ds, struct cn_shape shape, int32_t count,
+				 const uint8_t *pixels, const uint8_t *labels,
+				 char err[CN_ERR_LEN]);
+
+void cn_dataset_free(struct cn_dataset *ds);
+
+int32_t cn_dataset_count(const struct cn_dataset *ds);
+struct cn_shape cn_dataset_shape(const struct cn_dataset *ds);
+/* 1 + the largest label. */
+int32_t cn_dataset_classes(const struct cn_dataset *ds);
+/* Raw bytes, [count, H, W, C] and [count] (borrowed). */
+const uint8_t *cn_dataset_pixels(const struct cn_dataset *ds);
+const uint8_t *cn_dataset_labels(const struct cn_dataset *ds);
+
+/* Keep only the first count examples (1 <= count <= current count). */
+enum cn_status cn_dataset_truncate(struct cn_dataset *ds, int32_t count);
+
+/*
+ * Gather examples idx[0..n) into x [n, H, W, C] as floats in [0, 1] (byte / 255) and their
+ * labels into labels[n]. Never allocates. CN_ERR_ARG if an index is out of range.
+ */
+enum cn_status cn_dataset_gather(const struct cn_dataset *ds, const int32_t *idx, int32_t n,
+				 float *x, int32_t *labels);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

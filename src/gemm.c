@@ -1,0 +1,63 @@
+/*
+ * The BLAS door: the only file that includes cblas.h. Row-major, contiguous matrices; the
+ * leading dimensions follow from the shapes. CN_NAIVE_GEMM=1 at build time routes every call
+ * to the reference loops (for instrumented builds: OpenBLAS's assembly is invisible to them).
+ */
+#include <cblas.h>
+#include <stdio.h>
+
+#include "colnet.h"
+#include "gemm.h"
+
+void cn_gemm(bool ta, bool tb, int m, int n, int k, float alpha, const float *a, const float *b,
+	     float beta, float *c)
+{
+#ifdef CN_NAIVE_GEMM
+	cn_gemm_ref(ta, tb, m, n, k, alpha, a, b, beta, c);
+#else
+	int lda = ta ? m : k, ldb = tb ? k : n;
+	cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
+		    m, n, k, alpha, a, lda, b, ldb, beta, c, n);
+#endif
+}
+
+void cn_gemm_ref(bool ta, bool tb, int m, int n, int k, float alpha, const float *a,
+		 const float *b, float beta, float *c)
+{
+	for (int i = 0; i < m; i++) {
+		for (int j = 0; j < n; j++) {
+			double acc = 0;
+			for (int p = 0; p < k; p++) {
+				float av = ta ? a[(size_t)p * m + i] : a[(size_t)i * k + p];
+				float bv = tb ? b[(size_t)j * k + p] : b[(size_t)p * n + j];
+				acc += (double)av * bv;
+			}
+			float *cij = &c[(size_t)i * n + j];
+			/* beta == 0 overwrites (BLAS semantics: C may hold NaN garbage) */
+			*cij = (float)(alpha * acc + (beta == 0.0f ? 0.0 : (double)beta * *cij));
+		}
+	}
+}
+
+const char *cn_gemm_blas_config(void)
+{
+#ifdef CN_NAIVE_GEMM
+	return "naive reference GEMM (CN_NAIVE_GEMM build)";
+#else
+	return openblas_get_config();
+#endif
+}
+
+const char *cn_blas_config(void)
+{
+	return cn_gemm_blas_config();
+}
+
+enum cn_status cn_set_blas_threads(int n)
+{
+	if (n < 1) return CN_ERR_ARG;
+#ifndef CN_NAIVE_GEMM
+	openblas_set_num_threads(n);
+#endif
+	return CN_OK;
+}

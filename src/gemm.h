@@ -1,0 +1,22 @@
+/*
+ * The BLAS door. cn_gemm is the one call every op makes; gemm.c is the only file that
+ * includes cblas.h. Matrices are contiguous and row-major:
+ *   C[m,n] = alpha * op(A)[m,k] * op(B)[k,n] + beta * C
+ * where op(A) = A ([m,k]) or Aᵀ (A stored [k,m]) when ta is true; likewise B.
+ */
+#ifndef CN_GEMM_H
+#define CN_GEMM_H
+
+#include <stdbool.h>
+
+void cn_gemm(bool ta, bool tb, int m, int n, int k, float alpha, const float *a, const float *b,
+	     float beta, float *c);
+
+/* Triple loop with double accumulation: the oracle for tests and the bench's naive baseline. */
+void cn_gemm_ref(bool ta, bool tb, int m, int n, int k, float alpha, const float *a,
+		 const float *b, float beta, float *c);
+
+/* Name of the BLAS and its core type as it reports them ("OpenBLAS 0.3.21 ... SkylakeX"). */
+const char *cn_gemm_blas_config(void);
+
+#endif

@@ -1,0 +1,126 @@
+/* Shared test helpers; see util.h. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "util.h"
+
+struct tu_rng tu_rng_make(uint64_t seed)
+{
+	struct tu_rng r = {seed * 0x9E3779B97F4A7C15ull + 1};
+	return r;
+}
+
+/* splitmix64: small, seeded, good enough for test data */
+uint64_t tu_next(struct tu_rng *r)
+{
+	uint64_t z = (r->s += 0x9E3779B97F4A7C15ull);
+	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+	z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+	return z ^ (z >> 31);
+}
+
+float tu_uniform(struct tu_rng *r, float lo, float hi)
+{
+	double u = (double)(tu_next(r) >> 11) * (1.0 / 9007199254740992.0);
+	return (float)(lo + (hi - lo) * u);
+}
+
+int tu_int(struct tu_rng *r, int lo, int hi)
+{
+	return lo + (int)(tu_next(r) % (uint64_t)(hi - lo + 1));
+}
+
+void tu_fill_uniform(struct tu_rng *r, float *a, size_t len, float lo, float hi)
+{
+	for (size_t i = 0; i < len; i++) a[i] = tu_uniform(r, lo, hi);
+}
+
+void *tu_alloc(size_t bytes)
+{
+	void *p = malloc(bytes ? bytes : 1);
+	assert_non_null(p);
+	return p;
+}
+
+float *tu_floats(size_t len)
+{
+	return tu_alloc(len * sizeof(float));
+}
+
+double tu_max_rel_err(const float *got, const float *want, size_t len, size_t *at)
+{
+	double ss = 0;
+	for (size_t i = 0; i < len; i++) ss += (double)want[i] * want[i];
+	double rms = len ? sqrt(ss / (double)len) : 0;
+	if (rms == 0) rms = 1e-30;
+	double worst = 0;
+	size_t worst_at = 0;
+	for (size_t i = 0; i < len; i++) {
+		double d = fabs((double)got[i] - want[i]);
+		double scale = fabs((double)want[i]) > rms ? fabs((double)want[i]) : rms;
+		double e = d / scale;
+		if (!(e <= worst)) { /* also catches NaN */
+			worst = isnan(e) ? INFINITY : e;
+			worst_at = i;
+		}
+	}
+	if (at) *at = worst_at;
+	return worst;
+}
+
+double tu_check_close(const char *what, const float *got, const float *want, size_t len,
+		      double tol, const char *cfg)
+{
+	size_t at;
+	double e = tu_max_rel_err(got, want, len, &at);
+	if (e > tol) {
+		print_error("%s: relative error %.3g > %.3g at [%zu]: got %.9g want %.9g (%s)\n",
+			    what, e, tol, at, (double)got[at], (double)want[at], cfg ? cfg : "");
+		fail();
+	}
+	return e;
+}
+
+double tu_gradcheck(const char *what, double (*loss)(void *ctx), void *ctx, float *x, size_t len,
+		    const float *analytic, double eps, double tol, size_t max_probes)
+{
+	bool nonzero = false;
+	for (size_t i = 0; i < len; i++) nonzero |= analytic[i] != 0.0f;
+	if (!nonzero) {
+		print_error("%s: analytic gradient is all zero: the check would prove nothing\n",
+			    what);
+		fail();
+	}
+	size_t probes = len < max_probes ? len : max_probes;
+	double worst = 0;
+	for (size_t p = 0; p < probes; p++) {
+		size_t i = probes == len ? p : (size_t)((double)p * (double)len / (double)probes);
+		float saved = x[i];
+		x[i] = (float)(saved + eps);
+		double up = loss(ctx);
+		x[i] = (float)(saved - eps);
+		double down = loss(ctx);
+		x[i] = saved;
+		/* the step actually taken in float, not the one asked for */
+		double h = (double)(float)(saved + eps) - (double)(float)(saved - eps);
+		double num = (up - down) / h;
+		double ana = analytic[i];
+		double scale = fmax(1.0, fmax(fabs(num), fabs(ana)));
+		double e = fabs(num - ana) / scale;
+		if (e > worst) worst = e;
+		if (e > tol) {
+			print_error("%s: gradient at [%zu]: numeric %.9g analytic %.9g (err %.3g > "
+				    "%.3g)\n",
+				    what, i, num, ana, e, tol);
+			fail();
+		}
+	}
+	return worst;
+}
