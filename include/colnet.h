@@ -143,6 +143,23 @@ void cn_net_zero_grad(struct cn_net *net);
 enum cn_status cn_net_train_step(struct cn_net *net, const float *x, const int32_t *labels,
 				 int32_t n, float *loss);
 
+enum cn_init {
+	CN_INIT_DEFAULT,        /* PyTorch's default: w, b ~ U(+-1/sqrt(fan_in)) */
+	CN_INIT_UNIFORM,        /* w ~ U(+-scale), b = 0 */
+	CN_INIT_GAUSSIAN,       /* w ~ N(0, scale^2), b = 0 */
+	CN_INIT_XAVIER_UNIFORM, /* w ~ U(+-sqrt(6/(fan_in+fan_out))), b = 0 */
+	CN_INIT_XAVIER_NORMAL,  /* w ~ N(0, 2/(fan_in+fan_out)), b = 0 */
+	CN_INIT_HE_UNIFORM,     /* w ~ U(+-sqrt(6/fan_in)), b = 0 */
+	CN_INIT_HE_NORMAL       /* w ~ N(0, 2/fan_in), b = 0 */
+};
+
+/*
+ * Re-initialize every parameter with a seeded generator (cn_net_create uses CN_INIT_DEFAULT
+ * with its seed). scale is read by UNIFORM and GAUSSIAN only. fan_in is KH*KW*CI for a conv,
+ * IN for a linear layer.
+ */
+enum cn_status cn_net_init(struct cn_net *net, enum cn_init kind, float scale, uint64_t seed);
+
 /* Number of layers, and a one-line description of layer i with its output shape. */
 int32_t cn_net_layer_count(const struct cn_net *net);
 enum cn_status cn_net_layer_describe(const struct cn_net *net, int32_t i, char *buf,

@@ -1,0 +1,76 @@
+/*
+ * Parameter initialization, drawn from a seeded generator so a run is reproducible.
+ * fan_in = KH*KW*CI (conv) or IN (linear); fan_out = KH*KW*CO or OUT.
+ */
+#include <math.h>
+
+#include "error.h"
+#include "net.h"
+
+static void fans(const struct cn_layer *l, double *fan_in, double *fan_out)
+{
+	double units = (double)l->d.out;
+	*fan_in = (double)l->w_len / units;
+	*fan_out = l->d.kind == CN_LAYER_CONV2D ? units * l->d.kh * l->d.kw : units;
+}
+
+static void fill_uniform(struct cn_rng *r, float *a, size_t len, double bound)
+{
+	for (size_t i = 0; i < len; i++) a[i] = (float)((2.0 * cn_rng_uniform(r) - 1.0) * bound);
+}
+
+static void fill_normal(struct cn_rng *r, float *a, size_t len, double std)
+{
+	for (size_t i = 0; i < len; i++) a[i] = (float)(cn_rng_normal(r) * std);
+}
+
+enum cn_status cn_net_init(struct cn_net *net, enum cn_init kind, float scale, uint64_t seed)
+{
+	if (!net) return CN_ERR_ARG;
+	bool needs_scale = kind == CN_INIT_UNIFORM || kind == CN_INIT_GAUSSIAN;
+	if ((unsigned)kind > CN_INIT_HE_NORMAL)
+		return cn_err_set(net->err, CN_ERR_ARG, "unknown initializer %d", (int)kind);
+	if (needs_scale && !(scale > 0.0f && isfinite(scale)))
+		return cn_err_set(net->err, CN_ERR_ARG, "initializer scale %g must be positive",
+				  (double)scale);
+	cn_rng_seed(&net->rng, seed);
+	for (int32_t i = 0; i < net->n_layers; i++) {
+		struct cn_layer *l = &net->layers[i];
+		if (!l->w_len) continue;
+		double fi, fo;
+		fans(l, &fi, &fo);
+		/* biases start at zero except in PyTorch's default scheme */
+		double bias_bound = 0;
+		switch (kind) {
+		case CN_INIT_DEFAULT: /* PyTorch's: kaiming_uniform(a=sqrt 5) = U(+-1/sqrt(fan_in)) */
+			fill_uniform(&net->rng, l->w, l->w_len, 1.0 / sqrt(fi));
+			bias_bound = 1.0 / sqrt(fi);
+			break;
+		case CN_INIT_UNIFORM:
+			fill_uniform(&net->rng, l->w, l->w_len, scale);
+			break;
+		case CN_INIT_GAUSSIAN:
+			fill_normal(&net->rng, l->w, l->w_len, scale);
+			break;
+		case CN_INIT_XAVIER_UNIFORM:
+			fill_uniform(&net->rng, l->w, l->w_len, sqrt(6.0 / (fi + fo)));
+			break;
+		case CN_INIT_XAVIER_NORMAL:
+			fill_normal(&net->rng, l->w, l->w_len, sqrt(2.0 / (fi + fo)));
+			break;
+		case CN_INIT_HE_UNIFORM:
+			fill_uniform(&net->rng, l->w, l->w_len, sqrt(6.0 / fi));
+			break;
+		case CN_INIT_HE_NORMAL:
+			fill_normal(&net->rng, l->w, l->w_len, sqrt(2.0 / fi));
+			break;
+		}
+		if (l->b_len) {
+			if (bias_bound > 0)
+				fill_uniform(&net->rng, l->b, l->b_len, bias_bound);
+			else
+				for (size_t j = 0; j < l->b_len; j++) l->b[j] = 0.0f;
+		}
+	}
+	return CN_OK;
+}

@@ -1,0 +1,71 @@
+/*
+ * Layer kinds and the per-kind table {name, shape, workspace, forward, backward}. A layer is an
+ * op plus an optional element-wise activation applied in place on its output; backward first
+ * turns dy into the op's output gradient in place (activations differentiate from y), then runs
+ * the op's backward. Views (x, y, w, b, dw, db, argmax) point into the net's memory.
+ */
+#ifndef CN_LAYER_H
+#define CN_LAYER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "colnet.h"
+#include "geom.h"
+#include "ops/ops.h"
+#include "tensor.h"
+
+enum cn_layer_kind {
+	CN_LAYER_CONV2D,
+	CN_LAYER_LINEAR,
+	CN_LAYER_MAXPOOL2D,
+	CN_LAYER_AVGPOOL2D,
+	CN_LAYER_ACT,
+	CN_LAYER_FLATTEN,
+	CN_LAYER_COUNT
+};
+
+/* What a spec says about one layer, before any shape is known. */
+struct cn_layer_desc {
+	enum cn_layer_kind kind;
+	int32_t out;            /* conv: output channels; linear: outputs */
+	int32_t kh, kw, sh, sw; /* conv and pools: kernel and stride */
+	int32_t ph, pw;         /* conv and pools: zero padding */
+	bool bias;              /* conv and linear */
+	enum cn_act act;        /* applied in place on the output */
+	float slope;            /* leaky relu */
+};
+
+struct cn_layer {
+	struct cn_layer_desc d;
+	struct cn_shape in, out; /* per image */
+	struct cn_geom g;        /* conv and pools */
+	int32_t chunk;           /* conv: images lowered per GEMM (a plan decision) */
+	size_t w_len, b_len;     /* parameters */
+	float *w, *b;            /* conv [CO, KH, KW, CI], linear [OUT, IN]; b [CO] or NULL */
+	float *dw, *db;          /* same layouts, in the net's gradient block */
+	struct cn_tensor x, y;   /* [N, H, W, C] views: x is the previous layer's y */
+	int32_t *argmax;         /* maxpool: [N, HO, WO, C] */
+};
+
+struct cn_layer_impl {
+	const char *name;
+	/* infer out, g, w_len, b_len from in; refuse impossible shapes (message in err) */
+	enum cn_status (*shape)(struct cn_layer *l, char *err);
+	/* floats of scratch for batches of n (SIZE_MAX on overflow) */
+	size_t (*ws_len)(const struct cn_layer *l, bool train);
+	void (*forward)(struct cn_layer *l, float *ws);
+	/* dy [N, out] is the op's output gradient (activation already undone); dx may be NULL */
+	void (*backward)(struct cn_layer *l, const float *dy, float *dx, float *ws);
+};
+
+extern const struct cn_layer_impl cn_layer_impls[CN_LAYER_COUNT];
+
+/* Name of an activation ("relu") for descriptions and specs. */
+const char *cn_act_name(enum cn_act act);
+
+/* One-line description "conv 32 k3x3 s1x1 p1x1 relu" of a layer's configuration. */
+void cn_layer_format(const struct cn_layer_desc *d, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,279 @@
+/*
+ * The network: layers built from a spec, shapes inferred once at create, parameters and
+ * gradients in two flat arrays of identical layout, and a plan that reserves every activation,
+ * gradient and scratch buffer for a batch size so forward, loss and backward never allocate.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+#include "net.h"
+#include "spec.h"
+#include "util.h"
+
+/* Lowered column matrices up to about this size stay in the cache between im2col and GEMM. */
+#define CN_CHUNK_TARGET_BYTES (1u << 20)
+
+static size_t shape_len(struct cn_shape s)
+{
+	return (size_t)s.h * (size_t)s.w * (size_t)s.c;
+}
+
+static enum cn_status build_layers(struct cn_net *net, const struct cn_layer_desc *descs,
+				   int32_t count, char *err)
+{
+	char what[96];
+	struct cn_shape s = net->in;
+	size_t n_params = 0;
+	for (int32_t i = 0; i < count; i++) {
+		struct cn_layer *l = &net->layers[i];
+		l->d = descs[i];
+		l->in = s;
+		char msg[CN_ERR_LEN];
+		enum cn_status st = cn_layer_impls[l->d.kind].shape(l, msg);
+		if (st) {
+			cn_layer_format(&l->d, what, sizeof(what));
+			return cn_err_set(err, st, "layer %d (%s) on input %dx%dx%d: %s", i + 1, what,
+					  s.h, s.w, s.c, msg);
+		}
+		if (!cn_add_ok(n_params, l->w_len, &n_params) ||
+		    !cn_add_ok(n_params, l->b_len, &n_params) || l->w_len == SIZE_MAX)
+			return cn_err_set(err, CN_ERR_NOMEM, "layer %d: parameter count overflows",
+					  i + 1);
+		s = l->out;
+	}
+	net->n_params = n_params;
+	return CN_OK;
+}
+
+static void bind_params(struct cn_net *net)
+{
+	size_t off = 0;
+	for (int32_t i = 0; i < net->n_layers; i++) {
+		struct cn_layer *l = &net->layers[i];
+		l->w = l->w_len ? net->params + off : NULL;
+		l->dw = l->w_len ? net->grads + off : NULL;
+		off += l->w_len;
+		l->b = l->b_len ? net->params + off : NULL;
+		l->db = l->b_len ? net->grads + off : NULL;
+		off += l->b_len;
+	}
+}
+
+enum cn_status cn_net_create(struct cn_net **out, const char *spec, struct cn_shape in,
+			     uint64_t seed, char err[CN_ERR_LEN])
+{
+	if (!out) return cn_err_set(err, CN_ERR_ARG, "cn_net_create: out is NULL");
+	*out = NULL;
+	if (in.c <= 0 || in.h <= 0 || in.w <= 0 || shape_len(in) > INT32_MAX)
+		return cn_err_set(err, CN_ERR_SHAPE, "input shape %dx%dx%d (CxHxW) is invalid",
+				  in.c, in.h, in.w);
+	struct cn_layer_desc descs[CN_SPEC_MAX_LAYERS];
+	int32_t count;
+	enum cn_status st = cn_spec_parse(spec, descs, &count, err);
+	if (st) return st;
+
+	struct cn_net *net = calloc(1, sizeof(*net));
+	if (!net) return cn_err_set(err, CN_ERR_NOMEM, "out of memory");
+	net->in = in;
+	net->n_layers = count;
+	net->layers = calloc((size_t)count, sizeof(*net->layers));
+	net->spec = strdup(spec);
+	if (!net->layers || !net->spec) {
+		st = cn_err_set(err, CN_ERR_NOMEM, "out of memory");
+		goto fail;
+	}
+	st = build_layers(net, descs, count, err);
+	if (st) goto fail;
+	size_t bytes;
+	if (!cn_mul_ok(net->n_params ? net->n_params : 1, sizeof(float), &bytes)) {
+		st = cn_err_set(err, CN_ERR_NOMEM, "%zu parameters overflow memory", net->n_params);
+		goto fail;
+	}
+	net->params = calloc(1, bytes);
+	net->grads = calloc(1, bytes);
+	if (!net->params || !net->grads) {
+		st = cn_err_set(err, CN_ERR_NOMEM, "cannot allocate %zu parameters", net->n_params);
+		goto fail;
+	}
+	bind_params(net);
+	cn_net_init(net, CN_INIT_DEFAULT, 0.0f, seed);
+	*out = net;
+	return CN_OK;
+fail:
+	cn_net_free(net);
+	return st;
+}
+
+void cn_net_free(struct cn_net *net)
+{
+	if (!net) return;
+	cn_arena_release(&net->arena);
+	free(net->params);
+	free(net->grads);
+	free(net->layers);
+	free(net->spec);
+	free(net);
+}
+
+const char *cn_net_error(const struct cn_net *net)
+{
+	return net ? net->err : "network is NULL";
+}
+
+/* Images per lowering GEMM: the largest even split of the batch whose column matrix fits. */
+static int32_t choose_chunk(const struct cn_layer *l, int32_t batch)
+{
+	size_t per_image = cn_mul4(cn_geom_out_pixels(&l->g), cn_geom_patch_len(&l->g),
+				   sizeof(float), 1);
+	size_t fit = per_image ? CN_CHUNK_TARGET_BYTES / per_image : (size_t)batch;
+	int32_t chunk = fit < 1 ? 1 : fit > (size_t)batch ? batch : (int32_t)fit;
+	int32_t pieces = (batch + chunk - 1) / chunk;
+	return (batch + pieces - 1) / pieces;
+}
+
+/* Reserve the plan's buffers; offsets come back in off[] for binding after commit. */
+struct plan_offsets {
+	size_t input, ws, dbuf[2], probs;
+	size_t y[CN_SPEC_MAX_LAYERS], argmax[CN_SPEC_MAX_LAYERS];
+};
+
+static enum cn_status reserve(struct cn_net *net, int32_t batch, bool train,
+			      struct plan_offsets *off)
+{
+	struct cn_arena *a = &net->arena;
+	size_t max_out = 0;
+	off->input = cn_arena_reserve_array(a, cn_mul4((size_t)batch, shape_len(net->in), 1, 1),
+					    sizeof(float));
+	net->ws_len = 0;
+	for (int32_t i = 0; i < net->n_layers; i++) {
+		struct cn_layer *l = &net->layers[i];
+		size_t out_len = cn_mul4((size_t)batch, shape_len(l->out), 1, 1);
+		if (out_len == SIZE_MAX || out_len > INT32_MAX)
+			return cn_err_set(net->err, CN_ERR_NOMEM,
+					  "layer %d: batch %d x %zu outputs is too large", i + 1,
+					  batch, shape_len(l->out));
+		off->y[i] = cn_arena_reserve_array(a, out_len, sizeof(float));
+		if (l->d.kind == CN_LAYER_MAXPOOL2D)
+			off->argmax[i] = cn_arena_reserve_array(a, out_len, sizeof(int32_t));
+		max_out = CN_MAX(max_out, out_len);
+		if (l->d.kind == CN_LAYER_CONV2D) l->chunk = choose_chunk(l, batch);
+		size_t ws = cn_layer_impls[l->d.kind].ws_len(l, train);
+		if (ws == SIZE_MAX)
+			return cn_err_set(net->err, CN_ERR_NOMEM,
+					  "layer %d: lowering workspace overflows", i + 1);
+		net->ws_len = CN_MAX(net->ws_len, ws);
+	}
+	off->ws = cn_arena_reserve_array(a, net->ws_len, sizeof(float));
+	if (train) {
+		off->dbuf[0] = cn_arena_reserve_array(a, max_out, sizeof(float));
+		off->dbuf[1] = cn_arena_reserve_array(a, max_out, sizeof(float));
+	}
+	size_t outs = (size_t)cn_net_output_len(net);
+	off->probs = cn_arena_reserve_array(a, cn_mul4((size_t)batch, outs, 1, 1), sizeof(float));
+	return CN_OK;
+}
+
+static void bind_plan(struct cn_net *net, int32_t batch, bool train, const struct plan_offsets *off)
+{
+	struct cn_arena *a = &net->arena;
+	net->input = cn_arena_at(a, off->input);
+	net->ws = cn_arena_at(a, off->ws);
+	net->dbuf[0] = train ? cn_arena_at(a, off->dbuf[0]) : NULL;
+	net->dbuf[1] = train ? cn_arena_at(a, off->dbuf[1]) : NULL;
+	net->probs = cn_arena_at(a, off->probs);
+	struct cn_tensor x = cn_tensor_make(net->input, batch, net->in.h, net->in.w, net->in.c);
+	for (int32_t i = 0; i < net->n_layers; i++) {
+		struct cn_layer *l = &net->layers[i];
+		l->x = x;
+		l->y = cn_tensor_make(cn_arena_at(a, off->y[i]), batch, l->out.h, l->out.w,
+				      l->out.c);
+		l->argmax = l->d.kind == CN_LAYER_MAXPOOL2D ? cn_arena_at(a, off->argmax[i]) : NULL;
+		x = l->y;
+	}
+}
+
+enum cn_status cn_net_plan(struct cn_net *net, int32_t batch, enum cn_plan_mode mode)
+{
+	if (!net) return CN_ERR_ARG;
+	if (batch < 1)
+		return cn_err_set(net->err, CN_ERR_ARG, "batch size %d must be at least 1", batch);
+	if (mode != CN_PLAN_TRAIN && mode != CN_PLAN_INFER)
+		return cn_err_set(net->err, CN_ERR_ARG, "unknown plan mode %d", (int)mode);
+	cn_arena_release(&net->arena);
+	net->batch = 0;
+	net->n = 0;
+	net->have_dout = false;
+	bool train = mode == CN_PLAN_TRAIN;
+	struct plan_offsets off_storage = {0}, *off = &off_storage;
+	enum cn_status st = reserve(net, batch, train, off);
+	if (!st && cn_arena_commit(&net->arena))
+		st = cn_err_set(net->err, CN_ERR_NOMEM,
+				"cannot allocate %zu bytes for batch %d", net->arena.bytes, batch);
+	if (!st) {
+		bind_plan(net, batch, train, off);
+		net->batch = batch;
+		net->mode = mode;
+	} else {
+		cn_arena_release(&net->arena);
+	}
+	return st;
+}
+
+size_t cn_net_plan_bytes(const struct cn_net *net)
+{
+	return net && net->batch ? net->arena.bytes : 0;
+}
+
+size_t cn_net_param_count(const struct cn_net *net)
+{
+	return net->n_params;
+}
+
+float *cn_net_params(struct cn_net *net)
+{
+	return net->params;
+}
+
+float *cn_net_grads(struct cn_net *net)
+{
+	return net->grads;
+}
+
+struct cn_shape cn_net_input_shape(const struct cn_net *net)
+{
+	return net->in;
+}
+
+int32_t cn_net_output_len(const struct cn_net *net)
+{
+	return (int32_t)shape_len(net->layers[net->n_layers - 1].out);
+}
+
+float *cn_net_input(struct cn_net *net)
+{
+	return net && net->batch ? net->input : NULL;
+}
+
+void cn_net_zero_grad(struct cn_net *net)
+{
+	memset(net->grads, 0, net->n_params * sizeof(float));
+}
+
+int32_t cn_net_layer_count(const struct cn_net *net)
+{
+	return net->n_layers;
+}
+
+enum cn_status cn_net_layer_describe(const struct cn_net *net, int32_t i, char *buf, size_t len)
+{
+	if (!net || !buf || len == 0 || i < 0 || i >= net->n_layers) return CN_ERR_ARG;
+	const struct cn_layer *l = &net->layers[i];
+	char what[96];
+	cn_layer_format(&l->d, what, sizeof(what));
+	snprintf(buf, len, "%-32s -> %dx%dx%d (HxWxC), %zu params", what, l->out.h, l->out.w,
+		 l->out.c, l->w_len + l->b_len);
+	return CN_OK;
+}

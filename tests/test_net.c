@@ -1,0 +1,199 @@
+/*
+ * The network as a whole: shapes refused with the layer and numbers named, a finite-difference
+ * check of the entire backward pass through every layer kind, batch independence, two
+ * networks in one process, and the API's state errors.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "colnet.h"
+#include "util.h"
+
+static void create_bad(const char *spec, struct cn_shape in, enum cn_status want,
+		       const char *needle)
+{
+	char err[CN_ERR_LEN] = "";
+	struct cn_net *net = (struct cn_net *)1;
+	enum cn_status st = cn_net_create(&net, spec, in, 1, err);
+	if (st != want || !strstr(err, needle))
+		print_error("'%s': status %d (want %d), message '%s' lacks '%s'\n", spec, st, want,
+			    err, needle);
+	assert_int_equal(st, want);
+	assert_null(net);
+	assert_non_null(strstr(err, needle));
+}
+
+static void impossible_shapes(void **state)
+{
+	(void)state;
+	struct cn_shape mnist = {1, 28, 28};
+	create_bad("conv 8 k5 | maxpool 2 | conv 8 k5 | maxpool 2 | conv 8 k5", mnist,
+		   CN_ERR_SHAPE, "layer 5 (conv 8 k5x5 s1x1 p0x0) on input 4x4x8: kernel 5x5 "
+				 "larger than padded input 4x4");
+	create_bad("conv 8 k3 p3", mnist, CN_ERR_SHAPE, "padding 3x3 must be smaller");
+	create_bad("conv 0 k3", mnist, CN_ERR_FORMAT, "output count");
+	create_bad("conv 4 k3 s0", mnist, CN_ERR_FORMAT, "stride");
+	create_bad("linear 10", (struct cn_shape){0, 28, 28}, CN_ERR_SHAPE, "0x28x28");
+	create_bad("maxpool 30", mnist, CN_ERR_SHAPE, "kernel 30x30 larger than padded input 28x28");
+	create_bad("conv 4 k3 | linear", mnist, CN_ERR_FORMAT, "layer 2");
+}
+
+/* The gradient check's fixture: a small net through every layer kind, smooth activations. */
+struct fixture {
+	struct cn_net *net;
+	float *x;
+	int32_t labels[3];
+	int32_t n;
+};
+
+static double loss_of(void *ctx)
+{
+	struct fixture *f = ctx;
+	float loss;
+	assert_int_equal(cn_net_forward(f->net, f->x, f->n, NULL), CN_OK);
+	assert_int_equal(cn_net_loss_xent(f->net, f->labels, &loss, NULL), CN_OK);
+	return loss;
+}
+
+static void whole_net_gradcheck(void **state)
+{
+	(void)state;
+	static const char *const specs[] = {
+		"conv 3 k3 p1 tanh | maxpool 2 | conv 4 k2x3 s1x2 p1x1 sigmoid | avgpool 2 | linear "
+		"5 tanh | linear 3",
+		"conv 2 k1 | conv 3 k3 s2 leaky=0.1 | flatten | sigmoid | linear 3 nobias",
+		"maxpool 3 s2 p1 | conv 4 k1x3 p0x1 tanh | avgpool 2 s1 | linear 3",
+	};
+	struct tu_rng rng = tu_rng_make(7);
+	double worst = 0;
+	for (size_t s = 0; s < (sizeof(specs) / sizeof(specs[0])); s++) {
+		struct fixture f = {.n = 3, .labels = {0, 2, 1}};
+		char err[CN_ERR_LEN];
+		struct cn_shape in = {2, 9, 8};
+		enum cn_status st = cn_net_create(&f.net, specs[s], in, 42 + s, err);
+		if (st) print_error("'%s': %s\n", specs[s], err);
+		assert_int_equal(st, CN_OK);
+		assert_int_equal(cn_net_plan(f.net, 4, CN_PLAN_TRAIN), CN_OK);
+		size_t in_len = (size_t)f.n * 2 * 9 * 8;
+		f.x = tu_floats(in_len);
+		tu_fill_uniform(&rng, f.x, in_len, -1, 1);
+		cn_net_zero_grad(f.net);
+		loss_of(&f);
+		assert_int_equal(cn_net_backward(f.net), CN_OK);
+		size_t np = cn_net_param_count(f.net);
+		float *g = tu_floats(np);
+		memcpy(g, cn_net_grads(f.net), np * sizeof(float));
+		tu_track(&worst, tu_gradcheck(specs[s], loss_of, &f, cn_net_params(f.net), np, g,
+					      1e-2, 2e-2, 400));
+		free(g);
+		free(f.x);
+		cn_net_free(f.net);
+	}
+	print_message("whole-net gradient check: %zu networks, largest error %.3g\n",
+		      (sizeof(specs) / sizeof(specs[0])), worst);
+}
+
+static void smaller_batches_match(void **state)
+{
+	(void)state;
+	const char *spec = "conv 4 k3 p1 relu | maxpool 2 | linear 5";
+	struct cn_shape in = {1, 6, 6};
+	char err[CN_ERR_LEN];
+	struct cn_net *net;
+	assert_int_equal(cn_net_create(&net, spec, in, 3, err), CN_OK);
+	assert_int_equal(cn_net_plan(net, 5, CN_PLAN_INFER), CN_OK);
+	struct tu_rng rng = tu_rng_make(9);
+	float x[5 * 36], all[5 * 5];
+	tu_fill_uniform(&rng, x, (sizeof(x) / sizeof(x[0])), 0, 1);
+	const float *y;
+	assert_int_equal(cn_net_forward(net, x, 5, &y), CN_OK);
+	memcpy(all, y, sizeof(all));
+	for (int i = 0; i < 5; i++) {
+		assert_int_equal(cn_net_forward(net, x + i * 36, 1, &y), CN_OK);
+		tu_check_close("image alone vs in batch", y, all + i * 5, 5, 1e-5, "");
+	}
+	/* forward in an inference plan has no loss */
+	float loss;
+	int32_t labels[5] = {0};
+	assert_int_equal(cn_net_loss_xent(net, labels, &loss, NULL), CN_ERR_STATE);
+	assert_int_equal(cn_net_forward(net, x, 6, &y), CN_ERR_ARG);
+	assert_int_equal(cn_net_forward(net, x, 0, &y), CN_ERR_ARG);
+	assert_int_equal(cn_net_forward(net, NULL, 1, &y), CN_ERR_ARG);
+	cn_net_free(net);
+}
+
+static void two_nets_are_independent(void **state)
+{
+	(void)state;
+	const char *spec = "conv 4 k3 relu | linear 3";
+	struct cn_shape in = {1, 5, 5};
+	char err[CN_ERR_LEN];
+	struct cn_net *a, *b;
+	assert_int_equal(cn_net_create(&a, spec, in, 11, err), CN_OK);
+	assert_int_equal(cn_net_create(&b, spec, in, 11, err), CN_OK);
+	assert_memory_equal(cn_net_params(a), cn_net_params(b),
+			    cn_net_param_count(a) * sizeof(float));
+	assert_int_equal(cn_net_plan(a, 2, CN_PLAN_TRAIN), CN_OK);
+	assert_int_equal(cn_net_plan(b, 2, CN_PLAN_TRAIN), CN_OK);
+	float x[50];
+	int32_t labels[2] = {1, 2};
+	struct tu_rng rng = tu_rng_make(5);
+	tu_fill_uniform(&rng, x, 50, 0, 1);
+	float la, lb;
+	assert_int_equal(cn_net_train_step(a, x, labels, 2, &la), CN_OK);
+	/* a second network stepping in between must not disturb the first's results */
+	assert_int_equal(cn_net_train_step(b, x + 25, labels, 1, &lb), CN_OK);
+	assert_int_equal(cn_net_train_step(b, x, labels, 2, &lb), CN_OK);
+	assert_float_equal(la, lb, 0);
+	assert_memory_equal(cn_net_grads(a), cn_net_grads(b),
+			    cn_net_param_count(a) * sizeof(float));
+	cn_net_free(a);
+	cn_net_free(b);
+}
+
+static void state_and_argument_errors(void **state)
+{
+	(void)state;
+	char err[CN_ERR_LEN];
+	struct cn_net *net;
+	assert_int_equal(cn_net_create(&net, "linear 3", (struct cn_shape){1, 2, 2}, 1, err),
+			 CN_OK);
+	float x[4] = {1, 2, 3, 4}, loss;
+	int32_t bad_label = 3, nan_label = 0;
+	assert_int_equal(cn_net_forward(net, x, 1, NULL), CN_ERR_STATE);
+	assert_non_null(strstr(cn_net_error(net), "before cn_net_plan"));
+	assert_int_equal(cn_net_plan(net, 0, CN_PLAN_TRAIN), CN_ERR_ARG);
+	assert_int_equal(cn_net_plan(net, 1, CN_PLAN_TRAIN), CN_OK);
+	assert_int_equal(cn_net_backward(net), CN_ERR_STATE);
+	assert_int_equal(cn_net_train_step(net, x, &bad_label, 1, &loss), CN_ERR_ARG);
+	assert_non_null(strstr(cn_net_error(net), "label 3 of image 0 is outside 0..2"));
+	x[0] = NAN;
+	assert_int_equal(cn_net_train_step(net, x, &nan_label, 1, &loss), CN_ERR_NUMERIC);
+	assert_int_not_equal(cn_net_plan_bytes(net), 0);
+	char line[128];
+	assert_int_equal(cn_net_layer_describe(net, 0, line, sizeof(line)), CN_OK);
+	assert_non_null(strstr(line, "linear 3"));
+	assert_non_null(strstr(line, "15 params"));
+	assert_int_equal(cn_net_layer_describe(net, 1, line, sizeof(line)), CN_ERR_ARG);
+	cn_net_free(net);
+	cn_net_free(NULL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(impossible_shapes),
+		cmocka_unit_test(whole_net_gradcheck),
+		cmocka_unit_test(smaller_batches_match),
+		cmocka_unit_test(two_nets_are_independent),
+		cmocka_unit_test(state_and_argument_errors),
+	};
+	return cmocka_run_group_tests_name("net", tests, NULL, NULL);
+}
