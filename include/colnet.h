@@ -273,6 +273,88 @@ enum cn_status cn_dataset_truncate(struct cn_dataset *ds, int32_t count);
 enum cn_status cn_dataset_gather(const struct cn_dataset *ds, const int32_t *idx, int32_t n,
 				 float *x, int32_t *labels);
 
+/* ======================== trainer ======================== */
+
+/* How to train; start from cn_train_opts_default() and change fields. */
+struct cn_train_opts {
+	int32_t epochs;             /* total epochs of the run */
+	int32_t batch;              /* images per step */
+	uint64_t seed;              /* shuffling (and dropout, later) */
+	struct cn_optim_opts optim; /* optim.lr is ignored: the schedule gives the rate */
+	struct cn_sched sched;
+};
+
+/* 10 epochs, batch 100, seed 1, Adam, constant lr 0.001. */
+struct cn_train_opts cn_train_opts_default(void);
+
+struct cn_trainer;
+
+/* Per-epoch figures. Accuracies are fractions in [0, 1]. */
+struct cn_epoch_stats {
+	int32_t epoch;         /* 1-based */
+	double train_loss;     /* mean over the epoch's images */
+	double train_acc;
+	double seconds;        /* the training part of the epoch */
+	double images_per_sec; /* training images / seconds */
+	float lr;              /* the rate of the epoch's last step */
+};
+
+/* Called after every step with images done so far in the epoch and the running mean loss. */
+typedef void (*cn_progress_fn)(void *user, int32_t done, int32_t total, double loss);
+
+/*
+ * A trainer for net (borrowed: it must outlive the trainer). Plans net for training at
+ * opts->batch and creates the optimizer. Errors: CN_ERR_ARG (message names the option).
+ */
+enum cn_status cn_trainer_create(struct cn_trainer **t, struct cn_net *net,
+				 const struct cn_train_opts *opts, char err[CN_ERR_LEN]);
+void cn_trainer_free(struct cn_trainer *t);
+const char *cn_trainer_error(const struct cn_trainer *t);
+int32_t cn_trainer_epochs_done(const struct cn_trainer *t);
+const struct cn_train_opts *cn_trainer_opts(const struct cn_trainer *t);
+/* Change the total epoch count (e.g. to extend a resumed run); >= 1. */
+enum cn_status cn_trainer_set_epochs(struct cn_trainer *t, int32_t epochs);
+
+/*
+ * One epoch over ds in a freshly shuffled order (seeded: the same seed and thread count give
+ * the same weights). progress may be NULL. CN_ERR_NUMERIC names the epoch and batch where the
+ * loss or the gradients stopped being finite.
+ */
+enum cn_status cn_trainer_epoch(struct cn_trainer *t, const struct cn_dataset *ds,
+				cn_progress_fn progress, void *user, struct cn_epoch_stats *stats);
+
+/*
+ * Evaluate net on ds in batches of its planned size: mean cross-entropy, accuracy, and if
+ * confusion is not NULL the [outputs x outputs] counts (row: true label, column: predicted).
+ */
+enum cn_status cn_evaluate(struct cn_net *net, const struct cn_dataset *ds, double *loss,
+			   double *accuracy, int64_t *confusion);
+
+/* ======================== files ======================== */
+
+/*
+ * Checkpoints are self-describing (spec, input shape, parameters; for a trainer also the
+ * options, optimizer state, epochs done and the shuffling generator's state), versioned,
+ * CRC-32 checked, little-endian, and written atomically (temporary file, fsync, rename): a
+ * crash mid-save never destroys the previous file.
+ */
+enum cn_status cn_net_save(const struct cn_net *net, const char *path, char err[CN_ERR_LEN]);
+enum cn_status cn_net_load(struct cn_net **net, const char *path, char err[CN_ERR_LEN]);
+
+/* Save the whole training state; resume with cn_trainer_load, which creates both handles. */
+enum cn_status cn_trainer_save(const struct cn_trainer *t, const char *path,
+			       char err[CN_ERR_LEN]);
+enum cn_status cn_trainer_load(struct cn_trainer **t, struct cn_net **net, const char *path,
+			       char err[CN_ERR_LEN]);
+
+/* The spec a network was built from (borrowed). */
+const char *cn_net_spec(const struct cn_net *net);
+
+/* The named model specs ("tutorial-cnn", "lenet5", ...): NULL if unknown. */
+const char *cn_zoo_spec(const char *name);
+/* Name of zoo entry i, NULL past the end. */
+const char *cn_zoo_name(int i);
+
 #ifdef __cplusplus
 }
 #endif
