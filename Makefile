@@ -20,7 +20,7 @@ LIB_SRC = \
 	src/error.c src/rng.c src/gemm.c src/arena.c src/geom.c src/im2col.c \
 	src/ops/conv2d.c src/ops/linear.c src/ops/pool.c src/ops/act.c src/ops/loss.c \
 	src/ref/conv2d.c src/ref/linear.c src/ref/pool.c src/ref/act.c src/ref/loss.c \
-	src/layer.c src/spec.c src/net.c src/net_step.c src/init.c
+	src/layer.c src/spec.c src/net.c src/net_step.c src/init.c src/zoo.c src/optim.c src/sched.c src/idx.c src/dataset.c src/checkpoint.c src/train.c src/train_io.c src/eval.c
 
 TESTS = test_gemm test_arena test_im2col test_conv2d test_linear test_pool test_act \
 	test_loss test_spec test_net test_noalloc test_train_tiny

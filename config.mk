@@ -18,7 +18,7 @@ RANLIB = ranlib
 # on older ones); the default runs anywhere x86-64 does, and OpenBLAS picks its kernels at run time.
 ARCHFLAGS =
 CPPFLAGS  = -D_POSIX_C_SOURCE=200809L
-CFLAGS    = -std=c11 -O2 -fPIC -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes $(ARCHFLAGS)
+CFLAGS    = -std=c11 -O2 -fno-math-errno -fPIC -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes $(ARCHFLAGS)
 LDFLAGS   =
 
 # BLAS: any CBLAS works; pkg-config finds Debian's OpenBLAS (libopenblas-dev). Override both

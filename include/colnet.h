@@ -77,12 +77,14 @@ enum cn_plan_mode {
  *   linear OUT [nobias] [ACT]               (flattens its input)
  *   flatten | ACT
  * where ACT is relu, sigmoid, tanh, identity or leaky[=SLOPE] (default slope 0.01).
+ * conv and linear also take init=NAME (default, uniform, gaussian, xavier, xavier-normal, he,
+ * he-normal): that layer's initializer, kept whatever cn_net_init is later asked for.
  * Example: "conv 32 k3 p1 relu | maxpool 2 | conv 64 k3 p1 relu | maxpool 2 | linear 10".
  * Errors: CN_ERR_FORMAT (spec), CN_ERR_SHAPE (shapes that cannot work, message names the
  * layer and the numbers), CN_ERR_NOMEM.
  */
 enum cn_status cn_net_create(struct cn_net **net, const char *spec, struct cn_shape in,
-			     uint64_t seed, char err[CN_ERR_LEN]);
+                             uint64_t seed, char err[CN_ERR_LEN]);
 
 void cn_net_free(struct cn_net *net);
 
@@ -128,7 +130,7 @@ enum cn_status cn_net_forward(struct cn_net *net, const float *x, int32_t n, con
  * (loss is NaN or Inf), CN_ERR_STATE (no forward, or not planned for training).
  */
 enum cn_status cn_net_loss_xent(struct cn_net *net, const int32_t *labels, float *loss,
-				const float **probs);
+                                const float **probs);
 
 /* After a forward: mean squared error against targets [n, outputs]. As cn_net_loss_xent. */
 enum cn_status cn_net_loss_mse(struct cn_net *net, const float *targets, float *loss);
@@ -141,7 +143,7 @@ void cn_net_zero_grad(struct cn_net *net);
 
 /* zero_grad + forward + softmax cross-entropy + backward, in one call. */
 enum cn_status cn_net_train_step(struct cn_net *net, const float *x, const int32_t *labels,
-				 int32_t n, float *loss);
+                                 int32_t n, float *loss);
 
 enum cn_init {
 	CN_INIT_DEFAULT,        /* PyTorch's default: w, b ~ U(+-1/sqrt(fan_in)) */
@@ -162,8 +164,7 @@ enum cn_status cn_net_init(struct cn_net *net, enum cn_init kind, float scale, u
 
 /* Number of layers, and a one-line description of layer i with its output shape. */
 int32_t cn_net_layer_count(const struct cn_net *net);
-enum cn_status cn_net_layer_describe(const struct cn_net *net, int32_t i, char *buf,
-				     size_t len);
+enum cn_status cn_net_layer_describe(const struct cn_net *net, int32_t i, char *buf, size_t len);
 
 /* ======================== training ======================== */
 
@@ -192,7 +193,7 @@ struct cn_optim_opts cn_optim_opts_default(void);
 
 /* An optimizer for n_params parameters (its state has the parameters' flat layout). */
 enum cn_status cn_optim_create(struct cn_optim **opt, const struct cn_optim_opts *opts,
-			       size_t n_params, char err[CN_ERR_LEN]);
+                               size_t n_params, char err[CN_ERR_LEN]);
 void cn_optim_free(struct cn_optim *opt);
 
 /* One update of params [n_params] from grads [n_params] with learning rate lr. Never allocates. */
@@ -238,7 +239,7 @@ struct cn_dataset;
  * problem): CN_ERR_IO, CN_ERR_FORMAT, CN_ERR_NOMEM.
  */
 enum cn_status cn_dataset_load_idx(struct cn_dataset **ds, const char *images_path,
-				   const char *labels_path, char err[CN_ERR_LEN]);
+                                   const char *labels_path, char err[CN_ERR_LEN]);
 
 /*
  * Load the training (train != 0) or test split from a folder holding MNIST's file names:
@@ -246,12 +247,12 @@ enum cn_status cn_dataset_load_idx(struct cn_dataset **ds, const char *images_pa
  * t10k-labels-idx1-ubyte, each raw or with .gz. Labels must be 0..9.
  */
 enum cn_status cn_dataset_load_mnist_dir(struct cn_dataset **ds, const char *dir, int train,
-					 char err[CN_ERR_LEN]);
+                                         char err[CN_ERR_LEN]);
 
 /* A dataset from memory (copied): count images of shape [H, W, C] bytes and count labels. */
 enum cn_status cn_dataset_create(struct cn_dataset **ds, struct cn_shape shape, int32_t count,
-				 const uint8_t *pixels, const uint8_t *labels,
-				 char err[CN_ERR_LEN]);
+                                 const uint8_t *pixels, const uint8_t *labels,
+                                 char err[CN_ERR_LEN]);
 
 void cn_dataset_free(struct cn_dataset *ds);
 
@@ -271,7 +272,7 @@ enum cn_status cn_dataset_truncate(struct cn_dataset *ds, int32_t count);
  * labels into labels[n]. Never allocates. CN_ERR_ARG if an index is out of range.
  */
 enum cn_status cn_dataset_gather(const struct cn_dataset *ds, const int32_t *idx, int32_t n,
-				 float *x, int32_t *labels);
+                                 float *x, int32_t *labels);
 
 /* ======================== trainer ======================== */
 
@@ -282,17 +283,19 @@ struct cn_train_opts {
 	uint64_t seed;              /* shuffling (and dropout, later) */
 	struct cn_optim_opts optim; /* optim.lr is ignored: the schedule gives the rate */
 	struct cn_sched sched;
+	int init; /* enum cn_init a front end gives a fresh network (the trainer ignores it) */
+	float init_scale; /* its scale (UNIFORM, GAUSSIAN) */
 };
 
-/* 10 epochs, batch 100, seed 1, Adam, constant lr 0.001. */
+/* 10 epochs, batch 100, seed 1, Adam, constant lr 0.001, default init. */
 struct cn_train_opts cn_train_opts_default(void);
 
 struct cn_trainer;
 
 /* Per-epoch figures. Accuracies are fractions in [0, 1]. */
 struct cn_epoch_stats {
-	int32_t epoch;         /* 1-based */
-	double train_loss;     /* mean over the epoch's images */
+	int32_t epoch;     /* 1-based */
+	double train_loss; /* mean over the epoch's images */
 	double train_acc;
 	double seconds;        /* the training part of the epoch */
 	double images_per_sec; /* training images / seconds */
@@ -307,7 +310,7 @@ typedef void (*cn_progress_fn)(void *user, int32_t done, int32_t total, double l
  * opts->batch and creates the optimizer. Errors: CN_ERR_ARG (message names the option).
  */
 enum cn_status cn_trainer_create(struct cn_trainer **t, struct cn_net *net,
-				 const struct cn_train_opts *opts, char err[CN_ERR_LEN]);
+                                 const struct cn_train_opts *opts, char err[CN_ERR_LEN]);
 void cn_trainer_free(struct cn_trainer *t);
 const char *cn_trainer_error(const struct cn_trainer *t);
 int32_t cn_trainer_epochs_done(const struct cn_trainer *t);
@@ -321,14 +324,14 @@ enum cn_status cn_trainer_set_epochs(struct cn_trainer *t, int32_t epochs);
  * loss or the gradients stopped being finite.
  */
 enum cn_status cn_trainer_epoch(struct cn_trainer *t, const struct cn_dataset *ds,
-				cn_progress_fn progress, void *user, struct cn_epoch_stats *stats);
+                                cn_progress_fn progress, void *user, struct cn_epoch_stats *stats);
 
 /*
  * Evaluate net on ds in batches of its planned size: mean cross-entropy, accuracy, and if
  * confusion is not NULL the [outputs x outputs] counts (row: true label, column: predicted).
  */
 enum cn_status cn_evaluate(struct cn_net *net, const struct cn_dataset *ds, double *loss,
-			   double *accuracy, int64_t *confusion);
+                           double *accuracy, int64_t *confusion);
 
 /* ======================== files ======================== */
 
@@ -342,10 +345,9 @@ enum cn_status cn_net_save(const struct cn_net *net, const char *path, char err[
 enum cn_status cn_net_load(struct cn_net **net, const char *path, char err[CN_ERR_LEN]);
 
 /* Save the whole training state; resume with cn_trainer_load, which creates both handles. */
-enum cn_status cn_trainer_save(const struct cn_trainer *t, const char *path,
-			       char err[CN_ERR_LEN]);
+enum cn_status cn_trainer_save(const struct cn_trainer *t, const char *path, char err[CN_ERR_LEN]);
 enum cn_status cn_trainer_load(struct cn_trainer **t, struct cn_net **net, const char *path,
-			       char err[CN_ERR_LEN]);
+                               char err[CN_ERR_LEN]);
 
 /* The spec a network was built from (borrowed). */
 const char *cn_net_spec(const struct cn_net *net);
@@ -354,6 +356,8 @@ const char *cn_net_spec(const struct cn_net *net);
 const char *cn_zoo_spec(const char *name);
 /* Name of zoo entry i, NULL past the end. */
 const char *cn_zoo_name(int i);
+/* The recipe a zoo model was trained with (optimizer, rate, epochs). CN_ERR_ARG if unknown. */
+enum cn_status cn_zoo_train_opts(const char *name, struct cn_train_opts *opts);
 
 #ifdef __cplusplus
 }

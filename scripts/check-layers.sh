@@ -17,7 +17,7 @@ level() {
 	src/optim.[ch] | src/sched.[ch]) echo 10 ;;
 	src/idx.[ch] | src/dataset.[ch]) echo 11 ;;
 	src/checkpoint.[ch]) echo 12 ;;
-	src/train.[ch]) echo 13 ;;
+	src/train.[ch] | src/train_io.c | src/eval.c) echo 13 ;;
 	*) echo "" ;;
 	esac
 }

@@ -6,19 +6,19 @@
 #include "error.h"
 
 #define CN_STR2(x) #x
-#define CN_STR(x) CN_STR2(x)
+#define CN_STR(x)  CN_STR2(x)
 
 const char *cn_status_str(enum cn_status status)
 {
 	static const char *const names[] = {
-		[CN_OK] = "ok",
-		[CN_ERR_ARG] = "invalid argument",
-		[CN_ERR_SHAPE] = "shape mismatch",
-		[CN_ERR_NOMEM] = "out of memory",
-		[CN_ERR_IO] = "i/o error",
-		[CN_ERR_FORMAT] = "bad format",
-		[CN_ERR_NUMERIC] = "numeric error (NaN or Inf)",
-		[CN_ERR_STATE] = "invalid state",
+	    [CN_OK] = "ok",
+	    [CN_ERR_ARG] = "invalid argument",
+	    [CN_ERR_SHAPE] = "shape mismatch",
+	    [CN_ERR_NOMEM] = "out of memory",
+	    [CN_ERR_IO] = "i/o error",
+	    [CN_ERR_FORMAT] = "bad format",
+	    [CN_ERR_NUMERIC] = "numeric error (NaN or Inf)",
+	    [CN_ERR_STATE] = "invalid state",
 	};
 	if ((unsigned)status >= sizeof(names) / sizeof(names[0])) return "unknown status";
 	return names[status];

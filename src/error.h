@@ -6,6 +6,6 @@
 
 /* printf into err (CN_ERR_LEN bytes; NULL is allowed and ignored), return status. */
 enum cn_status cn_err_set(char *err, enum cn_status status, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 #endif

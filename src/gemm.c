@@ -10,19 +10,19 @@
 #include "gemm.h"
 
 void cn_gemm(bool ta, bool tb, int m, int n, int k, float alpha, const float *a, const float *b,
-	     float beta, float *c)
+             float beta, float *c)
 {
 #ifdef CN_NAIVE_GEMM
 	cn_gemm_ref(ta, tb, m, n, k, alpha, a, b, beta, c);
 #else
 	int lda = ta ? m : k, ldb = tb ? k : n;
 	cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
-		    m, n, k, alpha, a, lda, b, ldb, beta, c, n);
+	            m, n, k, alpha, a, lda, b, ldb, beta, c, n);
 #endif
 }
 
-void cn_gemm_ref(bool ta, bool tb, int m, int n, int k, float alpha, const float *a,
-		 const float *b, float beta, float *c)
+void cn_gemm_ref(bool ta, bool tb, int m, int n, int k, float alpha, const float *a, const float *b,
+                 float beta, float *c)
 {
 	for (int i = 0; i < m; i++) {
 		for (int j = 0; j < n; j++) {

@@ -10,11 +10,11 @@
 #include <stdbool.h>
 
 void cn_gemm(bool ta, bool tb, int m, int n, int k, float alpha, const float *a, const float *b,
-	     float beta, float *c);
+             float beta, float *c);
 
 /* Triple loop with double accumulation: the oracle for tests and the bench's naive baseline. */
-void cn_gemm_ref(bool ta, bool tb, int m, int n, int k, float alpha, const float *a,
-		 const float *b, float beta, float *c);
+void cn_gemm_ref(bool ta, bool tb, int m, int n, int k, float alpha, const float *a, const float *b,
+                 float beta, float *c);
 
 /* Name of the BLAS and its core type as it reports them ("OpenBLAS 0.3.21 ... SkylakeX"). */
 const char *cn_gemm_blas_config(void);

@@ -12,11 +12,11 @@
 #include "colnet.h"
 
 struct cn_geom {
-	int32_t kh, kw; /* kernel */
-	int32_t sh, sw; /* stride */
-	int32_t ph, pw; /* zero padding, each side */
+	int32_t kh, kw;     /* kernel */
+	int32_t sh, sw;     /* stride */
+	int32_t ph, pw;     /* zero padding, each side */
 	int32_t hi, wi, ci; /* input image */
-	int32_t ho, wo; /* output image: (hi + 2ph - kh) / sh + 1 */
+	int32_t ho, wo;     /* output image: (hi + 2ph - kh) / sh + 1 */
 };
 
 /*
@@ -25,7 +25,7 @@ struct cn_geom {
  * padded input, or a lowered row (kh*kw*ci) or image (ho*wo) too large for a BLAS int.
  */
 enum cn_status cn_geom_init(struct cn_geom *g, int32_t hi, int32_t wi, int32_t ci, int32_t kh,
-			    int32_t kw, int32_t sh, int32_t sw, int32_t ph, int32_t pw, char *err);
+                            int32_t kw, int32_t sh, int32_t sw, int32_t ph, int32_t pw, char *err);
 
 /* Columns of the lowered matrix: kh*kw*ci. */
 static inline size_t cn_geom_patch_len(const struct cn_geom *g)

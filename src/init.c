@@ -27,12 +27,17 @@ static void fill_normal(struct cn_rng *r, float *a, size_t len, double std)
 enum cn_status cn_net_init(struct cn_net *net, enum cn_init kind, float scale, uint64_t seed)
 {
 	if (!net) return CN_ERR_ARG;
-	bool needs_scale = kind == CN_INIT_UNIFORM || kind == CN_INIT_GAUSSIAN;
 	if ((unsigned)kind > CN_INIT_HE_NORMAL)
 		return cn_err_set(net->err, CN_ERR_ARG, "unknown initializer %d", (int)kind);
-	if (needs_scale && !(scale > 0.0f && isfinite(scale)))
-		return cn_err_set(net->err, CN_ERR_ARG, "initializer scale %g must be positive",
-				  (double)scale);
+	for (int32_t i = 0; i < net->n_layers; i++) {
+		/* layers that name their own initializer keep it */
+		int k = net->layers[i].d.init >= 0 ? net->layers[i].d.init : (int)kind;
+		bool needs_scale = k == CN_INIT_UNIFORM || k == CN_INIT_GAUSSIAN;
+		if (net->layers[i].w_len && needs_scale && !(scale > 0.0f && isfinite(scale)))
+			return cn_err_set(net->err, CN_ERR_ARG,
+			                  "layer %d: initializer scale %g must be positive", i + 1,
+			                  (double)scale);
+	}
 	cn_rng_seed(&net->rng, seed);
 	for (int32_t i = 0; i < net->n_layers; i++) {
 		struct cn_layer *l = &net->layers[i];
@@ -41,7 +46,8 @@ enum cn_status cn_net_init(struct cn_net *net, enum cn_init kind, float scale, u
 		fans(l, &fi, &fo);
 		/* biases start at zero except in PyTorch's default scheme */
 		double bias_bound = 0;
-		switch (kind) {
+		enum cn_init k = l->d.init >= 0 ? (enum cn_init)l->d.init : kind;
+		switch (k) {
 		case CN_INIT_DEFAULT: /* PyTorch's: kaiming_uniform(a=sqrt 5) = U(+-1/sqrt(fan_in)) */
 			fill_uniform(&net->rng, l->w, l->w_len, 1.0 / sqrt(fi));
 			bias_bound = 1.0 / sqrt(fi);

@@ -9,8 +9,8 @@
 #include "util.h"
 
 static const char *const act_names[CN_ACT_COUNT] = {
-	[CN_ACT_IDENTITY] = "identity", [CN_ACT_RELU] = "relu", [CN_ACT_LEAKY_RELU] = "leaky",
-	[CN_ACT_SIGMOID] = "sigmoid",   [CN_ACT_TANH] = "tanh",
+    [CN_ACT_IDENTITY] = "identity", [CN_ACT_RELU] = "relu", [CN_ACT_LEAKY_RELU] = "leaky",
+    [CN_ACT_SIGMOID] = "sigmoid",   [CN_ACT_TANH] = "tanh",
 };
 
 const char *cn_act_name(enum cn_act act)
@@ -29,7 +29,7 @@ static enum cn_status conv_shape(struct cn_layer *l, char *err)
 {
 	const struct cn_layer_desc *d = &l->d;
 	enum cn_status st = cn_geom_init(&l->g, l->in.h, l->in.w, l->in.c, d->kh, d->kw, d->sh,
-					 d->sw, d->ph, d->pw, err);
+	                                 d->sw, d->ph, d->pw, err);
 	if (st) return st;
 	l->out = (struct cn_shape){.c = d->out, .h = l->g.ho, .w = l->g.wo};
 	l->w_len = cn_mul4((size_t)d->out, cn_geom_patch_len(&l->g), 1, 1);
@@ -53,7 +53,7 @@ static void conv_backward(struct cn_layer *l, const float *dy, float *dx, float 
 	tdy.data = (float *)dy;
 	tdx.data = dx;
 	cn_conv2d_backward(&l->g, l->d.out, l->chunk, l->w, &l->x, &tdy, dx ? &tdx : NULL, l->dw,
-			   l->db, ws);
+	                   l->db, ws);
 }
 
 /* ---- linear (flattens its input: NHWC makes that free) ---- */
@@ -63,7 +63,7 @@ static enum cn_status linear_shape(struct cn_layer *l, char *err)
 	size_t in = image_len(l->in);
 	if (in > INT32_MAX || l->d.out <= 0)
 		return cn_err_set(err, CN_ERR_SHAPE, "%zu inputs to %d outputs is out of range", in,
-				  l->d.out);
+		                  l->d.out);
 	l->out = (struct cn_shape){.c = l->d.out, .h = 1, .w = 1};
 	l->w_len = cn_mul4(in, (size_t)l->d.out, 1, 1);
 	l->b_len = l->d.bias ? (size_t)l->d.out : 0;
@@ -80,14 +80,14 @@ static void linear_forward(struct cn_layer *l, float *ws)
 {
 	(void)ws;
 	cn_linear_forward(l->x.n, (int32_t)image_len(l->in), l->d.out, l->w, l->b, l->x.data,
-			  l->y.data);
+	                  l->y.data);
 }
 
 static void linear_backward(struct cn_layer *l, const float *dy, float *dx, float *ws)
 {
 	(void)ws;
 	cn_linear_backward(l->x.n, (int32_t)image_len(l->in), l->d.out, l->w, l->x.data, dy, dx,
-			   l->dw, l->db);
+	                   l->dw, l->db);
 }
 
 /* ---- pools ---- */
@@ -96,7 +96,7 @@ static enum cn_status pool_shape(struct cn_layer *l, char *err)
 {
 	const struct cn_layer_desc *d = &l->d;
 	enum cn_status st = cn_geom_init(&l->g, l->in.h, l->in.w, l->in.c, d->kh, d->kw, d->sh,
-					 d->sw, d->ph, d->pw, err);
+	                                 d->sw, d->ph, d->pw, err);
 	if (st) return st;
 	l->out = (struct cn_shape){.c = l->in.c, .h = l->g.ho, .w = l->g.wo};
 	return CN_OK;
@@ -164,12 +164,12 @@ static void copy_backward(struct cn_layer *l, const float *dy, float *dx, float 
 }
 
 const struct cn_layer_impl cn_layer_impls[CN_LAYER_COUNT] = {
-	[CN_LAYER_CONV2D] = {"conv", conv_shape, conv_ws_len, conv_forward, conv_backward},
-	[CN_LAYER_LINEAR] = {"linear", linear_shape, no_ws, linear_forward, linear_backward},
-	[CN_LAYER_MAXPOOL2D] = {"maxpool", pool_shape, no_ws, maxpool_forward, maxpool_backward},
-	[CN_LAYER_AVGPOOL2D] = {"avgpool", pool_shape, no_ws, avgpool_forward, avgpool_backward},
-	[CN_LAYER_ACT] = {"act", same_shape, no_ws, copy_forward, copy_backward},
-	[CN_LAYER_FLATTEN] = {"flatten", flatten_shape, no_ws, copy_forward, copy_backward},
+    [CN_LAYER_CONV2D] = {"conv", conv_shape, conv_ws_len, conv_forward, conv_backward},
+    [CN_LAYER_LINEAR] = {"linear", linear_shape, no_ws, linear_forward, linear_backward},
+    [CN_LAYER_MAXPOOL2D] = {"maxpool", pool_shape, no_ws, maxpool_forward, maxpool_backward},
+    [CN_LAYER_AVGPOOL2D] = {"avgpool", pool_shape, no_ws, avgpool_forward, avgpool_backward},
+    [CN_LAYER_ACT] = {"act", same_shape, no_ws, copy_forward, copy_backward},
+    [CN_LAYER_FLATTEN] = {"flatten", flatten_shape, no_ws, copy_forward, copy_backward},
 };
 
 void cn_layer_format(const struct cn_layer_desc *d, char *buf, size_t len)
@@ -178,7 +178,7 @@ void cn_layer_format(const struct cn_layer_desc *d, char *buf, size_t len)
 	switch (d->kind) {
 	case CN_LAYER_CONV2D:
 		k = snprintf(buf, len, "conv %d k%dx%d s%dx%d p%dx%d%s", d->out, d->kh, d->kw,
-			     d->sh, d->sw, d->ph, d->pw, d->bias ? "" : " nobias");
+		             d->sh, d->sw, d->ph, d->pw, d->bias ? "" : " nobias");
 		break;
 	case CN_LAYER_LINEAR:
 		k = snprintf(buf, len, "linear %d%s", d->out, d->bias ? "" : " nobias");
@@ -186,7 +186,7 @@ void cn_layer_format(const struct cn_layer_desc *d, char *buf, size_t len)
 	case CN_LAYER_MAXPOOL2D:
 	case CN_LAYER_AVGPOOL2D:
 		k = snprintf(buf, len, "%s k%dx%d s%dx%d p%dx%d", cn_layer_impls[d->kind].name,
-			     d->kh, d->kw, d->sh, d->sw, d->ph, d->pw);
+		             d->kh, d->kw, d->sh, d->sw, d->ph, d->pw);
 		break;
 	case CN_LAYER_ACT:
 		k = snprintf(buf, len, "%s", cn_act_name(d->act));

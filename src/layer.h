@@ -35,6 +35,7 @@ struct cn_layer_desc {
 	bool bias;              /* conv and linear */
 	enum cn_act act;        /* applied in place on the output */
 	float slope;            /* leaky relu */
+	int init;               /* enum cn_init for this layer's weights, or -1: the net's choice */
 };
 
 struct cn_layer {

@@ -22,7 +22,7 @@ static size_t shape_len(struct cn_shape s)
 }
 
 static enum cn_status build_layers(struct cn_net *net, const struct cn_layer_desc *descs,
-				   int32_t count, char *err)
+                                   int32_t count, char *err)
 {
 	char what[96];
 	struct cn_shape s = net->in;
@@ -35,13 +35,13 @@ static enum cn_status build_layers(struct cn_net *net, const struct cn_layer_des
 		enum cn_status st = cn_layer_impls[l->d.kind].shape(l, msg);
 		if (st) {
 			cn_layer_format(&l->d, what, sizeof(what));
-			return cn_err_set(err, st, "layer %d (%s) on input %dx%dx%d: %s", i + 1, what,
-					  s.h, s.w, s.c, msg);
+			return cn_err_set(err, st, "layer %d (%s) on input %dx%dx%d: %s", i + 1,
+			                  what, s.h, s.w, s.c, msg);
 		}
 		if (!cn_add_ok(n_params, l->w_len, &n_params) ||
 		    !cn_add_ok(n_params, l->b_len, &n_params) || l->w_len == SIZE_MAX)
 			return cn_err_set(err, CN_ERR_NOMEM, "layer %d: parameter count overflows",
-					  i + 1);
+			                  i + 1);
 		s = l->out;
 	}
 	net->n_params = n_params;
@@ -63,13 +63,13 @@ static void bind_params(struct cn_net *net)
 }
 
 enum cn_status cn_net_create(struct cn_net **out, const char *spec, struct cn_shape in,
-			     uint64_t seed, char err[CN_ERR_LEN])
+                             uint64_t seed, char err[CN_ERR_LEN])
 {
 	if (!out) return cn_err_set(err, CN_ERR_ARG, "cn_net_create: out is NULL");
 	*out = NULL;
 	if (in.c <= 0 || in.h <= 0 || in.w <= 0 || shape_len(in) > INT32_MAX)
 		return cn_err_set(err, CN_ERR_SHAPE, "input shape %dx%dx%d (CxHxW) is invalid",
-				  in.c, in.h, in.w);
+		                  in.c, in.h, in.w);
 	struct cn_layer_desc descs[CN_SPEC_MAX_LAYERS];
 	int32_t count;
 	enum cn_status st = cn_spec_parse(spec, descs, &count, err);
@@ -126,8 +126,8 @@ const char *cn_net_error(const struct cn_net *net)
 /* Images per lowering GEMM: the largest even split of the batch whose column matrix fits. */
 static int32_t choose_chunk(const struct cn_layer *l, int32_t batch)
 {
-	size_t per_image = cn_mul4(cn_geom_out_pixels(&l->g), cn_geom_patch_len(&l->g),
-				   sizeof(float), 1);
+	size_t per_image =
+	    cn_mul4(cn_geom_out_pixels(&l->g), cn_geom_patch_len(&l->g), sizeof(float), 1);
 	size_t fit = per_image ? CN_CHUNK_TARGET_BYTES / per_image : (size_t)batch;
 	int32_t chunk = fit < 1 ? 1 : fit > (size_t)batch ? batch : (int32_t)fit;
 	int32_t pieces = (batch + chunk - 1) / chunk;
@@ -141,20 +141,20 @@ struct plan_offsets {
 };
 
 static enum cn_status reserve(struct cn_net *net, int32_t batch, bool train,
-			      struct plan_offsets *off)
+                              struct plan_offsets *off)
 {
 	struct cn_arena *a = &net->arena;
 	size_t max_out = 0;
 	off->input = cn_arena_reserve_array(a, cn_mul4((size_t)batch, shape_len(net->in), 1, 1),
-					    sizeof(float));
+	                                    sizeof(float));
 	net->ws_len = 0;
 	for (int32_t i = 0; i < net->n_layers; i++) {
 		struct cn_layer *l = &net->layers[i];
 		size_t out_len = cn_mul4((size_t)batch, shape_len(l->out), 1, 1);
 		if (out_len == SIZE_MAX || out_len > INT32_MAX)
 			return cn_err_set(net->err, CN_ERR_NOMEM,
-					  "layer %d: batch %d x %zu outputs is too large", i + 1,
-					  batch, shape_len(l->out));
+			                  "layer %d: batch %d x %zu outputs is too large", i + 1,
+			                  batch, shape_len(l->out));
 		off->y[i] = cn_arena_reserve_array(a, out_len, sizeof(float));
 		if (l->d.kind == CN_LAYER_MAXPOOL2D)
 			off->argmax[i] = cn_arena_reserve_array(a, out_len, sizeof(int32_t));
@@ -163,7 +163,7 @@ static enum cn_status reserve(struct cn_net *net, int32_t batch, bool train,
 		size_t ws = cn_layer_impls[l->d.kind].ws_len(l, train);
 		if (ws == SIZE_MAX)
 			return cn_err_set(net->err, CN_ERR_NOMEM,
-					  "layer %d: lowering workspace overflows", i + 1);
+			                  "layer %d: lowering workspace overflows", i + 1);
 		net->ws_len = CN_MAX(net->ws_len, ws);
 	}
 	off->ws = cn_arena_reserve_array(a, net->ws_len, sizeof(float));
@@ -188,8 +188,8 @@ static void bind_plan(struct cn_net *net, int32_t batch, bool train, const struc
 	for (int32_t i = 0; i < net->n_layers; i++) {
 		struct cn_layer *l = &net->layers[i];
 		l->x = x;
-		l->y = cn_tensor_make(cn_arena_at(a, off->y[i]), batch, l->out.h, l->out.w,
-				      l->out.c);
+		l->y =
+		    cn_tensor_make(cn_arena_at(a, off->y[i]), batch, l->out.h, l->out.w, l->out.c);
 		l->argmax = l->d.kind == CN_LAYER_MAXPOOL2D ? cn_arena_at(a, off->argmax[i]) : NULL;
 		x = l->y;
 	}
@@ -210,8 +210,8 @@ enum cn_status cn_net_plan(struct cn_net *net, int32_t batch, enum cn_plan_mode 
 	struct plan_offsets off_storage = {0}, *off = &off_storage;
 	enum cn_status st = reserve(net, batch, train, off);
 	if (!st && cn_arena_commit(&net->arena))
-		st = cn_err_set(net->err, CN_ERR_NOMEM,
-				"cannot allocate %zu bytes for batch %d", net->arena.bytes, batch);
+		st = cn_err_set(net->err, CN_ERR_NOMEM, "cannot allocate %zu bytes for batch %d",
+		                net->arena.bytes, batch);
 	if (!st) {
 		bind_plan(net, batch, train, off);
 		net->batch = batch;
@@ -274,6 +274,6 @@ enum cn_status cn_net_layer_describe(const struct cn_net *net, int32_t i, char *
 	char what[96];
 	cn_layer_format(&l->d, what, sizeof(what));
 	snprintf(buf, len, "%-32s -> %dx%dx%d (HxWxC), %zu params", what, l->out.h, l->out.w,
-		 l->out.c, l->w_len + l->b_len);
+	         l->out.c, l->w_len + l->b_len);
 	return CN_OK;
 }

@@ -11,25 +11,25 @@
 
 struct cn_net {
 	char err[CN_ERR_LEN];
-	char *spec;             /* the spec it was built from (checkpoints store it) */
+	char *spec; /* the spec it was built from (checkpoints store it) */
 	struct cn_shape in;
 	int32_t n_layers;
 	struct cn_layer *layers; /* [n_layers] */
 	size_t n_params;
-	float *params, *grads;  /* [n_params] each, every layer's w then b, in order */
-	struct cn_rng rng;      /* initialization (and later dropout masks) */
+	float *params, *grads; /* [n_params] each, every layer's w then b, in order */
+	struct cn_rng rng;     /* initialization (and later dropout masks) */
 
 	/* the plan */
 	struct cn_arena arena;
-	int32_t batch;          /* 0 when not planned */
+	int32_t batch; /* 0 when not planned */
 	enum cn_plan_mode mode;
-	float *input;           /* [BATCH, H, W, C] */
-	float *ws;              /* [ws_len] scratch shared by all layers (they run one at a time) */
+	float *input; /* [BATCH, H, W, C] */
+	float *ws;    /* [ws_len] scratch shared by all layers (they run one at a time) */
 	size_t ws_len;
-	float *dbuf[2];         /* ping-pong activation gradients, each [BATCH, max layer output] */
-	float *probs;           /* [BATCH, outputs] softmax of the last loss */
-	int32_t n;              /* images in the last forward (0: none since planning) */
-	bool have_dout;         /* a loss has set dbuf[0] for the last forward */
+	float *dbuf[2]; /* ping-pong activation gradients, each [BATCH, max layer output] */
+	float *probs;   /* [BATCH, outputs] softmax of the last loss */
+	int32_t n;      /* images in the last forward (0: none since planning) */
+	bool have_dout; /* a loss has set dbuf[0] for the last forward */
 };
 
 #endif

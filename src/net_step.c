@@ -13,8 +13,9 @@ enum cn_status cn_net_forward(struct cn_net *net, const float *x, int32_t n, con
 	if (!net) return CN_ERR_ARG;
 	if (!net->batch) return cn_err_set(net->err, CN_ERR_STATE, "forward before cn_net_plan");
 	if (!x || n < 1 || n > net->batch)
-		return cn_err_set(net->err, CN_ERR_ARG, "forward of %d images (planned for 1..%d)%s",
-				  n, net->batch, x ? "" : " from NULL");
+		return cn_err_set(net->err, CN_ERR_ARG,
+		                  "forward of %d images (planned for 1..%d)%s", n, net->batch,
+		                  x ? "" : " from NULL");
 	size_t in_len = (size_t)n * net->in.h * net->in.w * net->in.c;
 	if (x != net->input)
 		for (size_t i = 0; i < in_len; i++) net->input[i] = x[i];
@@ -24,7 +25,7 @@ enum cn_status cn_net_forward(struct cn_net *net, const float *x, int32_t n, con
 		cn_layer_impls[l->d.kind].forward(l, net->ws);
 		if (l->d.act != CN_ACT_IDENTITY)
 			cn_act_forward(l->d.act, l->d.slope, l->y.data, l->y.data,
-				       cn_tensor_len(&l->y));
+			               cn_tensor_len(&l->y));
 	}
 	net->n = n;
 	net->have_dout = false;
@@ -35,13 +36,14 @@ enum cn_status cn_net_forward(struct cn_net *net, const float *x, int32_t n, con
 static enum cn_status loss_ready(struct cn_net *net)
 {
 	if (!net->batch || net->mode != CN_PLAN_TRAIN)
-		return cn_err_set(net->err, CN_ERR_STATE, "loss needs a network planned for training");
+		return cn_err_set(net->err, CN_ERR_STATE,
+		                  "loss needs a network planned for training");
 	if (!net->n) return cn_err_set(net->err, CN_ERR_STATE, "loss before any forward");
 	return CN_OK;
 }
 
 enum cn_status cn_net_loss_xent(struct cn_net *net, const int32_t *labels, float *loss,
-				const float **probs)
+                                const float **probs)
 {
 	if (!net) return CN_ERR_ARG;
 	enum cn_status st = loss_ready(net);
@@ -50,10 +52,11 @@ enum cn_status cn_net_loss_xent(struct cn_net *net, const int32_t *labels, float
 	if (!labels) return cn_err_set(net->err, CN_ERR_ARG, "labels are NULL");
 	for (int32_t i = 0; i < n; i++)
 		if (labels[i] < 0 || labels[i] >= k)
-			return cn_err_set(net->err, CN_ERR_ARG,
-					  "label %d of image %d is outside 0..%d (the network has %d "
-					  "outputs)",
-					  labels[i], i, k - 1, k);
+			return cn_err_set(
+			    net->err, CN_ERR_ARG,
+			    "label %d of image %d is outside 0..%d (the network has %d "
+			    "outputs)",
+			    labels[i], i, k - 1, k);
 	const float *logits = net->layers[net->n_layers - 1].y.data;
 	float l = cn_softmax_xent_forward(n, k, logits, labels, net->probs);
 	if (loss) *loss = l;
@@ -85,12 +88,14 @@ enum cn_status cn_net_backward(struct cn_net *net)
 {
 	if (!net) return CN_ERR_ARG;
 	if (!net->have_dout)
-		return cn_err_set(net->err, CN_ERR_STATE, "backward without a loss for the last forward");
+		return cn_err_set(net->err, CN_ERR_STATE,
+		                  "backward without a loss for the last forward");
 	float *dy = net->dbuf[0], *dx = net->dbuf[1];
 	for (int32_t i = net->n_layers - 1; i >= 0; i--) {
 		struct cn_layer *l = &net->layers[i];
 		if (l->d.act != CN_ACT_IDENTITY)
-			cn_act_backward(l->d.act, l->d.slope, l->y.data, dy, dy, cn_tensor_len(&l->y));
+			cn_act_backward(l->d.act, l->d.slope, l->y.data, dy, dy,
+			                cn_tensor_len(&l->y));
 		/* the first layer's input gradient feeds nothing: skip it */
 		bool need_dx = i > 0;
 		if (!need_dx && !l->w_len && !l->b_len) break;
@@ -104,7 +109,7 @@ enum cn_status cn_net_backward(struct cn_net *net)
 }
 
 enum cn_status cn_net_train_step(struct cn_net *net, const float *x, const int32_t *labels,
-				 int32_t n, float *loss)
+                                 int32_t n, float *loss)
 {
 	if (!net) return CN_ERR_ARG;
 	cn_net_zero_grad(net);

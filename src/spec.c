@@ -11,13 +11,13 @@
 #include "error.h"
 #include "spec.h"
 
-#define MAX_DIM 4096     /* kernel, stride, padding */
+#define MAX_DIM   4096    /* kernel, stride, padding */
 #define MAX_UNITS 1000000 /* output channels or units of one layer */
 #define MAX_TOKEN 64
 
 struct cursor {
-	int32_t layer;      /* 1-based, for messages */
-	const char *text;   /* the layer's text */
+	int32_t layer;    /* 1-based, for messages */
+	const char *text; /* the layer's text */
 	int text_len;
 	char *err;
 };
@@ -25,7 +25,7 @@ struct cursor {
 static enum cn_status bad(const struct cursor *c, const char *what, const char *tok)
 {
 	return cn_err_set(c->err, CN_ERR_FORMAT, "layer %d ('%.*s'): %s '%s'", c->layer,
-			  c->text_len > 80 ? 80 : c->text_len, c->text, what, tok);
+	                  c->text_len > 80 ? 80 : c->text_len, c->text, what, tok);
 }
 
 /* Parse a decimal integer in [lo, hi] spanning the whole of s up to end (or 'x'). */
@@ -59,9 +59,11 @@ static bool parse_act(const char *tok, struct cn_layer_desc *d)
 	static const struct {
 		const char *name;
 		enum cn_act act;
-	} acts[] = {{"identity", CN_ACT_IDENTITY}, {"relu", CN_ACT_RELU},
-		    {"sigmoid", CN_ACT_SIGMOID},   {"tanh", CN_ACT_TANH},
-		    {"leaky", CN_ACT_LEAKY_RELU}};
+	} acts[] = {{"identity", CN_ACT_IDENTITY},
+	            {"relu", CN_ACT_RELU},
+	            {"sigmoid", CN_ACT_SIGMOID},
+	            {"tanh", CN_ACT_TANH},
+	            {"leaky", CN_ACT_LEAKY_RELU}};
 	for (size_t i = 0; i < sizeof(acts) / sizeof(acts[0]); i++) {
 		if (strcmp(tok, acts[i].name) == 0) {
 			d->act = acts[i].act;
@@ -82,15 +84,33 @@ static bool parse_act(const char *tok, struct cn_layer_desc *d)
 	return false;
 }
 
+int cn_init_from_name(const char *name)
+{
+	static const char *const names[] = {
+	    [CN_INIT_DEFAULT] = "default",
+	    [CN_INIT_UNIFORM] = "uniform",
+	    [CN_INIT_GAUSSIAN] = "gaussian",
+	    [CN_INIT_XAVIER_UNIFORM] = "xavier",
+	    [CN_INIT_XAVIER_NORMAL] = "xavier-normal",
+	    [CN_INIT_HE_UNIFORM] = "he",
+	    [CN_INIT_HE_NORMAL] = "he-normal",
+	};
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcmp(name, names[i]) == 0) return (int)i;
+	return -1;
+}
+
 static enum cn_status parse_kind(const struct cursor *c, const char *tok, struct cn_layer_desc *d)
 {
 	static const struct {
 		const char *name;
 		enum cn_layer_kind kind;
-	} kinds[] = {{"conv", CN_LAYER_CONV2D},       {"linear", CN_LAYER_LINEAR},
-		     {"maxpool", CN_LAYER_MAXPOOL2D}, {"avgpool", CN_LAYER_AVGPOOL2D},
-		     {"flatten", CN_LAYER_FLATTEN}};
-	*d = (struct cn_layer_desc){.kh = 1, .kw = 1, .sh = 0, .sw = 0, .bias = true};
+	} kinds[] = {{"conv", CN_LAYER_CONV2D},
+	             {"linear", CN_LAYER_LINEAR},
+	             {"maxpool", CN_LAYER_MAXPOOL2D},
+	             {"avgpool", CN_LAYER_AVGPOOL2D},
+	             {"flatten", CN_LAYER_FLATTEN}};
+	*d = (struct cn_layer_desc){.kh = 1, .kw = 1, .sh = 0, .sw = 0, .bias = true, .init = -1};
 	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
 		if (strcmp(tok, kinds[i].name) == 0) {
 			d->kind = kinds[i].kind;
@@ -106,7 +126,7 @@ static enum cn_status parse_kind(const struct cursor *c, const char *tok, struct
 
 /* One argument token of the current layer. */
 static enum cn_status parse_arg(const struct cursor *c, const char *tok, struct cn_layer_desc *d,
-				bool *have_count, bool *have_kernel)
+                                bool *have_count, bool *have_kernel)
 {
 	enum cn_layer_kind k = d->kind;
 	bool windowed = k == CN_LAYER_CONV2D || k == CN_LAYER_MAXPOOL2D || k == CN_LAYER_AVGPOOL2D;
@@ -142,6 +162,11 @@ static enum cn_status parse_arg(const struct cursor *c, const char *tok, struct 
 			return bad(c, "padding must be pN or pNxM with N, M in 0..4096, got", tok);
 		return CN_OK;
 	}
+	if (weighted && strncmp(tok, "init=", 5) == 0) {
+		d->init = cn_init_from_name(tok + 5);
+		if (d->init < 0) return bad(c, "unknown initializer", tok);
+		return CN_OK;
+	}
 	if (weighted && strcmp(tok, "nobias") == 0) {
 		d->bias = false;
 		return CN_OK;
@@ -168,7 +193,8 @@ static enum cn_status parse_layer(struct cursor *c, struct cn_layer_desc *d)
 		}
 		memcpy(tok, t, (size_t)(p - t));
 		tok[p - t] = '\0';
-		st = first ? parse_kind(c, tok, d) : parse_arg(c, tok, d, &have_count, &have_kernel);
+		st =
+		    first ? parse_kind(c, tok, d) : parse_arg(c, tok, d, &have_count, &have_kernel);
 		if (st) return st;
 		first = false;
 	}
@@ -189,13 +215,13 @@ static enum cn_status parse_layer(struct cursor *c, struct cn_layer_desc *d)
 }
 
 enum cn_status cn_spec_parse(const char *spec, struct cn_layer_desc *descs, int32_t *count,
-			     char *err)
+                             char *err)
 {
 	if (!spec) return cn_err_set(err, CN_ERR_ARG, "model spec is NULL");
 	size_t len = strnlen(spec, CN_SPEC_MAX_LEN + 1);
 	if (len > CN_SPEC_MAX_LEN)
 		return cn_err_set(err, CN_ERR_FORMAT, "model spec longer than %d bytes",
-				  CN_SPEC_MAX_LEN);
+		                  CN_SPEC_MAX_LEN);
 	struct cursor c = {.err = err};
 	int32_t n = 0;
 	const char *p = spec, *end = spec + len;
@@ -204,7 +230,7 @@ enum cn_status cn_spec_parse(const char *spec, struct cn_layer_desc *descs, int3
 		while (q < end && *q != '|' && *q != ';') q++;
 		if (n == CN_SPEC_MAX_LAYERS)
 			return cn_err_set(err, CN_ERR_FORMAT, "model spec has more than %d layers",
-					  CN_SPEC_MAX_LAYERS);
+			                  CN_SPEC_MAX_LAYERS);
 		c.layer = n + 1;
 		c.text = p;
 		c.text_len = (int)(q - p);

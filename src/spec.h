@@ -12,10 +12,13 @@
 #include "layer.h"
 
 #define CN_SPEC_MAX_LAYERS 256
-#define CN_SPEC_MAX_LEN 65536 /* bytes */
+#define CN_SPEC_MAX_LEN    65536 /* bytes */
 
 /* Parse spec into descs[CN_SPEC_MAX_LAYERS]; *count receives the number of layers. */
 enum cn_status cn_spec_parse(const char *spec, struct cn_layer_desc *descs, int32_t *count,
-			     char *err);
+                             char *err);
+
+/* enum cn_init of an initializer's spec name ("xavier", "he-normal", ...), or -1. */
+int cn_init_from_name(const char *name);
 
 #endif

@@ -16,7 +16,7 @@ struct cn_tensor {
 };
 
 static inline struct cn_tensor cn_tensor_make(float *data, int32_t n, int32_t h, int32_t w,
-					      int32_t c)
+                                              int32_t c)
 {
 	struct cn_tensor t = {data, n, h, w, c};
 	return t;

@@ -6,8 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CN_ALIGN 64 /* bytes; one AVX-512 register, one cache line */
-#define CN_LEN(a) (sizeof(a) / sizeof((a)[0]))
+#define CN_ALIGN     64 /* bytes; one AVX-512 register, one cache line */
+#define CN_LEN(a)    (sizeof(a) / sizeof((a)[0]))
 #define CN_MIN(a, b) ((a) < (b) ? (a) : (b))
 #define CN_MAX(a, b) ((a) > (b) ? (a) : (b))
 

@@ -60,9 +60,9 @@ static void huge_but_representable_fails_cleanly(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(offsets_are_aligned),
-		cmocka_unit_test(overflow_is_refused),
-		cmocka_unit_test(huge_but_representable_fails_cleanly),
+	    cmocka_unit_test(offsets_are_aligned),
+	    cmocka_unit_test(overflow_is_refused),
+	    cmocka_unit_test(huge_but_representable_fails_cleanly),
 	};
 	return cmocka_run_group_tests_name("arena", tests, NULL, NULL);
 }

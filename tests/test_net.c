@@ -17,14 +17,14 @@
 #include "util.h"
 
 static void create_bad(const char *spec, struct cn_shape in, enum cn_status want,
-		       const char *needle)
+                       const char *needle)
 {
 	char err[CN_ERR_LEN] = "";
 	struct cn_net *net = (struct cn_net *)1;
 	enum cn_status st = cn_net_create(&net, spec, in, 1, err);
 	if (st != want || !strstr(err, needle))
 		print_error("'%s': status %d (want %d), message '%s' lacks '%s'\n", spec, st, want,
-			    err, needle);
+		            err, needle);
 	assert_int_equal(st, want);
 	assert_null(net);
 	assert_non_null(strstr(err, needle));
@@ -34,14 +34,15 @@ static void impossible_shapes(void **state)
 {
 	(void)state;
 	struct cn_shape mnist = {1, 28, 28};
-	create_bad("conv 8 k5 | maxpool 2 | conv 8 k5 | maxpool 2 | conv 8 k5", mnist,
-		   CN_ERR_SHAPE, "layer 5 (conv 8 k5x5 s1x1 p0x0) on input 4x4x8: kernel 5x5 "
-				 "larger than padded input 4x4");
+	create_bad("conv 8 k5 | maxpool 2 | conv 8 k5 | maxpool 2 | conv 8 k5", mnist, CN_ERR_SHAPE,
+	           "layer 5 (conv 8 k5x5 s1x1 p0x0) on input 4x4x8: kernel 5x5 "
+	           "larger than padded input 4x4");
 	create_bad("conv 8 k3 p3", mnist, CN_ERR_SHAPE, "padding 3x3 must be smaller");
 	create_bad("conv 0 k3", mnist, CN_ERR_FORMAT, "output count");
 	create_bad("conv 4 k3 s0", mnist, CN_ERR_FORMAT, "stride");
 	create_bad("linear 10", (struct cn_shape){0, 28, 28}, CN_ERR_SHAPE, "0x28x28");
-	create_bad("maxpool 30", mnist, CN_ERR_SHAPE, "kernel 30x30 larger than padded input 28x28");
+	create_bad("maxpool 30", mnist, CN_ERR_SHAPE,
+	           "kernel 30x30 larger than padded input 28x28");
 	create_bad("conv 4 k3 | linear", mnist, CN_ERR_FORMAT, "layer 2");
 }
 
@@ -66,10 +67,10 @@ static void whole_net_gradcheck(void **state)
 {
 	(void)state;
 	static const char *const specs[] = {
-		"conv 3 k3 p1 tanh | maxpool 2 | conv 4 k2x3 s1x2 p1x1 sigmoid | avgpool 2 | linear "
-		"5 tanh | linear 3",
-		"conv 2 k1 | conv 3 k3 s2 leaky=0.1 | flatten | sigmoid | linear 3 nobias",
-		"maxpool 3 s2 p1 | conv 4 k1x3 p0x1 tanh | avgpool 2 s1 | linear 3",
+	    "conv 3 k3 p1 tanh | maxpool 2 | conv 4 k2x3 s1x2 p1x1 sigmoid | avgpool 2 | linear "
+	    "5 tanh | linear 3",
+	    "conv 2 k1 | conv 3 k3 s2 leaky=0.1 | flatten | sigmoid | linear 3 nobias",
+	    "maxpool 3 s2 p1 | conv 4 k1x3 p0x1 tanh | avgpool 2 s1 | linear 3",
 	};
 	struct tu_rng rng = tu_rng_make(7);
 	double worst = 0;
@@ -91,13 +92,13 @@ static void whole_net_gradcheck(void **state)
 		float *g = tu_floats(np);
 		memcpy(g, cn_net_grads(f.net), np * sizeof(float));
 		tu_track(&worst, tu_gradcheck(specs[s], loss_of, &f, cn_net_params(f.net), np, g,
-					      1e-2, 2e-2, 400));
+		                              1e-2, 2e-2, 400));
 		free(g);
 		free(f.x);
 		cn_net_free(f.net);
 	}
 	print_message("whole-net gradient check: %zu networks, largest error %.3g\n",
-		      (sizeof(specs) / sizeof(specs[0])), worst);
+	              (sizeof(specs) / sizeof(specs[0])), worst);
 }
 
 static void smaller_batches_match(void **state)
@@ -139,7 +140,7 @@ static void two_nets_are_independent(void **state)
 	assert_int_equal(cn_net_create(&a, spec, in, 11, err), CN_OK);
 	assert_int_equal(cn_net_create(&b, spec, in, 11, err), CN_OK);
 	assert_memory_equal(cn_net_params(a), cn_net_params(b),
-			    cn_net_param_count(a) * sizeof(float));
+	                    cn_net_param_count(a) * sizeof(float));
 	assert_int_equal(cn_net_plan(a, 2, CN_PLAN_TRAIN), CN_OK);
 	assert_int_equal(cn_net_plan(b, 2, CN_PLAN_TRAIN), CN_OK);
 	float x[50];
@@ -153,7 +154,7 @@ static void two_nets_are_independent(void **state)
 	assert_int_equal(cn_net_train_step(b, x, labels, 2, &lb), CN_OK);
 	assert_float_equal(la, lb, 0);
 	assert_memory_equal(cn_net_grads(a), cn_net_grads(b),
-			    cn_net_param_count(a) * sizeof(float));
+	                    cn_net_param_count(a) * sizeof(float));
 	cn_net_free(a);
 	cn_net_free(b);
 }
@@ -164,7 +165,7 @@ static void state_and_argument_errors(void **state)
 	char err[CN_ERR_LEN];
 	struct cn_net *net;
 	assert_int_equal(cn_net_create(&net, "linear 3", (struct cn_shape){1, 2, 2}, 1, err),
-			 CN_OK);
+	                 CN_OK);
 	float x[4] = {1, 2, 3, 4}, loss;
 	int32_t bad_label = 3, nan_label = 0;
 	assert_int_equal(cn_net_forward(net, x, 1, NULL), CN_ERR_STATE);
@@ -189,11 +190,9 @@ static void state_and_argument_errors(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(impossible_shapes),
-		cmocka_unit_test(whole_net_gradcheck),
-		cmocka_unit_test(smaller_batches_match),
-		cmocka_unit_test(two_nets_are_independent),
-		cmocka_unit_test(state_and_argument_errors),
+	    cmocka_unit_test(impossible_shapes),         cmocka_unit_test(whole_net_gradcheck),
+	    cmocka_unit_test(smaller_batches_match),     cmocka_unit_test(two_nets_are_independent),
+	    cmocka_unit_test(state_and_argument_errors),
 	};
 	return cmocka_run_group_tests_name("net", tests, NULL, NULL);
 }

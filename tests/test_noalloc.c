@@ -57,10 +57,10 @@ static void step_allocates_nothing(void **state)
 {
 	(void)state;
 	static const char *const specs[] = {
-		"conv 8 k3 p1 relu | maxpool 2 | conv 16 k3 p1 relu | maxpool 2 | linear 10",
-		"conv 6 k5 p2 tanh | avgpool 2 | conv 16 k5 tanh | avgpool 2 | linear 12 sigmoid | "
-		"flatten | leaky | linear 10",
-		"conv 4 k1 | maxpool 3 s2 p1 | linear 10",
+	    "conv 8 k3 p1 relu | maxpool 2 | conv 16 k3 p1 relu | maxpool 2 | linear 10",
+	    "conv 6 k5 p2 tanh | avgpool 2 | conv 16 k5 tanh | avgpool 2 | linear 12 sigmoid | "
+	    "flatten | leaky | linear 10",
+	    "conv 4 k1 | maxpool 3 s2 p1 | linear 10",
 	};
 	for (size_t s = 0; s < sizeof(specs) / sizeof(specs[0]); s++) {
 		char err[CN_ERR_LEN];
@@ -97,7 +97,7 @@ static void step_allocates_nothing(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(step_allocates_nothing),
+	    cmocka_unit_test(step_allocates_nothing),
 	};
 	return cmocka_run_group_tests_name("noalloc", tests, NULL, NULL);
 }

@@ -38,7 +38,7 @@ static void tutorial_cnn(void **state)
 {
 	(void)state;
 	int32_t n = parse_ok("conv 32 k3 p1 relu | maxpool 2 | conv 64 k3 p1 relu | maxpool 2 | "
-			     "linear 10");
+	                     "linear 10");
 	assert_int_equal(n, 5);
 	assert_int_equal(descs[0].kind, CN_LAYER_CONV2D);
 	assert_int_equal(descs[0].out, 32);
@@ -61,8 +61,9 @@ static void tutorial_cnn(void **state)
 static void every_form(void **state)
 {
 	(void)state;
-	int32_t n = parse_ok("  conv 6 k1x3 s2x1 sigmoid p0x1 nobias tanh ; maxpool k3 s2 | avgpool 2x3 p1 "
-			     "| flatten | leaky=0.001 | linear 7 leaky | sigmoid | identity");
+	int32_t n =
+	    parse_ok("  conv 6 k1x3 s2x1 sigmoid p0x1 nobias tanh ; maxpool k3 s2 | avgpool 2x3 p1 "
+	             "| flatten | leaky=0.001 | linear 7 leaky | sigmoid | identity");
 	assert_int_equal(n, 8);
 	assert_int_equal(descs[0].kh, 1);
 	assert_int_equal(descs[0].kw, 3);
@@ -145,10 +146,10 @@ static void too_big(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(tutorial_cnn),
-		cmocka_unit_test(every_form),
-		cmocka_unit_test(malformed),
-		cmocka_unit_test(too_big),
+	    cmocka_unit_test(tutorial_cnn),
+	    cmocka_unit_test(every_form),
+	    cmocka_unit_test(malformed),
+	    cmocka_unit_test(too_big),
 	};
 	return cmocka_run_group_tests_name("spec", tests, NULL, NULL);
 }

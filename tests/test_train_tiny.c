@@ -14,7 +14,7 @@
 #include "colnet.h"
 #include "util.h"
 
-#define N 64
+#define N    64
 #define SIDE 8
 
 static void make_data(float *x, int32_t *labels)
@@ -54,8 +54,8 @@ static void reaches_full_accuracy(void **state)
 	char err[CN_ERR_LEN];
 	struct cn_net *net;
 	assert_int_equal(cn_net_create(&net, "conv 4 k3 p1 relu | maxpool 2 | linear 4",
-				       (struct cn_shape){1, SIDE, SIDE}, 5, err),
-			 CN_OK);
+	                               (struct cn_shape){1, SIDE, SIDE}, 5, err),
+	                 CN_OK);
 	assert_int_equal(cn_net_plan(net, N, CN_PLAN_TRAIN), CN_OK);
 	int start = accuracy(net, x, labels);
 	float first = 0, loss = 0;
@@ -69,7 +69,7 @@ static void reaches_full_accuracy(void **state)
 	}
 	int end = accuracy(net, x, labels);
 	print_message("accuracy %d/%d -> %d/%d after %d steps, loss %.4f -> %.4f\n", start, N, end,
-		      N, steps, (double)first, (double)loss);
+	              N, steps, (double)first, (double)loss);
 	assert_true(start < N);
 	assert_int_equal(end, N);
 	assert_true(loss < first);
@@ -80,7 +80,7 @@ static void reaches_full_accuracy(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(reaches_full_accuracy),
+	    cmocka_unit_test(reaches_full_accuracy),
 	};
 	return cmocka_run_group_tests_name("train_tiny", tests, NULL, NULL);
 }

@@ -75,27 +75,27 @@ double tu_max_rel_err(const float *got, const float *want, size_t len, size_t *a
 	return worst;
 }
 
-double tu_check_close(const char *what, const float *got, const float *want, size_t len,
-		      double tol, const char *cfg)
+double tu_check_close(const char *what, const float *got, const float *want, size_t len, double tol,
+                      const char *cfg)
 {
 	size_t at;
 	double e = tu_max_rel_err(got, want, len, &at);
 	if (e > tol) {
 		print_error("%s: relative error %.3g > %.3g at [%zu]: got %.9g want %.9g (%s)\n",
-			    what, e, tol, at, (double)got[at], (double)want[at], cfg ? cfg : "");
+		            what, e, tol, at, (double)got[at], (double)want[at], cfg ? cfg : "");
 		fail();
 	}
 	return e;
 }
 
 double tu_gradcheck(const char *what, double (*loss)(void *ctx), void *ctx, float *x, size_t len,
-		    const float *analytic, double eps, double tol, size_t max_probes)
+                    const float *analytic, double eps, double tol, size_t max_probes)
 {
 	bool nonzero = false;
 	for (size_t i = 0; i < len; i++) nonzero |= analytic[i] != 0.0f;
 	if (!nonzero) {
 		print_error("%s: analytic gradient is all zero: the check would prove nothing\n",
-			    what);
+		            what);
 		fail();
 	}
 	size_t probes = len < max_probes ? len : max_probes;
@@ -117,8 +117,8 @@ double tu_gradcheck(const char *what, double (*loss)(void *ctx), void *ctx, floa
 		if (e > worst) worst = e;
 		if (e > tol) {
 			print_error("%s: gradient at [%zu]: numeric %.9g analytic %.9g (err %.3g > "
-				    "%.3g)\n",
-				    what, i, num, ana, e, tol);
+			            "%.3g)\n",
+			            what, i, num, ana, e, tol);
 			fail();
 		}
 	}

@@ -37,8 +37,8 @@ double tu_max_rel_err(const float *got, const float *want, size_t len, size_t *a
  * Fail the current test if tu_max_rel_err > tol, printing what, the index, both values and
  * the configuration string cfg. Returns the error seen (for "largest error" reports).
  */
-double tu_check_close(const char *what, const float *got, const float *want, size_t len,
-		      double tol, const char *cfg);
+double tu_check_close(const char *what, const float *got, const float *want, size_t len, double tol,
+                      const char *cfg);
 
 /*
  * Central-difference gradient check. loss(ctx) evaluates a scalar (double) from the current
@@ -48,7 +48,7 @@ double tu_check_close(const char *what, const float *got, const float *want, siz
  * Restores x. Returns the largest error seen.
  */
 double tu_gradcheck(const char *what, double (*loss)(void *ctx), void *ctx, float *x, size_t len,
-		    const float *analytic, double eps, double tol, size_t max_probes);
+                    const float *analytic, double eps, double tol, size_t max_probes);
 
 /* Update *worst with v if v is larger (for per-op "largest error" summaries). */
 static inline void tu_track(double *worst, double v)

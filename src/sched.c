@@ -1,0 +1,48 @@
+/*
+ * Learning-rate schedules at fractional epoch t (t < 0 or NaN is taken as 0):
+ *   CONST   lr
+ *   STEP    lr * gamma^floor(t / step_epochs)
+ *   COSINE  lr_min + (lr - lr_min) * (1 + cos(pi * min(t, epochs) / epochs)) / 2
+ *   LOSS    0.2 while loss > 1, 0.1 while > 0.5, 0.05 while > 0.2, else max(0.005, loss/5)
+ * The function cannot report an error, so fields it cannot use (step_epochs <= 0 for STEP,
+ * epochs <= 0 for COSINE, an unknown kind) give the base lr instead of a division by zero;
+ * a NULL schedule gives 0, which cn_optim_step refuses.
+ */
+#include <math.h>
+
+#include "colnet.h"
+
+#define PI 3.14159265358979323846 /* M_PI is POSIX/XSI, not C11 */
+
+/* The loss rule compares in float, so loss = 0.2f is "not above 0.2" as a user reads it
+ * (in double, 0.2f is 0.2000000029... > 0.2). A NaN loss (none measured yet) counts as
+ * large, like an untrained network's. */
+static float loss_rule(float loss)
+{
+	if (isnan(loss) || loss > 1.0f) return 0.2f;
+	if (loss > 0.5f) return 0.1f;
+	if (loss > 0.2f) return 0.05f;
+	float r = loss / 5.0f;
+	return r > 0.005f ? r : 0.005f;
+}
+
+float cn_sched_lr(const struct cn_sched *s, double t, float loss)
+{
+	if (!s) return 0.0f;
+	if (!(t > 0.0)) t = 0.0; /* also NaN */
+	switch (s->kind) {
+	case CN_SCHED_CONST:
+		break;
+	case CN_SCHED_STEP:
+		if (s->step_epochs <= 0) break;
+		return (float)(s->lr * pow(s->gamma, floor(t / s->step_epochs)));
+	case CN_SCHED_COSINE: {
+		if (s->epochs <= 0) break;
+		double x = t < s->epochs ? t / s->epochs : 1.0;
+		return (float)(s->lr_min + ((double)s->lr - s->lr_min) * (1.0 + cos(PI * x)) / 2.0);
+	}
+	case CN_SCHED_LOSS:
+		return loss_rule(loss);
+	}
+	return s->lr;
+}

@@ -1,0 +1,224 @@
+/*
+ * The epoch loop: shuffle with the trainer's seeded generator, gather each batch straight into
+ * the net's planned input, forward + loss + backward, one optimizer step over the flat arrays.
+ * Nothing in the loop allocates; the permutation is sized once per dataset size.
+ */
+#include <math.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "error.h"
+#include "net.h"
+#include "train.h"
+
+struct cn_train_opts cn_train_opts_default(void)
+{
+	struct cn_train_opts o = {
+	    .epochs = 10,
+	    .batch = 100,
+	    .seed = 1,
+	    .optim = cn_optim_opts_default(),
+	    .sched = {.kind = CN_SCHED_CONST, .lr = 0.001f, .step_epochs = 1, .gamma = 1.0f},
+	    .init = CN_INIT_DEFAULT,
+	};
+	o.optim.kind = CN_OPTIM_ADAM;
+	o.optim.lr = 0.001f;
+	return o;
+}
+
+enum cn_status cn_train_opts_check(const struct cn_train_opts *o, char *err)
+{
+	if (o->epochs < 1 || o->epochs > 1000000)
+		return cn_err_set(err, CN_ERR_ARG, "epochs %d must be in 1..1000000", o->epochs);
+	if (o->batch < 1 || o->batch > 1000000)
+		return cn_err_set(err, CN_ERR_ARG, "batch %d must be in 1..1000000", o->batch);
+	const struct cn_sched *s = &o->sched;
+	if ((unsigned)s->kind > CN_SCHED_LOSS)
+		return cn_err_set(err, CN_ERR_ARG, "unknown schedule %d", (int)s->kind);
+	if (!(s->lr > 0 && isfinite(s->lr)))
+		return cn_err_set(err, CN_ERR_ARG, "learning rate %g must be positive and finite",
+		                  (double)s->lr);
+	if (s->kind == CN_SCHED_STEP && (s->step_epochs < 1 || !(s->gamma > 0 && s->gamma <= 1)))
+		return cn_err_set(
+		    err, CN_ERR_ARG,
+		    "step schedule needs step_epochs >= 1 (got %d) and gamma in (0, 1] "
+		    "(got %g)",
+		    s->step_epochs, (double)s->gamma);
+	if (s->kind == CN_SCHED_COSINE &&
+	    (s->epochs < 1 || !(s->lr_min >= 0 && s->lr_min <= s->lr)))
+		return cn_err_set(
+		    err, CN_ERR_ARG,
+		    "cosine schedule needs epochs >= 1 (got %d) and 0 <= lr_min <= lr", s->epochs);
+	return CN_OK;
+}
+
+enum cn_status cn_trainer_create(struct cn_trainer **out, struct cn_net *net,
+                                 const struct cn_train_opts *opts, char err[CN_ERR_LEN])
+{
+	if (!out || !net || !opts)
+		return cn_err_set(err, CN_ERR_ARG, "cn_trainer_create: NULL argument");
+	*out = NULL;
+	enum cn_status st = cn_train_opts_check(opts, err);
+	if (st) return st;
+	struct cn_trainer *t = calloc(1, sizeof(*t));
+	if (!t) return cn_err_set(err, CN_ERR_NOMEM, "out of memory");
+	t->net = net;
+	t->opts = *opts;
+	cn_rng_seed(&t->rng, opts->seed);
+	t->labels = malloc((size_t)opts->batch * sizeof(int32_t));
+	if (!t->labels) {
+		st = cn_err_set(err, CN_ERR_NOMEM, "out of memory");
+		goto fail;
+	}
+	/* the schedule gives every step's rate; the optimizer's own lr is only its default */
+	struct cn_optim_opts oo = opts->optim;
+	oo.lr = opts->sched.lr;
+	st = cn_optim_create(&t->optim, &oo, cn_net_param_count(net), err);
+	if (st) goto fail;
+	if (cn_net_plan(net, opts->batch, CN_PLAN_TRAIN)) {
+		st = cn_err_set(err, CN_ERR_NOMEM, "%s", cn_net_error(net));
+		goto fail;
+	}
+	*out = t;
+	return CN_OK;
+fail:
+	cn_trainer_free(t);
+	return st;
+}
+
+void cn_trainer_free(struct cn_trainer *t)
+{
+	if (!t) return;
+	cn_optim_free(t->optim);
+	if (t->owns_net) cn_net_free(t->net);
+	free(t->perm);
+	free(t->labels);
+	free(t);
+}
+
+const char *cn_trainer_error(const struct cn_trainer *t)
+{
+	return t ? t->err : "trainer is NULL";
+}
+
+int32_t cn_trainer_epochs_done(const struct cn_trainer *t)
+{
+	return t->epochs_done;
+}
+
+const struct cn_train_opts *cn_trainer_opts(const struct cn_trainer *t)
+{
+	return &t->opts;
+}
+
+enum cn_status cn_trainer_set_epochs(struct cn_trainer *t, int32_t epochs)
+{
+	if (epochs < 1 || epochs > 1000000)
+		return cn_err_set(t->err, CN_ERR_ARG, "epochs %d must be in 1..1000000", epochs);
+	t->opts.epochs = epochs;
+	if (t->opts.sched.kind == CN_SCHED_COSINE) t->opts.sched.epochs = epochs;
+	return CN_OK;
+}
+
+static double now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* Index of the largest of k values. */
+static int32_t argmax(const float *v, int32_t k)
+{
+	int32_t best = 0;
+	for (int32_t j = 1; j < k; j++)
+		if (v[j] > v[best]) best = j;
+	return best;
+}
+
+static bool all_finite(const float *a, size_t len)
+{
+	float sum = 0; /* NaN and Inf survive summation; one pass, no branch per element */
+	for (size_t i = 0; i < len; i++) sum += a[i] * 0.0f;
+	return sum == 0.0f;
+}
+
+enum cn_status cn_trainer_epoch(struct cn_trainer *t, const struct cn_dataset *ds,
+                                cn_progress_fn progress, void *user, struct cn_epoch_stats *stats)
+{
+	if (!t || !ds) return CN_ERR_ARG;
+	struct cn_net *net = t->net;
+	int32_t count = cn_dataset_count(ds), k = cn_net_output_len(net);
+	struct cn_shape ns = cn_net_input_shape(net), ds_shape = cn_dataset_shape(ds);
+	if (ns.c != ds_shape.c || ns.h != ds_shape.h || ns.w != ds_shape.w)
+		return cn_err_set(t->err, CN_ERR_SHAPE,
+		                  "the data's images are %dx%dx%d (CxHxW) but the model takes "
+		                  "%dx%dx%d",
+		                  ds_shape.c, ds_shape.h, ds_shape.w, ns.c, ns.h, ns.w);
+	if (cn_dataset_classes(ds) > k)
+		return cn_err_set(t->err, CN_ERR_SHAPE,
+		                  "the data has %d classes but the model has %d outputs",
+		                  cn_dataset_classes(ds), k);
+	if (count < t->opts.batch)
+		return cn_err_set(t->err, CN_ERR_ARG, "batch %d is larger than the %d examples",
+		                  t->opts.batch, count);
+	if (t->perm_len != count) {
+		free(t->perm);
+		t->perm_len = 0;
+		t->perm = malloc((size_t)count * sizeof(int32_t));
+		if (!t->perm) return cn_err_set(t->err, CN_ERR_NOMEM, "out of memory");
+		t->perm_len = count;
+	}
+	for (int32_t i = 0; i < count; i++) t->perm[i] = i;
+	cn_rng_shuffle(&t->rng, t->perm, count);
+
+	int32_t batch = t->opts.batch, steps = (count + batch - 1) / batch;
+	int32_t epoch = t->epochs_done; /* 0-based index of this epoch */
+	double loss_sum = 0, t0 = now();
+	int64_t right = 0;
+	float lr = t->opts.sched.lr;
+	float *params = cn_net_params(net), *grads = cn_net_grads(net);
+	size_t np = cn_net_param_count(net);
+	for (int32_t s = 0; s < steps; s++) {
+		int32_t first = s * batch, n = count - first < batch ? count - first : batch;
+		cn_dataset_gather(ds, t->perm + first, n, cn_net_input(net), t->labels);
+		cn_net_zero_grad(net);
+		float loss;
+		const float *probs;
+		enum cn_status st = cn_net_forward(net, cn_net_input(net), n, NULL);
+		if (!st) st = cn_net_loss_xent(net, t->labels, &loss, &probs);
+		if (!st) st = cn_net_backward(net);
+		if (!st && !all_finite(grads, np)) st = CN_ERR_NUMERIC;
+		if (st == CN_ERR_NUMERIC)
+			return cn_err_set(t->err, st,
+			                  "epoch %d, batch %d: loss or gradients are not "
+			                  "finite (try a lower learning rate)",
+			                  epoch + 1, s + 1);
+		if (st) return cn_err_set(t->err, st, "%s", cn_net_error(net));
+		for (int32_t i = 0; i < n; i++)
+			right += argmax(probs + (size_t)i * k, k) == t->labels[i];
+		loss_sum += (double)loss * n;
+		double running = loss_sum / (first + n);
+		lr = cn_sched_lr(&t->opts.sched, epoch + (double)s / steps, (float)running);
+		st = cn_optim_step(t->optim, params, grads, lr);
+		if (st)
+			return cn_err_set(t->err, st, "optimizer step: learning rate %g",
+			                  (double)lr);
+		if (progress) progress(user, first + n, count, running);
+	}
+	double secs = now() - t0;
+	t->epochs_done++;
+	if (stats) {
+		*stats = (struct cn_epoch_stats){
+		    .epoch = t->epochs_done,
+		    .train_loss = loss_sum / count,
+		    .train_acc = (double)right / count,
+		    .seconds = secs,
+		    .images_per_sec = secs > 0 ? count / secs : 0,
+		    .lr = lr,
+		};
+	}
+	return CN_OK;
+}

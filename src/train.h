@@ -1,0 +1,26 @@
+/* The trainer's insides, shared by the epoch loop (train.c) and its save/load (train_io.c). */
+#ifndef CN_TRAIN_H
+#define CN_TRAIN_H
+
+#include <stdbool.h>
+
+#include "colnet.h"
+#include "rng.h"
+
+struct cn_trainer {
+	char err[CN_ERR_LEN];
+	struct cn_net *net; /* borrowed, or owned when owns_net (cn_trainer_load) */
+	bool owns_net;
+	struct cn_train_opts opts;
+	struct cn_optim *optim;
+	struct cn_rng rng; /* shuffling; saved in checkpoints so a resume continues exactly */
+	int32_t epochs_done;
+	int32_t *perm; /* [perm_len] example order of the current epoch */
+	int32_t perm_len;
+	int32_t *labels; /* [opts.batch] labels of the current batch */
+};
+
+/* Validate opts; message names the option. */
+enum cn_status cn_train_opts_check(const struct cn_train_opts *opts, char *err);
+
+#endif

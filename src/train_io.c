@@ -1,0 +1,62 @@
+/* A trainer's checkpoint: the net plus options, optimizer state, epochs done and the generator. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "checkpoint.h"
+#include "error.h"
+#include "train.h"
+
+enum cn_status cn_trainer_save(const struct cn_trainer *t, const char *path, char err[CN_ERR_LEN])
+{
+	if (!t || !path) return cn_err_set(err, CN_ERR_ARG, "cn_trainer_save: NULL argument");
+	struct cn_ckpt_train ct = {
+	    .epochs_done = t->epochs_done,
+	    .opts = t->opts,
+	    .rng = t->rng,
+	    .optim_steps = cn_optim_step_count(t->optim),
+	    .optim_state_len = cn_optim_state_len(t->optim),
+	    .optim_state = cn_optim_state(t->optim),
+	};
+	return cn_checkpoint_write(path, t->net, &ct, err);
+}
+
+enum cn_status cn_trainer_load(struct cn_trainer **out, struct cn_net **net_out, const char *path,
+                               char err[CN_ERR_LEN])
+{
+	if (!out || !net_out || !path)
+		return cn_err_set(err, CN_ERR_ARG, "cn_trainer_load: NULL argument");
+	*out = NULL;
+	*net_out = NULL;
+	struct cn_ckpt_train ct = {0};
+	struct cn_net *net = NULL;
+	struct cn_trainer *t = NULL;
+	enum cn_status st = cn_checkpoint_read(path, &net, &ct, err);
+	if (st) return st;
+	st = cn_trainer_create(&t, net, &ct.opts, err);
+	if (st) goto fail;
+	t->owns_net = true;
+	if (cn_optim_state_len(t->optim) != ct.optim_state_len) {
+		st = cn_err_set(err, CN_ERR_FORMAT,
+		                "%s: optimizer state has %zu values, expected %zu", path,
+		                ct.optim_state_len, cn_optim_state_len(t->optim));
+		goto fail;
+	}
+	if (ct.optim_state_len)
+		memcpy(cn_optim_state(t->optim), ct.optim_state,
+		       ct.optim_state_len * sizeof(float));
+	cn_optim_set_step_count(t->optim, ct.optim_steps);
+	t->rng = ct.rng;
+	t->epochs_done = ct.epochs_done;
+	free(ct.optim_state);
+	*out = t;
+	*net_out = net;
+	return CN_OK;
+fail:
+	free(ct.optim_state);
+	if (t) {
+		t->owns_net = false;
+		cn_trainer_free(t);
+	}
+	cn_net_free(net);
+	return st;
+}

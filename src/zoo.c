@@ -1,0 +1,71 @@
+/*
+ * The model zoo: named specs and the recipes the reports trained them with. A zoo entry is
+ * nothing but a spec line and default options; any other network is given as a spec.
+ */
+#include <string.h>
+
+#include "colnet.h"
+
+struct zoo_entry {
+	const char *name;
+	const char *spec;
+	enum cn_optim_kind optim;
+	float lr;
+	float momentum;
+	int32_t epochs;
+};
+
+static const struct zoo_entry zoo[] = {
+    {"tutorial-cnn",
+     "conv 32 k3 p1 relu | maxpool 2 | conv 64 k3 p1 relu | maxpool 2 | linear 10 init=xavier",
+     CN_OPTIM_ADAM, 0.001f, 0.0f, 15},
+    {"deep-cnn",
+     "conv 32 k3 p1 relu | maxpool 2 | conv 64 k3 p1 relu | maxpool 2 | conv 128 k3 p1 relu | "
+     "maxpool 2 p1 | linear 625 relu init=xavier | linear 10 init=xavier",
+     CN_OPTIM_ADAM, 0.001f, 0.0f, 15},
+    {"lenet5",
+     "conv 6 k5 p2 tanh | avgpool 2 | conv 16 k5 tanh | avgpool 2 | linear 120 tanh | "
+     "linear 84 tanh | linear 10",
+     CN_OPTIM_MOMENTUM, 0.05f, 0.9f, 10},
+    {"sigmoid-cnn", "conv 6 k5 sigmoid | maxpool 2 | conv 12 k5 sigmoid | maxpool 2 | linear 10",
+     CN_OPTIM_MOMENTUM, 0.05f, 0.9f, 25},
+    {"mlp", "linear 256 relu | linear 10", CN_OPTIM_MOMENTUM, 0.05f, 0.9f, 10},
+    {"avgpool-cnn", "conv 4 k3 p1 relu | avgpool 2 | conv 4 k3 p1 relu | avgpool 2 | linear 10",
+     CN_OPTIM_MOMENTUM, 0.015f, 0.9f, 5},
+};
+
+static const struct zoo_entry *find(const char *name)
+{
+	for (size_t i = 0; name && i < sizeof(zoo) / sizeof(zoo[0]); i++)
+		if (strcmp(zoo[i].name, name) == 0) return &zoo[i];
+	return NULL;
+}
+
+const char *cn_zoo_spec(const char *name)
+{
+	const struct zoo_entry *e = find(name);
+	return e ? e->spec : NULL;
+}
+
+const char *cn_zoo_name(int i)
+{
+	return i >= 0 && (size_t)i < sizeof(zoo) / sizeof(zoo[0]) ? zoo[i].name : NULL;
+}
+
+enum cn_status cn_zoo_train_opts(const char *name, struct cn_train_opts *opts)
+{
+	const struct zoo_entry *e = find(name);
+	if (!e || !opts) return CN_ERR_ARG;
+	*opts = cn_train_opts_default();
+	opts->epochs = e->epochs;
+	opts->optim.kind = e->optim;
+	opts->optim.lr = e->lr;
+	opts->sched.lr = e->lr;
+	if (e->momentum > 0) opts->optim.momentum = e->momentum;
+	if (strcmp(name, "avgpool-cnn") == 0) { /* the report's recipe */
+		opts->optim.weight_decay = 0.0005f;
+		opts->init = CN_INIT_GAUSSIAN;
+		opts->init_scale = 0.1f;
+	}
+	return CN_OK;
+}
