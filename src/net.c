@@ -126,6 +126,7 @@ const char *cn_net_error(const struct cn_net *net)
 /* Images per lowering GEMM: the largest even split of the batch whose column matrix fits. */
 static int32_t choose_chunk(const struct cn_layer *l, int32_t batch)
 {
+	if (cn_conv2d_ws_len(&l->g, 1, false) == 0) return batch; /* 1x1: no lowering at all */
 	size_t per_image =
 	    cn_mul4(cn_geom_out_pixels(&l->g), cn_geom_patch_len(&l->g), sizeof(float), 1);
 	size_t fit = per_image ? CN_CHUNK_TARGET_BYTES / per_image : (size_t)batch;
@@ -276,4 +277,21 @@ enum cn_status cn_net_layer_describe(const struct cn_net *net, int32_t i, char *
 	snprintf(buf, len, "%-32s -> %dx%dx%d (HxWxC), %zu params", what, l->out.h, l->out.w,
 	         l->out.c, l->w_len + l->b_len);
 	return CN_OK;
+}
+
+int64_t cn_net_layer_flops(const struct cn_net *net, int32_t i)
+{
+	if (!net || i < 0 || i >= net->n_layers) return -1;
+	const struct cn_layer *l = &net->layers[i];
+	int64_t out = (int64_t)shape_len(l->out);
+	switch (l->d.kind) {
+	case CN_LAYER_CONV2D:
+	case CN_LAYER_LINEAR: /* every weight meets every output pixel once: 2 FLOPs */
+		return 2 * (int64_t)l->w_len / l->d.out * out;
+	case CN_LAYER_MAXPOOL2D:
+	case CN_LAYER_AVGPOOL2D:
+		return out * l->d.kh * l->d.kw;
+	default:
+		return l->d.act == CN_ACT_IDENTITY ? 0 : out;
+	}
 }

@@ -1,0 +1,155 @@
+/*
+ * Max and average pooling over NHWC images, each channel on its own; g->ci is the channels.
+ *   max: y[n,oy,ox,c] = max of x over the in-image part of the window at (oy*sh-ph, ox*sw-pw)
+ *   avg: y[n,oy,ox,c] = (sum of x over that part) / (kh*kw)   (padding counts as zeros)
+ * x and dx [N, HI, WI, C]; y, dy and argmax [N, HO, WO, C]. Each window is clipped to the image
+ * once per output pixel, so the inner loops run over C contiguous channels with no bounds checks.
+ * Max ties go to the first maximum in scan order (ky, then kx), as in ref/pool.c.
+ */
+#include <assert.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "ops.h"
+
+/* The in-image part of one window: kernel rows [ky0, ky1), columns [kx0, kx1). */
+struct win {
+	int32_t iy0, ix0; /* top-left corner in image coordinates (negative inside padding) */
+	int32_t ky0, ky1, kx0, kx1;
+};
+
+/* Clip the window of output pixel (oy, ox) once, so the loops over it need no bounds checks. */
+static struct win window(const struct cn_geom *g, int32_t oy, int32_t ox)
+{
+	struct win w = {.iy0 = oy * g->sh - g->ph, .ix0 = ox * g->sw - g->pw};
+	w.ky0 = w.iy0 < 0 ? -w.iy0 : 0;
+	w.ky1 = w.iy0 + g->kh > g->hi ? g->hi - w.iy0 : g->kh;
+	w.kx0 = w.ix0 < 0 ? -w.ix0 : 0;
+	w.kx1 = w.ix0 + g->kw > g->wi ? g->wi - w.ix0 : g->kw;
+	/* geom's padding < kernel rule: no window is empty */
+	assert(w.ky0 < w.ky1 && w.kx0 < w.kx1);
+	return w;
+}
+
+/* Offset inside the image of channel 0 at kernel position (ky, kx) of window w. */
+static size_t pix(const struct cn_geom *g, const struct win *w, int32_t ky, int32_t kx)
+{
+	return ((size_t)(w->iy0 + ky) * g->wi + (size_t)(w->ix0 + kx)) * g->ci;
+}
+
+/*
+ * Max over one window for all channels: yo, am [C]; xi [HI, WI, C]. Seeded with the first
+ * in-image element, so padding never competes; strict > keeps the first maximum. The argmax
+ * update is a bit mask, not a ?: whose other arm reloads am[ch]: GCC turns that into a
+ * conditional store and then will not vectorize the loop.
+ */
+static void maxwin(const struct cn_geom *g, const struct win *w, const float *xi, float *yo,
+                   int32_t *am)
+{
+	const int32_t c = g->ci;
+	int32_t first = (int32_t)pix(g, w, w->ky0, w->kx0);
+	for (int32_t ch = 0; ch < c; ch++) {
+		yo[ch] = xi[first + ch];
+		am[ch] = first + ch;
+	}
+	for (int32_t ky = w->ky0; ky < w->ky1; ky++) {
+		for (int32_t kx = w->kx0; kx < w->kx1; kx++) {
+			int32_t off = (int32_t)pix(g, w, ky, kx);
+			const float *xp = xi + off; /* [C] */
+			for (int32_t ch = 0; ch < c; ch++) {
+				float v = xp[ch], b = yo[ch];
+				int32_t m = -(int32_t)(v > b); /* all ones where v wins */
+				am[ch] = (am[ch] & ~m) | ((off + ch) & m);
+				yo[ch] = v > b ? v : b;
+			}
+		}
+	}
+}
+
+void cn_maxpool2d_forward(const struct cn_geom *g, const struct cn_tensor *x, struct cn_tensor *y,
+                          int32_t *argmax)
+{
+	const size_t xlen = cn_tensor_image_len(x), ylen = cn_tensor_image_len(y);
+	/* argmax holds offsets inside one image as int32 */
+	assert(xlen <= INT32_MAX);
+	for (int32_t n = 0; n < x->n; n++) {
+		const float *xi = x->data + (size_t)n * xlen; /* [HI, WI, C] */
+		for (int32_t oy = 0; oy < g->ho; oy++) {
+			for (int32_t ox = 0; ox < g->wo; ox++) {
+				struct win w = window(g, oy, ox);
+				size_t at = (size_t)n * ylen + ((size_t)oy * g->wo + ox) * g->ci;
+				maxwin(g, &w, xi, y->data + at, argmax + at);
+			}
+		}
+	}
+}
+
+/* dx = 0, then dx[argmax] += dy: overlapping windows that pick the same element add up. */
+void cn_maxpool2d_backward(const struct cn_geom *g, const struct cn_tensor *dy,
+                           const int32_t *argmax, struct cn_tensor *dx)
+{
+	(void)g;
+	if (!dx || !dx->data) return;
+	const size_t xlen = cn_tensor_image_len(dx), ylen = cn_tensor_image_len(dy);
+	memset(dx->data, 0, cn_tensor_len(dx) * sizeof(float));
+	for (int32_t n = 0; n < dy->n; n++) {
+		float *dxi = dx->data + (size_t)n * xlen;       /* [HI, WI, C] */
+		const float *dyi = dy->data + (size_t)n * ylen; /* [HO, WO, C] */
+		const int32_t *ami = argmax + (size_t)n * ylen; /* [HO, WO, C] */
+		for (size_t i = 0; i < ylen; i++) dxi[ami[i]] += dyi[i];
+	}
+}
+
+void cn_avgpool2d_forward(const struct cn_geom *g, const struct cn_tensor *x, struct cn_tensor *y)
+{
+	const int32_t c = g->ci;
+	const size_t xlen = cn_tensor_image_len(x), ylen = cn_tensor_image_len(y);
+	const float inv = 1.0f / (float)(g->kh * g->kw);
+	for (int32_t n = 0; n < x->n; n++) {
+		const float *xi = x->data + (size_t)n * xlen; /* [HI, WI, C] */
+		for (int32_t oy = 0; oy < g->ho; oy++) {
+			for (int32_t ox = 0; ox < g->wo; ox++) {
+				struct win w = window(g, oy, ox);
+				float *yo = y->data + (size_t)n * ylen +
+				            ((size_t)oy * g->wo + ox) * c; /* [C] */
+				for (int32_t ch = 0; ch < c; ch++) yo[ch] = 0.0f;
+				/* padding adds zeros: only the clipped window is summed */
+				for (int32_t ky = w.ky0; ky < w.ky1; ky++) {
+					for (int32_t kx = w.kx0; kx < w.kx1; kx++) {
+						const float *xp = xi + pix(g, &w, ky, kx); /* [C] */
+						for (int32_t ch = 0; ch < c; ch++) yo[ch] += xp[ch];
+					}
+				}
+				for (int32_t ch = 0; ch < c; ch++) yo[ch] *= inv;
+			}
+		}
+	}
+}
+
+/* dx = 0, then dx[window] += dy / (kh*kw) for the in-image part of every window. */
+void cn_avgpool2d_backward(const struct cn_geom *g, const struct cn_tensor *dy,
+                           struct cn_tensor *dx)
+{
+	if (!dx || !dx->data) return;
+	const int32_t c = g->ci;
+	const size_t xlen = cn_tensor_image_len(dx), ylen = cn_tensor_image_len(dy);
+	const float inv = 1.0f / (float)(g->kh * g->kw);
+	memset(dx->data, 0, cn_tensor_len(dx) * sizeof(float));
+	for (int32_t n = 0; n < dy->n; n++) {
+		float *dxi = dx->data + (size_t)n * xlen; /* [HI, WI, C] */
+		for (int32_t oy = 0; oy < g->ho; oy++) {
+			for (int32_t ox = 0; ox < g->wo; ox++) {
+				struct win w = window(g, oy, ox);
+				const float *dyo = dy->data + (size_t)n * ylen +
+				                   ((size_t)oy * g->wo + ox) * c; /* [C] */
+				for (int32_t ky = w.ky0; ky < w.ky1; ky++) {
+					for (int32_t kx = w.kx0; kx < w.kx1; kx++) {
+						float *dxp = dxi + pix(g, &w, ky, kx); /* [C] */
+						for (int32_t ch = 0; ch < c; ch++)
+							dxp[ch] += dyo[ch] * inv;
+					}
+				}
+			}
+		}
+	}
+}
