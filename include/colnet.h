@@ -51,6 +51,13 @@ const char *cn_version(void);
 /* The BLAS in use, as it describes itself (library, version, core type). */
 const char *cn_blas_config(void);
 
+/*
+ * The BLAS's kernel family ("Haswell", "SkylakeX", ...). OpenBLAS chooses it when the process
+ * starts, from OPENBLAS_CORETYPE if set: a front end that wants other kernels must set that
+ * variable and re-execute itself (the colnet tool does so on AVX-512 CPUs given AVX2 kernels).
+ */
+const char *cn_blas_core(void);
+
 /* Set OpenBLAS's thread count (process-wide: it is OpenBLAS's only knob). n >= 1. */
 enum cn_status cn_set_blas_threads(int n);
 
@@ -161,6 +168,9 @@ enum cn_init {
  * IN for a linear layer.
  */
 enum cn_status cn_net_init(struct cn_net *net, enum cn_init kind, float scale, uint64_t seed);
+
+/* Forward FLOPs per image of layer i (a multiply-add counts 2), or -1 if i is out of range. */
+int64_t cn_net_layer_flops(const struct cn_net *net, int32_t i);
 
 /* Number of layers, and a one-line description of layer i with its output shape. */
 int32_t cn_net_layer_count(const struct cn_net *net);
@@ -344,7 +354,10 @@ enum cn_status cn_evaluate(struct cn_net *net, const struct cn_dataset *ds, doub
 enum cn_status cn_net_save(const struct cn_net *net, const char *path, char err[CN_ERR_LEN]);
 enum cn_status cn_net_load(struct cn_net **net, const char *path, char err[CN_ERR_LEN]);
 
-/* Save the whole training state; resume with cn_trainer_load, which creates both handles. */
+/*
+ * Save the whole training state; resume with cn_trainer_load, which creates both handles:
+ * the trainer owns *net then (cn_trainer_free frees it; do not call cn_net_free on it).
+ */
 enum cn_status cn_trainer_save(const struct cn_trainer *t, const char *path, char err[CN_ERR_LEN]);
 enum cn_status cn_trainer_load(struct cn_trainer **t, struct cn_net **net, const char *path,
                                char err[CN_ERR_LEN]);

@@ -1,0 +1,100 @@
+/*
+ * The colnet tool's shared helpers: strict argument parsing (every number is range-checked,
+ * garbage and NaN are refused with one line naming the flag) and the commands' entry points.
+ * Front-end code: it uses only the public header.
+ */
+#ifndef CN_CLI_H
+#define CN_CLI_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "colnet.h"
+
+#define CLI_DEFAULT_DATA "data/mnist"
+
+/* Print "colnet: <message>" to stderr; returns 2 (usage) or 1 (failure) for exit codes. */
+int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Parse s as an integer or float in [lo, hi] for flag; false (after printing) if it is not. */
+bool cli_int(const char *flag, const char *s, long lo, long hi, int32_t *out);
+bool cli_u64(const char *flag, const char *s, uint64_t *out);
+bool cli_float(const char *flag, const char *s, double lo, double hi, float *out);
+
+/* One long option of a command: "--flag VALUE" or "--flag=VALUE". */
+enum cli_arg_kind { CLI_STR, CLI_INT, CLI_U64, CLI_FLOAT, CLI_LIST };
+struct cli_arg {
+	const char *flag;
+	enum cli_arg_kind kind;
+	void *dst;     /* const char *, int32_t, uint64_t or float; CLI_LIST: struct cli_list */
+	double lo, hi; /* CLI_INT and CLI_FLOAT range */
+	bool *seen;    /* may be NULL: set when the flag was given */
+};
+
+/* Positional arguments (and CLI_LIST values) collected in order; points into argv. */
+struct cli_list {
+	const char **items;
+	int n, cap;
+};
+
+/*
+ * Parse argv against args; positional arguments go to pos (or are refused if pos is NULL).
+ * --help prints usage. Returns 0 to go on, -1 after --help, 2 after printing an error.
+ */
+int cli_parse(int argc, char **argv, const struct cli_arg *args, int n_args, struct cli_list *pos,
+              const char *usage);
+
+/* A zoo name or a literal spec; NULL and a message if it is neither usable. */
+const char *cli_model_spec(const char *model);
+
+/* Option words into the library's enums and structs; non-zero (after a message) if unknown. */
+int cli_optim_kind(const char *name, enum cn_optim_kind *kind);
+int cli_schedule(const char *text, struct cn_train_opts *o);
+int cli_init(const char *text, struct cn_train_opts *o);
+
+/* Write data to path atomically (temporary file, fsync, rename); message in err on failure. */
+int cli_write_atomic(const char *path, const char *data, size_t len, char *err, size_t err_len);
+
+/* Read a binary PGM of exactly the model's size into x [H, W] as values in [0, 1]. */
+int cli_read_pgm(const char *path, struct cn_shape s, float *x);
+
+/* ---- report.c: what training shows ---- */
+
+#define CLI_CSV_HEADER "epoch,train_loss,train_acc,test_loss,test_acc,seconds,images_per_sec"
+
+void cli_table_header(FILE *f);
+void cli_table_row(FILE *f, const struct cn_epoch_stats *s, double test_loss, double test_acc);
+
+/* A progress bar on a terminal's stderr; nothing when stderr is not a terminal. */
+struct cli_progress {
+	int epoch, epochs;
+	bool tty;
+	double start, last_draw;
+};
+struct cli_progress cli_progress_start(int epoch, int epochs);
+void cli_progress_update(void *bar, int32_t done, int32_t total, double loss);
+void cli_progress_end(struct cli_progress *bar);
+
+/* The CSV log: kept in memory and rewritten atomically after every epoch. */
+struct cli_log {
+	const char *path;
+	char *text;
+	size_t len, cap;
+};
+/* Start the log (NULL path: none); a resumed run keeps the existing rows up to `epochs_done`. */
+int cli_log_open(struct cli_log *log, const char *path, int32_t epochs_done);
+int cli_log_row(struct cli_log *log, const struct cn_epoch_stats *s, double test_loss,
+                double test_acc, char *err);
+void cli_log_close(struct cli_log *log);
+
+/* Number of online processors (the default thread count). */
+int cli_cores(void);
+
+int cmd_train(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
+int cmd_predict(int argc, char **argv);
+int cmd_info(int argc, char **argv);
+
+#endif

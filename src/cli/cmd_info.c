@@ -1,0 +1,102 @@
+/* colnet info: what this build runs on, and what a model is made of. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cli.h"
+
+static const char usage[] =
+    "usage: colnet info [--model NAME|SPEC|FILE] [--shape CxHxW] [--batch N]\n"
+    "  without a model: version, BLAS, CPU; with one: its layers, output shapes,\n"
+    "  parameters, FLOPs per image and planned memory for training at --batch (default 100)\n";
+
+/* The CPU's model name and the vector extensions that matter for GEMM. */
+static void print_cpu(void)
+{
+	FILE *f = fopen("/proc/cpuinfo", "r");
+	char line[4096], model[256] = "unknown", flags[4096] = "";
+	while (f && fgets(line, sizeof(line), f)) {
+		char *colon = strchr(line, ':');
+		if (!colon) continue;
+		if (!strncmp(line, "model name", 10) && !strcmp(model, "unknown"))
+			snprintf(model, sizeof(model), "%s", colon + 2);
+		if (!strncmp(line, "flags", 5) && !flags[0])
+			snprintf(flags, sizeof(flags), " %s", colon + 2);
+	}
+	if (f) fclose(f);
+	model[strcspn(model, "\n")] = '\0';
+	printf("cpu:     %s\nvector: ", model);
+	static const char *const ext[] = {"sse4_2",      "avx",      "avx2",     "fma",
+	                                  "avx512f",     "avx512bw", "avx512vl", "avx512_vnni",
+	                                  "avx512_bf16", "amx_tile"};
+	for (size_t i = 0; i < sizeof(ext) / sizeof(ext[0]); i++) {
+		char word[32];
+		snprintf(word, sizeof(word), " %s ", ext[i]);
+		if (strstr(flags, word)) printf(" %s", ext[i]);
+	}
+	printf("\n");
+}
+
+static int print_model(const char *model, struct cn_shape in, int32_t batch)
+{
+	char err[CN_ERR_LEN];
+	struct cn_net *net = NULL;
+	struct stat st;
+	if (stat(model, &st) == 0 && S_ISREG(st.st_mode)) {
+		if (cn_net_load(&net, model, err)) return cli_fail("%s", err);
+	} else {
+		const char *spec = cli_model_spec(model);
+		if (!spec) return 2;
+		if (cn_net_create(&net, spec, in, 1, err)) return cli_fail("model: %s", err);
+	}
+	in = cn_net_input_shape(net);
+	printf("\nmodel:   %s\ninput:   %dx%dx%d (HxWxC)\n", cn_net_spec(net), in.h, in.w, in.c);
+	printf("%3s  %-64s %12s\n", "#", "layer -> output", "MFLOP/img");
+	int64_t total = 0;
+	for (int32_t i = 0; i < cn_net_layer_count(net); i++) {
+		char line[160];
+		cn_net_layer_describe(net, i, line, sizeof(line));
+		int64_t fl = cn_net_layer_flops(net, i);
+		total += fl;
+		printf("%3d  %-64s %12.3f\n", i + 1, line, fl / 1e6);
+	}
+	printf("parameters: %zu (%.2f MB)\n", cn_net_param_count(net),
+	       cn_net_param_count(net) * 4 / 1e6);
+	printf("forward: %.2f MFLOP per image; training (forward + backward) ~%.2f MFLOP\n",
+	       total / 1e6, 3 * total / 1e6);
+	int rc = 0;
+	if (cn_net_plan(net, batch, CN_PLAN_TRAIN))
+		rc = cli_fail("plan: %s", cn_net_error(net));
+	else
+		printf("planned arena for training at batch %d: %.1f MB\n", batch,
+		       cn_net_plan_bytes(net) / 1e6);
+	cn_net_free(net);
+	return rc;
+}
+
+int cmd_info(int argc, char **argv)
+{
+	const char *model = NULL, *shape = "1x28x28";
+	int32_t batch = 100;
+	const struct cli_arg args[] = {
+	    {"--model", CLI_STR, &model, 0, 0, NULL},
+	    {"--shape", CLI_STR, &shape, 0, 0, NULL},
+	    {"--batch", CLI_INT, &batch, 1, 100000, NULL},
+	};
+	int rc = cli_parse(argc, argv, args, (int)(sizeof(args) / sizeof(args[0])), NULL, usage);
+	if (rc) return rc < 0 ? 0 : rc;
+	struct cn_shape in;
+	char extra;
+	if (sscanf(shape, "%dx%dx%d%c", &in.c, &in.h, &in.w, &extra) != 3 || in.c < 1 || in.h < 1 ||
+	    in.w < 1)
+		return cli_usage_error("--shape wants CxHxW such as 1x28x28, not '%s'", shape);
+	printf("colnet:  %s\nblas:    %s\n", cn_version(), cn_blas_config());
+	const char *from = getenv("COLNET_CORETYPE_FROM");
+	printf("kernels: %s%s%s%s, %d threads by default\n", cn_blas_core(),
+	       from ? " (chosen by colnet: the CPU has AVX-512 and OpenBLAS had picked " : "",
+	       from ? from : "", from ? ")" : "", cli_cores());
+	print_cpu();
+	printf("input:   pixels scaled to [0, 1] (byte / 255), not standardized\n");
+	return model ? print_model(model, in, batch) : 0;
+}

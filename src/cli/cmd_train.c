@@ -1,0 +1,197 @@
+/*
+ * colnet train: load the data, build or resume a model, run the epochs, and after each one
+ * print the reports' table row, rewrite the CSV log and save the checkpoint (both atomically).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+static const char usage[] =
+    "usage: colnet train [options]\n"
+    "  --model NAME|SPEC   zoo model or spec line (default tutorial-cnn); zoo models bring\n"
+    "                      their recipe (optimizer, rate, epochs), which flags override\n"
+    "  --data DIR          MNIST-style IDX files, raw or .gz (default " CLI_DEFAULT_DATA ")\n"
+    "  --epochs N          total epochs (default: the recipe's, else 10)\n"
+    "  --batch N           images per step (default 100)\n"
+    "  --lr X              learning rate\n"
+    "  --optim NAME        sgd, momentum (heavy ball), ema (moving-average momentum), adam\n"
+    "  --momentum X        momentum (or EMA beta), in [0, 1)\n"
+    "  --weight-decay X    L2 weight decay\n"
+    "  --clip X            clip the gradient's global L2 norm to X (0: off)\n"
+    "  --schedule NAME     const, step[:EPOCHS[:GAMMA]], cosine[:LR_MIN], loss\n"
+    "  --init NAME[:S]     default, uniform:S, gaussian:S, xavier, xavier-normal, he,\n"
+    "                      he-normal\n"
+    "  --seed N            seed for initialization and shuffling (default 1)\n"
+    "  --threads N         BLAS threads (default: all cores)\n"
+    "  --save FILE         checkpoint written after every epoch\n"
+    "  --resume FILE       continue a saved run exactly (its settings; --epochs extends it)\n"
+    "  --log FILE.csv      per-epoch CSV: " CLI_CSV_HEADER "\n"
+    "  --limit N           train on the first N images only (quick runs)\n"
+    "  --test-limit N      evaluate on the first N test images only\n";
+
+struct train_args {
+	const char *model, *data, *save, *resume, *log, *optim, *schedule, *init;
+	int32_t epochs, batch, threads, limit, test_limit;
+	float lr, momentum, weight_decay, clip;
+	uint64_t seed;
+	bool have_seed, have_lr, have_momentum, have_wd, have_clip, have_setting;
+};
+
+static int parse(int argc, char **argv, struct train_args *a)
+{
+	*a = (struct train_args){.data = CLI_DEFAULT_DATA, .threads = cli_cores()};
+	bool *set = &a->have_setting; /* any flag --resume cannot honour */
+	const struct cli_arg args[] = {
+	    {"--model", CLI_STR, &a->model, 0, 0, set},
+	    {"--data", CLI_STR, &a->data, 0, 0, NULL},
+	    {"--save", CLI_STR, &a->save, 0, 0, NULL},
+	    {"--resume", CLI_STR, &a->resume, 0, 0, NULL},
+	    {"--log", CLI_STR, &a->log, 0, 0, NULL},
+	    {"--optim", CLI_STR, &a->optim, 0, 0, set},
+	    {"--schedule", CLI_STR, &a->schedule, 0, 0, set},
+	    {"--init", CLI_STR, &a->init, 0, 0, set},
+	    {"--epochs", CLI_INT, &a->epochs, 1, 100000, NULL},
+	    {"--batch", CLI_INT, &a->batch, 1, 1000000, set},
+	    {"--threads", CLI_INT, &a->threads, 1, 256, NULL},
+	    {"--limit", CLI_INT, &a->limit, 1, INT32_MAX, NULL},
+	    {"--test-limit", CLI_INT, &a->test_limit, 1, INT32_MAX, NULL},
+	    {"--lr", CLI_FLOAT, &a->lr, 1e-12, 1e3, &a->have_lr},
+	    {"--momentum", CLI_FLOAT, &a->momentum, 0, 0.999999, &a->have_momentum},
+	    {"--weight-decay", CLI_FLOAT, &a->weight_decay, 0, 1e3, &a->have_wd},
+	    {"--clip", CLI_FLOAT, &a->clip, 0, 1e12, &a->have_clip},
+	    {"--seed", CLI_U64, &a->seed, 0, 0, &a->have_seed},
+	};
+	int rc = cli_parse(argc, argv, args, (int)(sizeof(args) / sizeof(args[0])), NULL, usage);
+	if (rc) return rc;
+	if (a->resume && (a->have_setting || a->have_lr || a->have_momentum || a->have_wd ||
+	                  a->have_clip || a->have_seed))
+		return cli_usage_error("train: --resume continues the saved run's settings; only "
+		                       "--epochs, --data, --save, --log, --threads and the limits "
+		                       "may be given with it");
+	return 0;
+}
+
+/* Fold the flags into the options (recipe first, then what the user said). */
+static int make_opts(const struct train_args *a, struct cn_train_opts *o)
+{
+	const char *name = a->model ? a->model : "tutorial-cnn";
+	if (cn_zoo_train_opts(name, o) != CN_OK) *o = cn_train_opts_default();
+	if (a->epochs) o->epochs = a->epochs;
+	if (a->batch) o->batch = a->batch;
+	if (a->have_seed) o->seed = a->seed;
+	if (a->optim && cli_optim_kind(a->optim, &o->optim.kind)) return 2;
+	if (a->have_lr) o->optim.lr = o->sched.lr = a->lr;
+	if (a->have_momentum) o->optim.momentum = a->momentum;
+	if (a->have_wd) o->optim.weight_decay = a->weight_decay;
+	if (a->have_clip) o->optim.clip_norm = a->clip;
+	if (a->schedule && cli_schedule(a->schedule, o)) return 2;
+	if (a->init && cli_init(a->init, o)) return 2;
+	return 0;
+}
+
+static int load_data(const struct train_args *a, struct cn_dataset **train,
+                     struct cn_dataset **test)
+{
+	char err[CN_ERR_LEN];
+	if (cn_dataset_load_mnist_dir(train, a->data, 1, err) ||
+	    cn_dataset_load_mnist_dir(test, a->data, 0, err))
+		return cli_fail("%s", err);
+	if (a->limit && a->limit < cn_dataset_count(*train)) cn_dataset_truncate(*train, a->limit);
+	if (a->test_limit && a->test_limit < cn_dataset_count(*test))
+		cn_dataset_truncate(*test, a->test_limit);
+	return 0;
+}
+
+static int setup(const struct train_args *a, const struct cn_dataset *train, struct cn_trainer **t,
+                 struct cn_net **net)
+{
+	char err[CN_ERR_LEN];
+	if (a->resume) {
+		if (cn_trainer_load(t, net, a->resume, err)) return cli_fail("%s", err);
+		if (a->epochs && cn_trainer_set_epochs(*t, a->epochs))
+			return cli_fail("%s", cn_trainer_error(*t));
+		return 0;
+	}
+	struct cn_train_opts o;
+	int rc = make_opts(a, &o);
+	if (rc) return rc;
+	const char *spec = cli_model_spec(a->model ? a->model : "tutorial-cnn");
+	if (!spec) return 2;
+	if (o.batch > cn_dataset_count(train))
+		return cli_usage_error("--batch %d is larger than the %d training images", o.batch,
+		                       cn_dataset_count(train));
+	if (cn_net_create(net, spec, cn_dataset_shape(train), o.seed, err))
+		return cli_fail("model: %s", err);
+	if (cn_net_init(*net, (enum cn_init)o.init, o.init_scale, o.seed))
+		return cli_fail("%s", cn_net_error(*net));
+	if (cn_trainer_create(t, *net, &o, err)) return cli_fail("%s", err);
+	return 0;
+}
+
+int cmd_train(int argc, char **argv)
+{
+	struct train_args a;
+	int rc = parse(argc, argv, &a);
+	if (rc) return rc < 0 ? 0 : rc;
+	cn_set_blas_threads(a.threads);
+	struct cn_dataset *train = NULL, *test = NULL;
+	struct cn_trainer *t = NULL;
+	struct cn_net *net = NULL;
+	struct cli_log log = {0};
+	rc = load_data(&a, &train, &test);
+	if (!rc) rc = setup(&a, train, &t, &net);
+	if (!rc) rc = cli_log_open(&log, a.log, cn_trainer_epochs_done(t));
+	if (rc) goto done;
+
+	const struct cn_train_opts *o = cn_trainer_opts(t);
+	printf("model %s\n", cn_net_spec(net));
+	printf("%zu parameters, %d training and %d test images, batch %d, %d epochs, %d "
+	       "threads, BLAS %s\n",
+	       cn_net_param_count(net), cn_dataset_count(train), cn_dataset_count(test), o->batch,
+	       o->epochs, a.threads, cn_blas_core());
+	cli_table_header(stdout);
+	double best = -1;
+	int best_epoch = 0;
+	while (cn_trainer_epochs_done(t) < o->epochs) {
+		struct cli_progress bar =
+		    cli_progress_start(cn_trainer_epochs_done(t) + 1, o->epochs);
+		struct cn_epoch_stats s;
+		if (cn_trainer_epoch(t, train, cli_progress_update, &bar, &s)) {
+			cli_progress_end(&bar);
+			rc = cli_fail("%s", cn_trainer_error(t));
+			break;
+		}
+		cli_progress_end(&bar);
+		double test_loss, test_acc;
+		if (cn_evaluate(net, test, &test_loss, &test_acc, NULL)) {
+			rc = cli_fail("evaluate: %s", cn_net_error(net));
+			break;
+		}
+		cli_table_row(stdout, &s, test_loss, test_acc);
+		if (test_acc > best) best = test_acc, best_epoch = s.epoch;
+		char err[CN_ERR_LEN];
+		if (a.log && cli_log_row(&log, &s, test_loss, test_acc, err)) {
+			rc = cli_fail("log: %s", err);
+			break;
+		}
+		if (a.save && cn_trainer_save(t, a.save, err)) {
+			rc = cli_fail("save: %s", err);
+			break;
+		}
+	}
+	if (!rc && best >= 0)
+		printf("best test accuracy %.2f%% (epoch %d)%s%s%s%s\n", 100 * best, best_epoch,
+		       a.save ? "; checkpoint " : "", a.save ? a.save : "", a.log ? "; log " : "",
+		       a.log ? a.log : "");
+done:
+	cli_log_close(&log);
+	cn_trainer_free(t);
+	if (!a.resume) cn_net_free(net);
+	cn_dataset_free(train);
+	cn_dataset_free(test);
+	return rc;
+}

@@ -1,0 +1,162 @@
+/* Option words of the colnet tool turned into the library's enums and structs. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+const char *cli_model_spec(const char *model)
+{
+	const char *spec = cn_zoo_spec(model);
+	if (spec) return spec;
+	/* not a zoo name: a spec has at least a layer kind and usually a blank */
+	if (!strchr(model, ' ') && !strchr(model, '|')) {
+		fprintf(stderr, "colnet: unknown model '%s'; zoo models:", model);
+		for (int i = 0; cn_zoo_name(i); i++) fprintf(stderr, " %s", cn_zoo_name(i));
+		fputs(" (or give a spec such as \"conv 8 k3 relu | maxpool 2 | linear 10\")\n",
+		      stderr);
+		return NULL;
+	}
+	return model;
+}
+
+int cli_optim_kind(const char *name, enum cn_optim_kind *kind)
+{
+	static const struct {
+		const char *name;
+		enum cn_optim_kind kind;
+	} kinds[] = {{"sgd", CN_OPTIM_SGD},
+	             {"momentum", CN_OPTIM_MOMENTUM},
+	             {"ema", CN_OPTIM_MOMENTUM_EMA},
+	             {"adam", CN_OPTIM_ADAM}};
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		if (strcmp(name, kinds[i].name) == 0) {
+			*kind = kinds[i].kind;
+			return 0;
+		}
+	}
+	return cli_usage_error("--optim: unknown optimizer '%s' (sgd, momentum, ema, adam)", name);
+}
+
+/* "NAME" or "NAME:A" or "NAME:A:B": the word, and up to two numbers after it. */
+static int split(const char *flag, const char *text, char *word, size_t word_len, const char **a,
+                 const char **b)
+{
+	static char rest[2][64];
+	const char *colon = strchr(text, ':');
+	size_t n = colon ? (size_t)(colon - text) : strlen(text);
+	if (n >= word_len) return cli_usage_error("%s: '%s' is not a known value", flag, text);
+	memcpy(word, text, n);
+	word[n] = '\0';
+	*a = *b = NULL;
+	if (!colon) return 0;
+	if (strlen(colon + 1) >= sizeof(rest[0]))
+		return cli_usage_error("%s: '%s' is too long", flag, text);
+	strcpy(rest[0], colon + 1);
+	char *second = strchr(rest[0], ':');
+	if (second) {
+		*second = '\0';
+		strcpy(rest[1], second + 1);
+		*b = rest[1];
+	}
+	*a = rest[0];
+	return 0;
+}
+
+int cli_schedule(const char *text, struct cn_train_opts *o)
+{
+	char word[16];
+	const char *a, *b;
+	if (split("--schedule", text, word, sizeof(word), &a, &b)) return 2;
+	struct cn_sched *s = &o->sched;
+	if (strcmp(word, "const") == 0 && !a) {
+		s->kind = CN_SCHED_CONST;
+	} else if (strcmp(word, "step") == 0) {
+		s->kind = CN_SCHED_STEP;
+		s->step_epochs = 5;
+		s->gamma = 0.1f;
+		if (a && !cli_int("--schedule step:EPOCHS", a, 1, 100000, &s->step_epochs))
+			return 2;
+		if (b && !cli_float("--schedule step:EPOCHS:GAMMA", b, 1e-9, 1, &s->gamma))
+			return 2;
+	} else if (strcmp(word, "cosine") == 0 && !b) {
+		s->kind = CN_SCHED_COSINE;
+		s->epochs = o->epochs;
+		s->lr_min = 0;
+		if (a && !cli_float("--schedule cosine:LR_MIN", a, 0, s->lr, &s->lr_min)) return 2;
+	} else if (strcmp(word, "loss") == 0 && !a) {
+		s->kind = CN_SCHED_LOSS;
+	} else {
+		return cli_usage_error("--schedule: '%s' is not const, step[:EPOCHS[:GAMMA]], "
+		                       "cosine[:LR_MIN] or loss",
+		                       text);
+	}
+	return 0;
+}
+
+int cli_init(const char *text, struct cn_train_opts *o)
+{
+	static const char *const names[] = {
+	    [CN_INIT_DEFAULT] = "default",
+	    [CN_INIT_UNIFORM] = "uniform",
+	    [CN_INIT_GAUSSIAN] = "gaussian",
+	    [CN_INIT_XAVIER_UNIFORM] = "xavier",
+	    [CN_INIT_XAVIER_NORMAL] = "xavier-normal",
+	    [CN_INIT_HE_UNIFORM] = "he",
+	    [CN_INIT_HE_NORMAL] = "he-normal",
+	};
+	char word[16];
+	const char *a, *b;
+	if (split("--init", text, word, sizeof(word), &a, &b)) return 2;
+	for (int i = 0; i < (int)(sizeof(names) / sizeof(names[0])); i++) {
+		if (strcmp(word, names[i]) != 0) continue;
+		bool scaled = i == CN_INIT_UNIFORM || i == CN_INIT_GAUSSIAN;
+		if (b || scaled != (a != NULL))
+			return cli_usage_error("--init: %s %s", word,
+			                       scaled ? "needs a scale, e.g. gaussian:0.1"
+			                              : "takes no scale");
+		o->init = i;
+		if (scaled && !cli_float("--init scale", a, 1e-12, 1e6, &o->init_scale)) return 2;
+		return 0;
+	}
+	return cli_usage_error("--init: unknown initializer '%s' (default, uniform:S, gaussian:S, "
+	                       "xavier, xavier-normal, he, he-normal)",
+	                       text);
+}
+
+int cli_write_atomic(const char *path, const char *data, size_t len, char *err, size_t err_len)
+{
+	size_t n = strlen(path);
+	char *tmp = malloc(n + 16);
+	if (!tmp) return snprintf(err, err_len, "out of memory"), 1;
+	memcpy(tmp, path, n);
+	memcpy(tmp + n, ".tmp.XXXXXX", 12);
+	int fd = mkstemp(tmp);
+	if (fd < 0) {
+		snprintf(err, err_len, "%s: cannot create a temporary file: %s", path,
+		         strerror(errno));
+		free(tmp);
+		return 1;
+	}
+	size_t done = 0;
+	while (done < len) {
+		ssize_t w = write(fd, data + done, len - done);
+		if (w < 0 && errno == EINTR) continue;
+		if (w <= 0) break;
+		done += (size_t)w;
+	}
+	bool ok = done == len && fsync(fd) == 0;
+	int saved = errno;
+	ok = close(fd) == 0 && ok;
+	if (ok && rename(tmp, path) == 0) {
+		free(tmp);
+		return 0;
+	}
+	snprintf(err, err_len, "%s: write failed: %s", path, strerror(saved ? saved : errno));
+	unlink(tmp);
+	free(tmp);
+	return 1;
+}
