@@ -17,7 +17,7 @@ ALL_LDFLAGS = $(LDFLAGS) $(SANFLAGS)
 LIBS        = $(BLAS_LIBS) $(ZLIB_LIBS) -lm -lpthread
 
 LIB_SRC = \
-	src/error.c src/rng.c src/gemm.c src/arena.c src/geom.c src/im2col.c \
+	src/error.c src/rng.c src/bytes.c src/gemm.c src/arena.c src/geom.c src/im2col.c \
 	src/ops/conv2d.c src/ops/linear.c src/ops/pool.c src/ops/act.c src/ops/loss.c \
 	src/ref/conv2d.c src/ref/linear.c src/ref/pool.c src/ref/act.c src/ref/loss.c \
 	src/layer.c src/spec.c src/net.c src/net_step.c src/init.c src/zoo.c src/optim.c src/sched.c src/idx.c src/dataset.c src/checkpoint.c src/train.c src/train_io.c src/eval.c

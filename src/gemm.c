@@ -53,6 +53,15 @@ const char *cn_blas_config(void)
 	return cn_gemm_blas_config();
 }
 
+const char *cn_blas_core(void)
+{
+#ifdef CN_NAIVE_GEMM
+	return "naive";
+#else
+	return openblas_get_corename();
+#endif
+}
+
 enum cn_status cn_set_blas_threads(int n)
 {
 	if (n < 1) return CN_ERR_ARG;

@@ -19,12 +19,13 @@ static const char usage[] = "usage: colnet COMMAND [options]   (colnet COMMAND -
 
 /*
  * OpenBLAS picks its kernels when the process starts, from OPENBLAS_CORETYPE if set. When the
- * CPU has AVX-512 but OpenBLAS chose an AVX2 family, set the variable and start again: on a
- * Zen 5 that made sgemm ~1.7x faster. The user's own OPENBLAS_CORETYPE always wins.
+ * CPU has AVX-512 but OpenBLAS runs an AVX2 family (its own misdetection, or an inherited
+ * OPENBLAS_CORETYPE=Haswell as these machines set), set SkylakeX and start again: on a Zen 5
+ * that made sgemm ~1.7x faster. COLNET_KEEP_CORETYPE=1 keeps whatever OpenBLAS chose.
  */
 static void prefer_avx512_kernels(char **argv)
 {
-	if (getenv("OPENBLAS_CORETYPE")) return;
+	if (getenv("COLNET_KEEP_CORETYPE") || getenv("COLNET_CORETYPE_FROM")) return;
 	__builtin_cpu_init();
 	if (!__builtin_cpu_supports("avx512f") || !__builtin_cpu_supports("avx512bw") ||
 	    !__builtin_cpu_supports("avx512vl") || !__builtin_cpu_supports("avx512dq"))
