@@ -43,6 +43,7 @@ COLNET   = $(BUILD)/colnet
 TEST_BIN = $(TESTS:%=$(BUILD)/tests/%)
 LIBA     = $(BUILD)/libcolnet.a
 
+.SECONDARY:
 .PHONY: all lib test check check-symbols check-layers check-format format deps options \
 	clean install uninstall data train examples
 
@@ -136,6 +137,28 @@ install: $(LIBA)
 uninstall:
 	rm -f $(DESTDIR)$(LIBPREFIX)/libcolnet.a $(DESTDIR)$(INCPREFIX)/colnet.h
 	if [ -n "$(PCPREFIX)" ]; then rm -f $(DESTDIR)$(PCPREFIX)/colnet.pc; fi
+
+# ---- bench: `make bench` times every op and zoo model (see bench/README.md). White-box: bench/
+# includes src/*.h to time cn_conv2d_forward against its reference; that is no licence for the
+# CLI. Each bench re-executes itself with AVX-512 OpenBLAS kernels as the colnet tool does.
+BENCHES   = bench_layers bench_ops bench_train
+BENCH_BIN = $(BENCHES:%=$(BUILD)/bench/%)
+
+$(BUILD)/bench/util.o: CPPFLAGS += -DCN_BENCH_CFLAGS='"$(CC) $(ALL_CFLAGS)"'
+
+$(BENCH_BIN): $(BUILD)/bench/%: $(BUILD)/bench/%.o $(BUILD)/bench/util.o $(LIBA)
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(BUILD)/bench/util.o $(LIBA) $(LIBS)
+
+bench: $(BENCH_BIN)
+	$(BUILD)/bench/bench_layers
+	$(BUILD)/bench/bench_ops
+	$(BUILD)/bench/bench_train
+	@if /usr/bin/python3 -c 'import torch' 2>/dev/null; then /usr/bin/python3 bench/peers/pytorch.py; \
+	else echo "bench: /usr/bin/python3 cannot import torch (apt-get install python3-torch): no PyTorch peer"; fi
+	@bench/compare.sh
+.PHONY: bench
+
+-include $(BENCH_BIN:=.d) $(BUILD)/bench/util.d
 
 clean:
 	rm -rf build build-san

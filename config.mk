@@ -32,4 +32,5 @@ ZLIB_LIBS   = -lz
 TEST_LIBS   = -lcmocka
 
 # Debian packages `make deps` installs
-DEB_PACKAGES = build-essential pkg-config libopenblas-dev libcmocka-dev zlib1g-dev clang-format
+DEB_PACKAGES = build-essential pkg-config libopenblas-dev libcmocka-dev zlib1g-dev \
+	clang-format curl ca-certificates

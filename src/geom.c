@@ -26,8 +26,8 @@ enum cn_status cn_geom_init(struct cn_geom *g, int32_t hi, int32_t wi, int32_t c
 		                  "padding %dx%d must be smaller than kernel %dx%d", ph, pw, kh,
 		                  kw);
 	if ((int64_t)hi * wi * ci > INT32_MAX)
-		return cn_err_set(err, CN_ERR_SHAPE, "input %dx%dx%d (HxWxC) has over 2^31 elements",
-				  hi, wi, ci);
+		return cn_err_set(err, CN_ERR_SHAPE,
+		                  "input %dx%dx%d (HxWxC) has over 2^31 elements", hi, wi, ci);
 	int64_t hp = (int64_t)hi + 2 * (int64_t)ph, wp = (int64_t)wi + 2 * (int64_t)pw;
 	if (kh > hp || kw > wp)
 		return cn_err_set(err, CN_ERR_SHAPE,

@@ -48,6 +48,20 @@ static enum cn_status build_layers(struct cn_net *net, const struct cn_layer_des
 	return CN_OK;
 }
 
+enum cn_status cn_net_count_params(const char *spec, struct cn_shape in, size_t *n, char *err)
+{
+	if (in.c <= 0 || in.h <= 0 || in.w <= 0)
+		return cn_err_set(err, CN_ERR_SHAPE, "input shape %dx%dx%d (CxHxW) is invalid",
+		                  in.c, in.h, in.w);
+	struct cn_layer_desc descs[CN_SPEC_MAX_LAYERS];
+	struct cn_layer layers[CN_SPEC_MAX_LAYERS];
+	struct cn_net shell = {.in = in, .layers = layers};
+	enum cn_status st = cn_spec_parse(spec, descs, &shell.n_layers, err);
+	if (!st) st = build_layers(&shell, descs, shell.n_layers, err);
+	if (!st) *n = shell.n_params;
+	return st;
+}
+
 static void bind_params(struct cn_net *net)
 {
 	size_t off = 0;

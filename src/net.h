@@ -32,4 +32,10 @@ struct cn_net {
 	bool have_dout; /* a loss has set dbuf[0] for the last forward */
 };
 
+/*
+ * Parameters a spec would have on input `in`, without allocating them (a file's claims are
+ * checked with this before anything is built from them).
+ */
+enum cn_status cn_net_count_params(const char *spec, struct cn_shape in, size_t *n, char *err);
+
 #endif

@@ -43,7 +43,8 @@ static void prefer_avx512_kernels(char **argv)
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
-		fputs(usage, stderr);
+		fputs("usage: colnet COMMAND [options] (colnet --help lists the commands)\n",
+		      stderr);
 		return 2;
 	}
 	const char *cmd = argv[1];
@@ -63,6 +64,6 @@ int main(int argc, char **argv)
 	    {"train", cmd_train}, {"eval", cmd_eval}, {"predict", cmd_predict}, {"info", cmd_info}};
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
 		if (strcmp(cmd, cmds[i].name) == 0) return cmds[i].run(argc - 2, argv + 2);
-	fprintf(stderr, "colnet: unknown command '%s'\n%s", cmd, usage);
+	fprintf(stderr, "colnet: unknown command '%s' (colnet --help lists the commands)\n", cmd);
 	return 2;
 }

@@ -30,24 +30,24 @@ size_t cn_conv2d_ws_len(const struct cn_geom *g, int32_t chunk, bool backward);
  * y [N, HO, WO, CO]. Lowers `chunk` images at a time into ws (cn_conv2d_ws_len floats).
  */
 void cn_conv2d_forward(const struct cn_geom *g, int32_t co, int32_t chunk, const float *w,
-		       const float *b, const struct cn_tensor *x, struct cn_tensor *y, float *ws);
+                       const float *b, const struct cn_tensor *x, struct cn_tensor *y, float *ws);
 
 /*
  * dw += dYᵀ·col, db += column sums of dY (db may be NULL), dx = col2im(dY·W) (dx may be
  * NULL). ws holds cn_conv2d_ws_len(g, chunk, true) floats.
  */
 void cn_conv2d_backward(const struct cn_geom *g, int32_t co, int32_t chunk, const float *w,
-			const struct cn_tensor *x, const struct cn_tensor *dy, struct cn_tensor *dx,
-			float *dw, float *db, float *ws);
+                        const struct cn_tensor *x, const struct cn_tensor *dy, struct cn_tensor *dx,
+                        float *dw, float *db, float *ws);
 
 /* ---- linear.c: y[n, out] = x[n, in] · Wᵀ + b ---- */
 
 void cn_linear_forward(int32_t n, int32_t in, int32_t out, const float *w, const float *b,
-		       const float *x, float *y);
+                       const float *x, float *y);
 
 /* dw += dyᵀ·x, db += column sums of dy (b may be NULL), dx = dy·W (dx may be NULL). */
 void cn_linear_backward(int32_t n, int32_t in, int32_t out, const float *w, const float *x,
-			const float *dy, float *dx, float *dw, float *db);
+                        const float *dy, float *dx, float *dw, float *db);
 
 /* ---- pool.c: max and average pooling over each channel; g->ci is the channel count ---- */
 
@@ -56,18 +56,18 @@ void cn_linear_backward(int32_t n, int32_t in, int32_t out, const float *w, cons
  * per output, the offset of the winning element inside its input image ((y*wi + x)*c + ch).
  */
 void cn_maxpool2d_forward(const struct cn_geom *g, const struct cn_tensor *x, struct cn_tensor *y,
-			  int32_t *argmax);
+                          int32_t *argmax);
 
 /* dx = 0, then dx[argmax] += dy (overlapping windows add up). */
 void cn_maxpool2d_backward(const struct cn_geom *g, const struct cn_tensor *dy,
-			   const int32_t *argmax, struct cn_tensor *dx);
+                           const int32_t *argmax, struct cn_tensor *dx);
 
 /* y = sum over the window / (kh*kw); padding counts as zeros (PyTorch's default). */
 void cn_avgpool2d_forward(const struct cn_geom *g, const struct cn_tensor *x, struct cn_tensor *y);
 
 /* dx = 0, then each dy / (kh*kw) is added to every in-image element of its window. */
 void cn_avgpool2d_backward(const struct cn_geom *g, const struct cn_tensor *dy,
-			   struct cn_tensor *dx);
+                           struct cn_tensor *dx);
 
 /* ---- act.c: element-wise activations. Backward reads y, never x, so y may overwrite x. ---- */
 
@@ -85,7 +85,7 @@ void cn_act_forward(enum cn_act act, float slope, const float *x, float *y, size
 
 /* dx = dy * act'(x), computed from y; dx == dy is allowed. */
 void cn_act_backward(enum cn_act act, float slope, const float *y, const float *dy, float *dx,
-		     size_t len);
+                     size_t len);
 
 /* ---- loss.c ---- */
 
@@ -95,11 +95,11 @@ void cn_act_backward(enum cn_act act, float slope, const float *y, const float *
  * Returns the mean over the batch of -log p[label].
  */
 float cn_softmax_xent_forward(int32_t n, int32_t k, const float *logits, const int32_t *labels,
-			      float *prob);
+                              float *prob);
 
 /* dlogits = (prob - onehot(labels)) / n. */
 void cn_softmax_xent_backward(int32_t n, int32_t k, const float *prob, const int32_t *labels,
-			      float *dlogits);
+                              float *dlogits);
 
 /* Mean squared error over all len elements: mean((y - t)^2). */
 float cn_mse_forward(size_t len, const float *y, const float *t);

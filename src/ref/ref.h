@@ -14,33 +14,33 @@
 #include "../tensor.h"
 
 void cn_conv2d_forward_ref(const struct cn_geom *g, int32_t co, const float *w, const float *b,
-			   const struct cn_tensor *x, struct cn_tensor *y);
+                           const struct cn_tensor *x, struct cn_tensor *y);
 void cn_conv2d_backward_ref(const struct cn_geom *g, int32_t co, const float *w,
-			    const struct cn_tensor *x, const struct cn_tensor *dy,
-			    struct cn_tensor *dx, float *dw, float *db);
+                            const struct cn_tensor *x, const struct cn_tensor *dy,
+                            struct cn_tensor *dx, float *dw, float *db);
 
 void cn_linear_forward_ref(int32_t n, int32_t in, int32_t out, const float *w, const float *b,
-			   const float *x, float *y);
+                           const float *x, float *y);
 void cn_linear_backward_ref(int32_t n, int32_t in, int32_t out, const float *w, const float *x,
-			    const float *dy, float *dx, float *dw, float *db);
+                            const float *dy, float *dx, float *dw, float *db);
 
 void cn_maxpool2d_forward_ref(const struct cn_geom *g, const struct cn_tensor *x,
-			      struct cn_tensor *y, int32_t *argmax);
+                              struct cn_tensor *y, int32_t *argmax);
 void cn_maxpool2d_backward_ref(const struct cn_geom *g, const struct cn_tensor *dy,
-			       const int32_t *argmax, struct cn_tensor *dx);
+                               const int32_t *argmax, struct cn_tensor *dx);
 void cn_avgpool2d_forward_ref(const struct cn_geom *g, const struct cn_tensor *x,
-			      struct cn_tensor *y);
+                              struct cn_tensor *y);
 void cn_avgpool2d_backward_ref(const struct cn_geom *g, const struct cn_tensor *dy,
-			       struct cn_tensor *dx);
+                               struct cn_tensor *dx);
 
 void cn_act_forward_ref(enum cn_act act, float slope, const float *x, float *y, size_t len);
 void cn_act_backward_ref(enum cn_act act, float slope, const float *y, const float *dy, float *dx,
-			 size_t len);
+                         size_t len);
 
-float cn_softmax_xent_forward_ref(int32_t n, int32_t k, const float *logits,
-				  const int32_t *labels, float *prob);
+float cn_softmax_xent_forward_ref(int32_t n, int32_t k, const float *logits, const int32_t *labels,
+                                  float *prob);
 void cn_softmax_xent_backward_ref(int32_t n, int32_t k, const float *prob, const int32_t *labels,
-				  float *dlogits);
+                                  float *dlogits);
 float cn_mse_forward_ref(size_t len, const float *y, const float *t);
 void cn_mse_backward_ref(size_t len, const float *y, const float *t, float *dy);
 

@@ -1,0 +1,172 @@
+/* Little-endian fields out and in, CRC-32 and whole-file reads; see bytes.h. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "bytes.h"
+#include "error.h"
+#include "util.h"
+
+static void enc_u32(uint8_t b[4], uint32_t v)
+{
+	for (int i = 0; i < 4; i++) b[i] = (uint8_t)(v >> 8 * i);
+}
+
+void cn_bytes_put(struct cn_bytes_out *o, const void *p, size_t n)
+{
+	if (o->err) return;
+	o->crc = cn_bytes_crc32(o->crc, p, n);
+	errno = 0;
+	if (fwrite(p, 1, n, o->f) != n) o->err = errno ? errno : EIO;
+}
+
+void cn_bytes_put_u32(struct cn_bytes_out *o, uint32_t v)
+{
+	uint8_t b[4];
+	enc_u32(b, v);
+	cn_bytes_put(o, b, 4);
+}
+
+void cn_bytes_put_u64(struct cn_bytes_out *o, uint64_t v)
+{
+	cn_bytes_put_u32(o, (uint32_t)v);
+	cn_bytes_put_u32(o, (uint32_t)(v >> 32));
+}
+
+void cn_bytes_put_f32(struct cn_bytes_out *o, float v)
+{
+	cn_bytes_put_f32s(o, &v, 1);
+}
+
+void cn_bytes_put_f32s(struct cn_bytes_out *o, const float *a, size_t n)
+{
+	uint8_t b[4096];
+	for (size_t k; n && !o->err; a += k, n -= k) {
+		k = CN_MIN(n, sizeof(b) / 4);
+		for (size_t i = 0; i < k; i++) {
+			uint32_t u;
+			memcpy(&u, &a[i], 4);
+			enc_u32(b + 4 * i, u);
+		}
+		cn_bytes_put(o, b, 4 * k);
+	}
+}
+
+bool cn_bytes_take(struct cn_bytes_in *in, void *dst, size_t n)
+{
+	if (in->left < n) return false;
+	if (n) memcpy(dst, in->p, n);
+	in->p += n;
+	in->left -= n;
+	return true;
+}
+
+bool cn_bytes_take_u32(struct cn_bytes_in *in, uint32_t *v)
+{
+	uint8_t b[4];
+	if (!cn_bytes_take(in, b, 4)) return false;
+	*v = (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
+	return true;
+}
+
+bool cn_bytes_take_i32(struct cn_bytes_in *in, int32_t *v)
+{
+	uint32_t u;
+	if (!cn_bytes_take_u32(in, &u)) return false;
+	*v = u <= INT32_MAX ? (int32_t)u : -(int32_t)~u - 1; /* two's complement, portably */
+	return true;
+}
+
+bool cn_bytes_take_u64(struct cn_bytes_in *in, uint64_t *v)
+{
+	uint32_t lo, hi;
+	if (in->left < 8) return false;
+	cn_bytes_take_u32(in, &lo);
+	cn_bytes_take_u32(in, &hi);
+	*v = (uint64_t)hi << 32 | lo;
+	return true;
+}
+
+bool cn_bytes_take_f32(struct cn_bytes_in *in, float *v)
+{
+	uint32_t u;
+	if (!cn_bytes_take_u32(in, &u)) return false;
+	memcpy(v, &u, 4);
+	return true;
+}
+
+bool cn_bytes_take_f32s(struct cn_bytes_in *in, float *a, size_t n)
+{
+	if (n > in->left / 4) return false;
+	for (size_t i = 0; i < n; i++) cn_bytes_take_f32(in, &a[i]);
+	return true;
+}
+
+uint32_t cn_bytes_crc32(uint32_t crc, const void *b, size_t n)
+{
+	const Bytef *p = b;
+	uLong c = crc;
+	for (size_t k; n; p += k, n -= k) c = crc32(c, p, (uInt)(k = CN_MIN(n, (size_t)1 << 30)));
+	return (uint32_t)c;
+}
+
+enum cn_status cn_bytes_read_file(const char *path, const char *name, uint64_t max, uint8_t **buf,
+                                  size_t *len, char *err)
+{
+	*buf = NULL;
+	*len = 0;
+	/* O_NONBLOCK: opening a FIFO must not wait for a writer before fstat refuses it */
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0) return cn_err_set(err, CN_ERR_IO, "%s: cannot open: %s", name, strerror(errno));
+	enum cn_status st = CN_OK;
+	struct stat s;
+	uint8_t *b = NULL, extra;
+	size_t n = 0;
+	if (fstat(fd, &s) != 0) {
+		st = cn_err_set(err, CN_ERR_IO, "%s: cannot stat: %s", name, strerror(errno));
+		goto done;
+	}
+	if (!S_ISREG(s.st_mode)) {
+		st = cn_err_set(err, CN_ERR_IO, "%s: is %s, not a file", name,
+		                S_ISDIR(s.st_mode)    ? "a directory"
+		                : S_ISFIFO(s.st_mode) ? "a FIFO (named pipe)"
+		                                      : "a device or socket");
+		goto done;
+	}
+	if (s.st_size < 0 || (uint64_t)s.st_size > max || (uint64_t)s.st_size > SIZE_MAX) {
+		st = cn_err_set(err, CN_ERR_FORMAT, "%s: %jd bytes, over the %ju-byte limit", name,
+		                (intmax_t)s.st_size, (uintmax_t)max);
+		goto done;
+	}
+	n = (size_t)s.st_size;
+	if (!(b = malloc(n ? n : 1))) {
+		st = cn_err_set(err, CN_ERR_NOMEM, "%s: no memory for %zu bytes", name, n);
+		goto done;
+	}
+	for (size_t got = 0; got < n;) {
+		ssize_t k = read(fd, b + got, CN_MIN(n - got, (size_t)1 << 30));
+		if (k < 0 && errno == EINTR) continue;
+		if (k <= 0) {
+			st = cn_err_set(err, CN_ERR_IO, "%s: read failed: %s", name,
+			                k ? strerror(errno) : "the file shrank");
+			goto done;
+		}
+		got += (size_t)k;
+	}
+	ssize_t more;
+	while ((more = read(fd, &extra, 1)) < 0 && errno == EINTR) {}
+	if (more != 0) st = cn_err_set(err, CN_ERR_IO, "%s: changed size while being read", name);
+done:
+	close(fd);
+	if (st) {
+		free(b);
+		return st;
+	}
+	*buf = b;
+	*len = n;
+	return CN_OK;
+}

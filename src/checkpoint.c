@@ -1,0 +1,392 @@
+/*
+ * Checkpoint files. One format for a model alone and for a whole training state, so a model
+ * can always be loaded from either. Version 1, every field fixed-width little-endian, written
+ * and read byte by byte (independent of the host's byte order); f32 is the IEEE-754 bit
+ * pattern, L = spec_len, n = n_params, m = optim_state_len:
+ *
+ *   size    field
+ *   8       magic "COLNETCK"
+ *   4       u32 version = 1
+ *   4       u32 kind: 0 model, 1 model + training state
+ *   4 + L   u32 spec_len (1..65536), the spec's bytes (no NUL)
+ *   12      i32 input c, h, w
+ *   8 + 4n  u64 n_params, f32 params[n] (the net's flat layout: every layer's w then b)
+ *   kind 1 only:
+ *   4       i32 epochs_done
+ *   32      u64 rng s[4] (the shuffling generator)
+ *   16      i32 epochs, i32 batch, u64 seed
+ *   32      optim: u32 kind, f32 lr, momentum, beta1, beta2, eps, weight_decay, clip_norm
+ *   24      sched: u32 kind, f32 lr, i32 step_epochs, f32 gamma, i32 epochs, f32 lr_min
+ *   8       i64 optim_steps
+ *   8 + 4m  u64 optim_state_len (0 SGD, n momentum kinds, 2n Adam), f32 optim_state[m]
+ *   always:
+ *   4       u32 CRC-32 (zlib's crc32) of every byte before it
+ *
+ * The trainer options' init and init_scale are not stored (the trainer ignores them); a read
+ * gives cn_train_opts_default()'s values there.
+ *
+ * Writing streams to "<path>.tmp.XXXXXX" in the same directory, checks every write, flushes,
+ * fsyncs, closes, renames over path and fsyncs the directory: the previous file at path is
+ * untouched unless the rename succeeds, and a failure removes the temporary file.
+ * Reading takes the whole file (by its real size, capped), checks the CRC before anything
+ * else, then parses every field against the bytes that remain, so no stored length is used
+ * for an allocation before it is known to fit in the file.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "bytes.h"
+#include "checkpoint.h"
+#include "error.h"
+#include "idx.h"
+#include "net.h"
+#include "spec.h"
+#include "util.h"
+
+#define MAGIC     "COLNETCK"
+#define VERSION   1u
+#define MAX_BYTES ((uint64_t)8 << 30) /* largest file read or written */
+
+/* ---- writing ---- */
+
+static void put_body(struct cn_bytes_out *o, const struct cn_net *net,
+                     const struct cn_ckpt_train *t)
+{
+	size_t spec_len = strlen(net->spec);
+	cn_bytes_put(o, MAGIC, 8);
+	cn_bytes_put_u32(o, VERSION);
+	cn_bytes_put_u32(o, t ? 1 : 0);
+	cn_bytes_put_u32(o, (uint32_t)spec_len);
+	cn_bytes_put(o, net->spec, spec_len);
+	cn_bytes_put_u32(o, (uint32_t)net->in.c);
+	cn_bytes_put_u32(o, (uint32_t)net->in.h);
+	cn_bytes_put_u32(o, (uint32_t)net->in.w);
+	cn_bytes_put_u64(o, net->n_params);
+	cn_bytes_put_f32s(o, net->params, net->n_params);
+	if (t) {
+		const struct cn_train_opts *p = &t->opts;
+		const struct cn_optim_opts *q = &p->optim;
+		const struct cn_sched *s = &p->sched;
+		cn_bytes_put_u32(o, (uint32_t)t->epochs_done);
+		for (int i = 0; i < 4; i++) cn_bytes_put_u64(o, t->rng.s[i]);
+		cn_bytes_put_u32(o, (uint32_t)p->epochs);
+		cn_bytes_put_u32(o, (uint32_t)p->batch);
+		cn_bytes_put_u64(o, p->seed);
+		cn_bytes_put_u32(o, (uint32_t)q->kind);
+		const float qf[] = {q->lr,  q->momentum,     q->beta1,    q->beta2,
+		                    q->eps, q->weight_decay, q->clip_norm};
+		for (size_t i = 0; i < CN_LEN(qf); i++) cn_bytes_put_f32(o, qf[i]);
+		cn_bytes_put_u32(o, (uint32_t)s->kind);
+		cn_bytes_put_f32(o, s->lr);
+		cn_bytes_put_u32(o, (uint32_t)s->step_epochs);
+		cn_bytes_put_f32(o, s->gamma);
+		cn_bytes_put_u32(o, (uint32_t)s->epochs);
+		cn_bytes_put_f32(o, s->lr_min);
+		cn_bytes_put_u64(o, (uint64_t)t->optim_steps);
+		cn_bytes_put_u64(o, t->optim_state_len);
+		cn_bytes_put_f32s(o, t->optim_state, t->optim_state_len);
+	}
+	cn_bytes_put_u32(o, o->crc); /* put folds these 4 bytes into crc too; nobody reads it */
+}
+
+/* Floats of optimizer state kind k keeps for n parameters. */
+static size_t state_len(uint32_t k, size_t n)
+{
+	return k == CN_OPTIM_ADAM ? 2 * n : k == CN_OPTIM_SGD ? 0 : n;
+}
+
+/* Index of the first NaN or Inf in a[n], or n. */
+static size_t first_nonfinite(const float *a, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!isfinite(a[i])) return i;
+	return n;
+}
+
+static bool opts_finite(const struct cn_train_opts *p)
+{
+	const struct cn_optim_opts *q = &p->optim;
+	const float f[] = {q->lr,          q->momentum,     q->beta1,     q->beta2,
+	                   q->eps,         q->weight_decay, q->clip_norm, p->sched.lr,
+	                   p->sched.gamma, p->sched.lr_min};
+	for (size_t i = 0; i < CN_LEN(f); i++)
+		if (!isfinite(f[i])) return false;
+	return true;
+}
+
+/* Refuse what the reader would refuse, so a save never replaces a good file with a bad one. */
+static enum cn_status check_writable(const struct cn_net *net, const struct cn_ckpt_train *t,
+                                     const char *nm, char *err)
+{
+	size_t spec_len = strlen(net->spec), bad;
+	if (spec_len < 1 || spec_len > CN_SPEC_MAX_LEN)
+		return cn_err_set(err, CN_ERR_ARG, "%s: spec of %zu bytes cannot be saved", nm,
+		                  spec_len);
+	if ((bad = first_nonfinite(net->params, net->n_params)) < net->n_params)
+		return cn_err_set(err, CN_ERR_NUMERIC, "%s: not saved: parameter %zu is %g", nm,
+		                  bad, (double)net->params[bad]);
+	size_t floats = net->n_params;
+	if (t) {
+		if ((unsigned)t->opts.optim.kind > CN_OPTIM_ADAM ||
+		    t->optim_state_len != state_len(t->opts.optim.kind, net->n_params) ||
+		    (t->optim_state_len && !t->optim_state) || t->epochs_done < 0 ||
+		    t->optim_steps < 0 || t->opts.epochs < 1 || t->opts.batch < 1 ||
+		    !opts_finite(&t->opts))
+			return cn_err_set(err, CN_ERR_ARG,
+			                  "%s: training state is inconsistent (optimizer state "
+			                  "length, counters or options)",
+			                  nm);
+		if ((bad = first_nonfinite(t->optim_state, t->optim_state_len)) <
+		    t->optim_state_len)
+			return cn_err_set(err, CN_ERR_NUMERIC,
+			                  "%s: not saved: optimizer state %zu is %g", nm, bad,
+			                  (double)t->optim_state[bad]);
+		floats += t->optim_state_len;
+	}
+	if (floats > (MAX_BYTES - CN_SPEC_MAX_LEN - 4096) / 4)
+		return cn_err_set(err, CN_ERR_ARG, "%s: %zu floats exceed the %llu-byte file limit",
+		                  nm, floats, (unsigned long long)MAX_BYTES);
+	return CN_OK;
+}
+
+/* fsync the directory holding path, so the rename itself survives a crash; 0 or an errno. */
+static int sync_dir(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	char *dir = slash ? strndup(path, slash == path ? 1 : (size_t)(slash - path)) : NULL;
+	if (slash && !dir) return ENOMEM;
+	int fd = open(dir ? dir : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	/* some file systems cannot sync a directory (EINVAL); that is not a failed save */
+	int e = fd < 0 ? errno : fsync(fd) != 0 && errno != EINVAL && errno != EROFS ? errno : 0;
+	if (fd >= 0) close(fd);
+	free(dir);
+	return e;
+}
+
+enum cn_status cn_checkpoint_write(const char *path, const struct cn_net *net,
+                                   const struct cn_ckpt_train *train, char *err)
+{
+	if (!path || !*path || !net)
+		return cn_err_set(err, CN_ERR_ARG, "checkpoint write: NULL argument");
+	const char *nm = cn_idx_name(path);
+	enum cn_status st = check_writable(net, train, nm, err);
+	if (st) return st;
+	size_t plen = strlen(path);
+	char *tmp = malloc(plen + sizeof(".tmp.XXXXXX"));
+	if (!tmp) return cn_err_set(err, CN_ERR_NOMEM, "%s: out of memory", nm);
+	memcpy(tmp, path, plen);
+	memcpy(tmp + plen, ".tmp.XXXXXX", sizeof(".tmp.XXXXXX"));
+	struct cn_bytes_out o = {NULL, 0, 0};
+	const char *what = "cannot create a temporary file beside it";
+	int fd = mkstemp(tmp);
+	if (fd < 0) {
+		o.err = errno;
+		goto fail;
+	}
+	/* mkstemp makes 0600: keep an existing file's permissions, else the usual 0644 */
+	struct stat s;
+	mode_t mode = stat(path, &s) == 0 && S_ISREG(s.st_mode) ? s.st_mode & 07777 : 0644;
+	what = "cannot write";
+	if (fchmod(fd, mode) != 0 || !(o.f = fdopen(fd, "wb"))) {
+		o.err = errno;
+		close(fd);
+		goto fail;
+	}
+	put_body(&o, net, train);
+	if (!o.err && (fflush(o.f) != 0 || fsync(fileno(o.f)) != 0)) o.err = errno;
+	if (fclose(o.f) != 0 && !o.err) o.err = errno;
+	if (o.err) goto fail;
+	what = "cannot replace";
+	if (rename(tmp, path) != 0) {
+		o.err = errno;
+		goto fail;
+	}
+	free(tmp);
+	int e = sync_dir(path);
+	if (e)
+		return cn_err_set(err, CN_ERR_IO, "%s: written, but syncing its folder failed: %s",
+		                  nm, strerror(e));
+	return CN_OK;
+fail:
+	if (fd >= 0) unlink(tmp);
+	free(tmp);
+	return cn_err_set(err, CN_ERR_IO, "%s: %s: %s", nm, what, strerror(o.err ? o.err : EIO));
+}
+
+/* ---- reading ---- */
+
+/*
+ * Parameters the spec gives on input in, found without allocating them (the same walk as
+ * net.c's build_layers), so a small file cannot make cn_net_create allocate gigabytes.
+ * false if the spec or shape is bad: cn_net_create then says why, cheaply.
+ */
+#define NEED(cond, what)                                                                           \
+	do {                                                                                       \
+		if (!(cond)) {                                                                     \
+			st = cn_err_set(err, CN_ERR_FORMAT, "%s: truncated in %s", nm, what);      \
+			goto fail;                                                                 \
+		}                                                                                  \
+	} while (0)
+#define BAD(...)                                                                                   \
+	do {                                                                                       \
+		st = cn_err_set(err, CN_ERR_FORMAT, __VA_ARGS__);                                  \
+		goto fail;                                                                         \
+	} while (0)
+
+/* The training section, after the parameters; t->optim_state is malloc'd. */
+static enum cn_status parse_train(struct cn_bytes_in *r, size_t n_params, const char *nm,
+                                  struct cn_ckpt_train *t, char *err)
+{
+	enum cn_status st = CN_OK;
+	struct cn_train_opts *p = &t->opts;
+	struct cn_optim_opts *q = &p->optim;
+	struct cn_sched *s = &p->sched;
+	uint32_t qk, sk;
+	uint64_t steps, m;
+	*p = cn_train_opts_default();
+	NEED(cn_bytes_take_i32(r, &t->epochs_done), "epochs done");
+	for (int i = 0; i < 4; i++) NEED(cn_bytes_take_u64(r, &t->rng.s[i]), "generator state");
+	NEED(cn_bytes_take_i32(r, &p->epochs) && cn_bytes_take_i32(r, &p->batch) &&
+	         cn_bytes_take_u64(r, &p->seed),
+	     "options");
+	NEED(cn_bytes_take_u32(r, &qk) && cn_bytes_take_f32(r, &q->lr) &&
+	         cn_bytes_take_f32(r, &q->momentum) && cn_bytes_take_f32(r, &q->beta1) &&
+	         cn_bytes_take_f32(r, &q->beta2) && cn_bytes_take_f32(r, &q->eps) &&
+	         cn_bytes_take_f32(r, &q->weight_decay) && cn_bytes_take_f32(r, &q->clip_norm),
+	     "optimizer options");
+	NEED(cn_bytes_take_u32(r, &sk) && cn_bytes_take_f32(r, &s->lr) &&
+	         cn_bytes_take_i32(r, &s->step_epochs) && cn_bytes_take_f32(r, &s->gamma) &&
+	         cn_bytes_take_i32(r, &s->epochs) && cn_bytes_take_f32(r, &s->lr_min),
+	     "schedule");
+	NEED(cn_bytes_take_u64(r, &steps) && cn_bytes_take_u64(r, &m), "optimizer state");
+	if (qk > CN_OPTIM_ADAM) BAD("%s: optimizer kind %u is unknown", nm, qk);
+	if (sk > CN_SCHED_LOSS) BAD("%s: schedule kind %u is unknown", nm, sk);
+	q->kind = (enum cn_optim_kind)qk;
+	s->kind = (enum cn_sched_kind)sk;
+	if (!opts_finite(p)) BAD("%s: training options hold NaN or Inf", nm);
+	if (t->epochs_done < 0 || p->epochs < 1 || p->batch < 1 || steps > INT64_MAX)
+		BAD("%s: training counters out of range (epochs done %d, epochs %d, batch %d)", nm,
+		    t->epochs_done, p->epochs, p->batch);
+	if (!(t->rng.s[0] | t->rng.s[1] | t->rng.s[2] | t->rng.s[3]))
+		BAD("%s: generator state is all zero", nm);
+	t->optim_steps = (int64_t)steps;
+	if (m != state_len(qk, n_params))
+		BAD("%s: optimizer state has %llu values, expected %zu", nm, (unsigned long long)m,
+		    state_len(qk, n_params));
+	NEED(m <= r->left / 4, "optimizer state"); /* so the allocation is backed by the file */
+	t->optim_state_len = (size_t)m;
+	if (m && !(t->optim_state = malloc((size_t)m * sizeof(float))))
+		return cn_err_set(err, CN_ERR_NOMEM, "%s: no memory for optimizer state", nm);
+	cn_bytes_take_f32s(r, t->optim_state, t->optim_state_len);
+	size_t bad = first_nonfinite(t->optim_state, t->optim_state_len);
+	if (bad < t->optim_state_len)
+		BAD("%s: optimizer state %zu is %g", nm, bad, (double)t->optim_state[bad]);
+	return CN_OK;
+fail:
+	free(t->optim_state);
+	t->optim_state = NULL;
+	return st;
+}
+
+enum cn_status cn_checkpoint_read(const char *path, struct cn_net **out,
+                                  struct cn_ckpt_train *train, char *err)
+{
+	if (out) *out = NULL;
+	if (train) memset(train, 0, sizeof(*train));
+	if (!path || !*path || !out)
+		return cn_err_set(err, CN_ERR_ARG, "checkpoint read: NULL argument");
+	const char *nm = cn_idx_name(path);
+	uint8_t *buf;
+	size_t len, want;
+	char *spec = NULL, msg[CN_ERR_LEN];
+	struct cn_net *net = NULL;
+	struct cn_ckpt_train tmp = {0};
+	enum cn_status st = cn_bytes_read_file(path, nm, MAX_BYTES, &buf, &len, err);
+	if (st) return st;
+	/* the checksum first, so nothing below parses bytes the writer did not write */
+	bool magic = len >= 8 && !memcmp(buf, MAGIC, 8);
+	uint32_t stored = 0;
+	struct cn_bytes_in tail = {buf + (len >= 4 ? len - 4 : 0), len >= 4 ? 4 : 0};
+	cn_bytes_take_u32(&tail, &stored);
+	if (len < 12 || cn_bytes_crc32(0, buf, len - 4) != stored)
+		BAD("%s: %s", nm,
+		    magic ? "checksum mismatch: file is corrupt" : "not a colnet checkpoint");
+	if (!magic) BAD("%s: not a colnet checkpoint", nm);
+	struct cn_bytes_in r = {buf + 8, len - 12};
+	uint32_t version, kind, spec_len;
+	int32_t c, h, w;
+	uint64_t n;
+	NEED(cn_bytes_take_u32(&r, &version) && cn_bytes_take_u32(&r, &kind), "header");
+	if (version != VERSION)
+		BAD("%s: version %u is not supported (this build reads %u)", nm, version, VERSION);
+	if (kind > 1) BAD("%s: kind %u is unknown (0 model, 1 training state)", nm, kind);
+	if (train && kind == 0) BAD("%s: holds a model only, not a training state to resume", nm);
+	NEED(cn_bytes_take_u32(&r, &spec_len), "spec");
+	if (spec_len < 1 || spec_len > CN_SPEC_MAX_LEN)
+		BAD("%s: spec length %u is not in 1..%d", nm, spec_len, CN_SPEC_MAX_LEN);
+	NEED(spec_len <= r.left, "spec");
+	if (!(spec = malloc(spec_len + 1))) {
+		st = cn_err_set(err, CN_ERR_NOMEM, "%s: out of memory", nm);
+		goto fail;
+	}
+	cn_bytes_take(&r, spec, spec_len);
+	spec[spec_len] = '\0';
+	if (strlen(spec) != spec_len) BAD("%s: spec contains a NUL byte", nm);
+	NEED(cn_bytes_take_i32(&r, &c) && cn_bytes_take_i32(&r, &h) && cn_bytes_take_i32(&r, &w),
+	     "input shape");
+	NEED(cn_bytes_take_u64(&r, &n), "parameter count");
+	NEED(n <= r.left / 4, "parameters");
+	struct cn_shape in = {c, h, w};
+	if (!cn_net_count_params(spec, in, &want, msg) && want != n)
+		BAD("%s: spec has %zu parameters but the file stores %llu", nm, want,
+		    (unsigned long long)n);
+	if ((st = cn_net_create(&net, spec, in, 0, msg))) {
+		st = cn_err_set(err, st == CN_ERR_NOMEM ? st : CN_ERR_FORMAT,
+		                "%s: the stored model cannot be built: %s", nm, msg);
+		goto fail;
+	}
+	if (net->n_params != n)
+		BAD("%s: spec has %zu parameters but the file stores %llu", nm, net->n_params,
+		    (unsigned long long)n);
+	cn_bytes_take_f32s(&r, net->params, net->n_params);
+	size_t bad = first_nonfinite(net->params, net->n_params);
+	if (bad < net->n_params) BAD("%s: parameter %zu is %g", nm, bad, (double)net->params[bad]);
+	if (kind == 1 && (st = parse_train(&r, net->n_params, nm, &tmp, err))) goto fail;
+	if (r.left) BAD("%s: %zu trailing bytes after the data", nm, r.left);
+	if (train)
+		*train = tmp;
+	else
+		free(tmp.optim_state);
+	free(spec);
+	free(buf);
+	*out = net;
+	return CN_OK;
+fail:
+	free(tmp.optim_state);
+	cn_net_free(net);
+	free(spec);
+	free(buf);
+	return st;
+}
+
+enum cn_status cn_net_save(const struct cn_net *net, const char *path, char err[CN_ERR_LEN])
+{
+	return cn_checkpoint_write(path, net, NULL, err);
+}
+
+enum cn_status cn_net_load(struct cn_net **net, const char *path, char err[CN_ERR_LEN])
+{
+	return cn_checkpoint_read(path, net, NULL, err);
+}
+
+const char *cn_net_spec(const struct cn_net *net)
+{
+	return net ? net->spec : NULL;
+}
