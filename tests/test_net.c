@@ -187,12 +187,47 @@ static void state_and_argument_errors(void **state)
 	cn_net_free(NULL);
 }
 
+static void zoo_entries_build(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *name;
+		size_t params; /* counted by hand from the layer list */
+		int32_t layers;
+	} zoo[] = {
+	    {"tutorial-cnn", 50186, 5}, {"deep-cnn", 1379557, 8}, {"lenet5", 61706, 7},
+	    {"sigmoid-cnn", 3898, 5},   {"mlp", 203530, 2},       {"avgpool-cnn", 2158, 5},
+	};
+	int listed = 0;
+	while (cn_zoo_name(listed)) listed++;
+	assert_int_equal(listed, sizeof(zoo) / sizeof(zoo[0]));
+	for (size_t i = 0; i < sizeof(zoo) / sizeof(zoo[0]); i++) {
+		const char *spec = cn_zoo_spec(zoo[i].name);
+		assert_non_null(spec);
+		char err[CN_ERR_LEN];
+		struct cn_net *net;
+		enum cn_status st = cn_net_create(&net, spec, (struct cn_shape){1, 28, 28}, 1, err);
+		if (st) print_error("%s: %s\n", zoo[i].name, err);
+		assert_int_equal(st, CN_OK);
+		assert_int_equal(cn_net_param_count(net), zoo[i].params);
+		assert_int_equal(cn_net_layer_count(net), zoo[i].layers);
+		assert_int_equal(cn_net_output_len(net), 10);
+		struct cn_train_opts o;
+		assert_int_equal(cn_zoo_train_opts(zoo[i].name, &o), CN_OK);
+		assert_int_equal(cn_net_plan(net, 100, CN_PLAN_TRAIN), CN_OK);
+		cn_net_free(net);
+	}
+	assert_null(cn_zoo_spec("no-such-model"));
+	struct cn_train_opts o;
+	assert_int_equal(cn_zoo_train_opts("no-such-model", &o), CN_ERR_ARG);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(impossible_shapes),         cmocka_unit_test(whole_net_gradcheck),
 	    cmocka_unit_test(smaller_batches_match),     cmocka_unit_test(two_nets_are_independent),
-	    cmocka_unit_test(state_and_argument_errors),
+	    cmocka_unit_test(state_and_argument_errors), cmocka_unit_test(zoo_entries_build),
 	};
 	return cmocka_run_group_tests_name("net", tests, NULL, NULL);
 }
