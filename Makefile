@@ -11,28 +11,37 @@ endif
 ifeq ($(DEBUG),1)
 OPTFLAGS = -O0 -g
 endif
+# NAIVE_GEMM=1: every GEMM through the reference loops, which ASan and valgrind see into
+# (OpenBLAS's assembly is not instrumented, and noisy under valgrind); objects go apart.
+ifeq ($(NAIVE_GEMM),1)
+BUILD    := $(BUILD)-naive
+CPPFLAGS += -DCN_NAIVE_GEMM
+BLAS_LIBS =
+endif
 
 ALL_CFLAGS  = $(CFLAGS) $(OPTFLAGS) $(SANFLAGS) -g -Iinclude -Isrc $(BLAS_CFLAGS)
 ALL_LDFLAGS = $(LDFLAGS) $(SANFLAGS)
-LIBS        = $(BLAS_LIBS) $(ZLIB_LIBS) -lm -lpthread
+LIBS        = $(BLAS_LIBS) $(ZLIB_LIBS) $(OMPFLAGS) -lm -lpthread
 
 LIB_SRC = \
 	src/error.c src/rng.c src/bytes.c src/gemm.c src/arena.c src/geom.c src/im2col.c \
 	src/ops/conv2d.c src/ops/linear.c src/ops/pool.c src/ops/act.c src/ops/loss.c \
 	src/ref/conv2d.c src/ref/linear.c src/ref/pool.c src/ref/act.c src/ref/loss.c \
-	src/layer.c src/spec.c src/net.c src/net_step.c src/init.c src/zoo.c src/optim.c src/sched.c src/idx.c src/dataset.c src/checkpoint.c src/train.c src/train_io.c src/eval.c
+	src/layer.c src/spec.c src/net.c src/net_step.c src/net_inspect.c src/init.c src/zoo.c src/optim.c src/sched.c src/idx.c src/dataset.c src/checkpoint.c src/checkpoint_names.c src/checkpoint_pos.c src/train.c src/train_io.c src/eval.c
 
-CLI_SRC = src/cli/main.c src/cli/args.c src/cli/options.c src/cli/report.c src/cli/pgm.c \
-	src/cli/cmd_train.c src/cli/cmd_eval.c src/cli/cmd_info.c
+CLI_SRC = src/cli/main.c src/cli/args.c src/cli/options.c src/cli/report.c src/cli/stop.c \
+	src/cli/cmd_train.c src/cli/cmd_eval.c src/cli/cmd_info.c \
+	src/cli/data.c src/cli/imagefolder.c src/cli/image.c src/cli/png.c src/cli/draw.c \
+	src/cli/plot.c src/cli/maps.c src/cli/cmd_plot.c src/cli/cmd_featuremaps.c
 
 TESTS = test_gemm test_arena test_im2col test_conv2d test_linear test_pool test_act \
 	test_loss test_spec test_net test_noalloc test_train_tiny test_optim test_sched \
-	test_idx test_dataset test_checkpoint test_train
+	test_idx test_dataset test_checkpoint test_train test_faults test_threads
 
 # make train: the main job (data, build, train tutorial-cnn to >= 99% test accuracy)
 DATA_DIR     ?= data/mnist
 TRAIN_MODEL  ?= tutorial-cnn
-TRAIN_EPOCHS ?= 5
+TRAIN_EPOCHS ?= 10
 RUNS         ?= runs
 
 EXAMPLES = xor
@@ -52,7 +61,13 @@ all: lib $(COLNET)
 lib: $(LIBA)
 
 $(COLNET): $(CLI_OBJ) $(LIBA)
-	$(CC) $(ALL_LDFLAGS) -o $@ $(CLI_OBJ) $(LIBA) $(LIBS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $(CLI_OBJ) $(LIBA) $(PICTURE_LIBS) $(LIBS)
+
+# The tool's pictures: libpng and stb_truetype (the library links neither), the font path.
+PICTURE_LIBS = $(PNG_LIBS) $(STB_LIBS)
+$(CLI_OBJ) $(BUILD)/tests/test_picture.o $(BUILD)/tests/pngtool.o: \
+	ALL_CFLAGS += $(PNG_CFLAGS) $(STB_CFLAGS)
+$(BUILD)/src/cli/draw.o: CPPFLAGS += -DCLI_FONT_PATH='"$(PLOT_FONT)"'
 
 # Examples use only the public header, like any program built against an installed colnet.
 examples: $(EXAMPLES:%=$(BUILD)/examples/%)
@@ -88,8 +103,19 @@ NOALLOC_WRAP = -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=aligned_all
 $(BUILD)/tests/test_noalloc: $(BUILD)/tests/test_noalloc.o $(BUILD)/tests/util.o $(LIBA)
 	$(CC) $(ALL_LDFLAGS) $(NOALLOC_WRAP) -o $@ $< $(BUILD)/tests/util.o $(LIBA) $(TEST_LIBS) $(LIBS)
 
-test: check $(TEST_BIN) $(COLNET) examples data
-	@COLNET=$(COLNET) DATA=$(DATA_DIR) scripts/run-tests.sh $(TEST_BIN) tests/cli.sh \
+# The tool's picture code, white-box: the test links the CLI's own objects. pngtool lets
+# tests/cli_pictures.sh check the tool's PNGs with libpng alone and make PNG inputs.
+TESTS += test_picture
+PICTURE_OBJ = $(addprefix $(BUILD)/src/cli/,png.o image.o draw.o plot.o maps.o options.o args.o)
+$(BUILD)/tests/test_picture: $(BUILD)/tests/test_picture.o $(BUILD)/tests/util.o $(PICTURE_OBJ) $(LIBA)
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(BUILD)/tests/util.o $(PICTURE_OBJ) $(LIBA) $(TEST_LIBS) \
+		$(PICTURE_LIBS) $(LIBS)
+$(BUILD)/tests/pngtool: $(BUILD)/tests/pngtool.o
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(PNG_LIBS)
+
+test: check $(TEST_BIN) $(COLNET) $(BUILD)/tests/pngtool examples data
+	@COLNET=$(COLNET) DATA=$(DATA_DIR) PNGTOOL=$(BUILD)/tests/pngtool \
+		scripts/run-tests.sh $(TEST_BIN) tests/cli.sh tests/cli_pictures.sh \
 		$(EXAMPLES:%=$(BUILD)/examples/%)
 
 check: check-symbols check-layers check-format
@@ -131,7 +157,7 @@ install: $(LIBA)
 	if [ -n "$(PCPREFIX)" ]; then \
 		mkdir -p $(DESTDIR)$(PCPREFIX); \
 		scripts/make-pc.sh "$(PREFIX)" "$(INCPREFIX)" "$(LIBPREFIX)" "$(VERSION)" \
-			"$(BLAS_LIBS) $(ZLIB_LIBS) -lm -lpthread" > $(DESTDIR)$(PCPREFIX)/colnet.pc; \
+			"$(LIBS)" > $(DESTDIR)$(PCPREFIX)/colnet.pc; \
 	fi
 
 uninstall:
@@ -160,7 +186,50 @@ bench: $(BENCH_BIN)
 
 -include $(BENCH_BIN:=.d) $(BUILD)/bench/util.d
 
+# ---- hardening (tests/fuzz/README.md). libFuzzer harnesses over the IDX, checkpoint and spec
+# readers, built with clang, ASan + UBSan and the naive GEMM into build-fuzz/: `make fuzz` runs
+# each for FUZZ_SECONDS (new inputs go to build-fuzz/corpus/; the committed seeds stay as they
+# are), `make fuzz-regress` replays tests/fuzz/corpus/ once, `make fuzz-corpus` rewrites the
+# seeds. `make valgrind` trains briefly under memcheck (naive GEMM, -O1): zero errors or leaks.
+FUZZERS  = fuzz_idx fuzz_checkpoint fuzz_spec
+FUZZ_SAN = -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all \
+	-fno-omit-frame-pointer
+
+$(BUILD)/tests/fuzz/fuzz_%: $(BUILD)/tests/fuzz/fuzz_%.o $(LIBA)
+	$(CC) $(ALL_LDFLAGS) -fsanitize=fuzzer -o $@ $< $(LIBA) $(LIBS)
+
+fuzz-build:
+	@scripts/ensure-deps.sh $(HARDEN_PACKAGES)
+	@$(MAKE) --no-print-directory BUILD=build-fuzz CC=$(FUZZ_CC) NAIVE_GEMM=1 OMPFLAGS= \
+		SANFLAGS="$(FUZZ_SAN)" $(FUZZERS:%=build-fuzz/tests/fuzz/%)
+
+fuzz: fuzz-build
+	@scripts/fuzz.sh run $(FUZZ_SECONDS) $(FUZZERS)
+
+fuzz-regress: fuzz-build
+	@scripts/fuzz.sh regress 0 $(FUZZERS)
+
+fuzz-corpus: $(BUILD)/tests/fuzz/gen_corpus
+	mkdir -p $(FUZZERS:fuzz_%=tests/fuzz/corpus/%)
+	$(BUILD)/tests/fuzz/gen_corpus tests/fuzz/corpus
+
+$(BUILD)/tests/fuzz/gen_corpus: $(BUILD)/tests/fuzz/gen_corpus.o $(LIBA)
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIBA) $(LIBS)
+
+valgrind: data
+	@scripts/ensure-deps.sh $(HARDEN_PACKAGES)
+	@$(MAKE) --no-print-directory BUILD=build-valgrind NAIVE_GEMM=1 OPTFLAGS=-O1 \
+		build-valgrind/colnet
+	$(VALGRIND) build-valgrind/colnet train --data $(DATA_DIR) --limit 500 --epochs 1 \
+		--test-limit 200 --batch 50 --threads 2 --save build-valgrind/vg.ckpt
+	$(VALGRIND) build-valgrind/colnet eval --data $(DATA_DIR) --model build-valgrind/vg.ckpt \
+		--limit 200 --threads 2
+
+VALGRIND = valgrind --error-exitcode=1 --leak-check=full --show-leak-kinds=all \
+	--errors-for-leak-kinds=all --suppressions=tests/valgrind.supp
+.PHONY: fuzz fuzz-build fuzz-regress fuzz-corpus valgrind
+
 clean:
-	rm -rf build build-san
+	rm -rf build build-san build-naive build-san-naive build-fuzz build-valgrind
 
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_BIN:=.d) $(BUILD)/tests/util.d

@@ -20,17 +20,40 @@ RANLIB = ranlib
 # on older ones); the default runs anywhere x86-64 does, and OpenBLAS picks its kernels at run time.
 ARCHFLAGS =
 CPPFLAGS  = -D_POSIX_C_SOURCE=200809L
-CFLAGS    = -std=c11 -O3 -fno-math-errno -fPIC -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes $(ARCHFLAGS)
-LDFLAGS   =
+CFLAGS    = -std=c11 -O3 -fno-math-errno -fPIC -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes $(ARCHFLAGS) $(OMPFLAGS)
+LDFLAGS   = $(OMPFLAGS)
+# OpenMP: colnet's memory-bound loops and OpenBLAS share one thread pool (set OMPFLAGS empty
+# and BLAS_VARIANT = pthread for a build without OpenMP)
+OMPFLAGS  = -fopenmp
 
-# BLAS: any CBLAS works; pkg-config finds Debian's OpenBLAS (libopenblas-dev). Override both
-# lines if pkg-config is absent, e.g. BLAS_CFLAGS = -I/opt/OpenBLAS/include and
-# BLAS_LIBS = -L/opt/OpenBLAS/lib -lopenblas
-BLAS_CFLAGS != pkg-config --cflags openblas 2>/dev/null || echo
-BLAS_LIBS   != pkg-config --libs openblas 2>/dev/null || echo -lopenblas
+# BLAS: any CBLAS works. By default Debian's OpenMP build of OpenBLAS
+# (libopenblas-openmp-dev), linked with an rpath so the system's choice of libopenblas.so.0
+# cannot swap in the pthread build, whose spinning threads fight colnet's OpenMP threads over
+# the cores. Override both lines for another BLAS, e.g. BLAS_CFLAGS = -I/opt/OpenBLAS/include
+# and BLAS_LIBS = -L/opt/OpenBLAS/lib -Wl,-rpath,/opt/OpenBLAS/lib -lopenblas
+BLAS_VARIANT = openmp
+MULTIARCH   != $(CC) -print-multiarch 2>/dev/null || echo x86_64-linux-gnu
+BLAS_DIR     = /usr/lib/$(MULTIARCH)/openblas-$(BLAS_VARIANT)
+BLAS_CFLAGS  = -I/usr/include/$(MULTIARCH)/openblas-$(BLAS_VARIANT)
+BLAS_LIBS    = -L$(BLAS_DIR) -Wl,-rpath,$(BLAS_DIR) -lopenblas
 ZLIB_LIBS   = -lz
 TEST_LIBS   = -lcmocka
 
+# The colnet tool's pictures (the library links neither): libpng encodes and decodes PNG,
+# stb_truetype (libstb-dev) draws text with a TrueType font read at run time (COLNET_FONT
+# overrides PLOT_FONT).
+PNG_CFLAGS != pkg-config --cflags libpng 2>/dev/null || echo
+PNG_LIBS   != pkg-config --libs libpng 2>/dev/null || echo -lpng16
+STB_CFLAGS != pkg-config --cflags stb 2>/dev/null || echo -I/usr/include/stb
+STB_LIBS   != pkg-config --libs stb 2>/dev/null || echo -lstb
+PLOT_FONT   = /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf
+
+# hardening: libFuzzer's compiler and run time per harness (make fuzz), and the packages that
+# make fuzz and make valgrind install when missing
+FUZZ_CC         = clang-14
+FUZZ_SECONDS    = 60
+HARDEN_PACKAGES = clang-14 libclang-rt-14-dev valgrind
+
 # Debian packages `make deps` installs
-DEB_PACKAGES = build-essential pkg-config libopenblas-dev libcmocka-dev zlib1g-dev \
-	clang-format curl ca-certificates
+DEB_PACKAGES = build-essential pkg-config libopenblas-openmp-dev libcmocka-dev zlib1g-dev \
+	clang-format curl ca-certificates libpng-dev libstb-dev fonts-dejavu-core

@@ -39,7 +39,8 @@ enum cn_status {
 	CN_ERR_IO,      /* a file could not be opened, read or written */
 	CN_ERR_FORMAT,  /* a file or spec is malformed */
 	CN_ERR_NUMERIC, /* NaN or Inf appeared */
-	CN_ERR_STATE    /* the call is not valid in the handle's current state */
+	CN_ERR_STATE,   /* the call is not valid in the handle's current state */
+	CN_ERR_STOPPED  /* the caller asked to stop (cn_trainer_epoch: resumable, see there) */
 };
 
 /* A short constant name for a status ("invalid argument"). */
@@ -176,6 +177,39 @@ int64_t cn_net_layer_flops(const struct cn_net *net, int32_t i);
 int32_t cn_net_layer_count(const struct cn_net *net);
 enum cn_status cn_net_layer_describe(const struct cn_net *net, int32_t i, char *buf, size_t len);
 
+/*
+ * Layer i's output from the last cn_net_forward, activation applied: *y [n, H, W, C] (borrowed:
+ * valid until the next forward or plan), *shape its per-image shape {C, H, W}, *n the images
+ * of that forward. Any of y, shape, n may be NULL; *shape is filled for any valid i, even
+ * before a forward. Errors: CN_ERR_ARG (i out of range), CN_ERR_STATE (no forward since the
+ * last plan; *y is then NULL).
+ */
+enum cn_status cn_net_layer_output(const struct cn_net *net, int32_t i, const float **y,
+                                   struct cn_shape *shape, int32_t *n);
+
+/*
+ * Layer i's parameters, borrowed views into cn_net_params(): *w [w_len] and *b [b_len] (NULL
+ * and 0 if the layer has none). A conv's w is [CO, KH, KW, CI], a linear layer's [OUT, IN];
+ * *filter receives the shape of one output's slice of w: {CI, KH, KW} for a conv, {IN, 1, 1}
+ * for linear, {0, 0, 0} without weights. Any output pointer may be NULL. CN_ERR_ARG if i is
+ * out of range.
+ */
+enum cn_status cn_net_layer_params(const struct cn_net *net, int32_t i, const float **w,
+                                   size_t *w_len, const float **b, size_t *b_len,
+                                   struct cn_shape *filter);
+
+#define CN_CLASS_NAME_MAX 255 /* bytes of one class name */
+
+/*
+ * Name the outputs of a classifier (say, the folders its images came from): count must equal
+ * cn_net_output_len(), each name 1..CN_CLASS_NAME_MAX bytes of printable text (copied);
+ * count 0 removes the names. Checkpoints keep them. Errors: CN_ERR_ARG, CN_ERR_NOMEM.
+ */
+enum cn_status cn_net_set_class_names(struct cn_net *net, const char *const *names, int32_t count);
+
+/* Name of output i, or NULL if the network has no names or i is out of range. Borrowed. */
+const char *cn_net_class_name(const struct cn_net *net, int32_t i);
+
 /* ======================== training ======================== */
 
 struct cn_optim;
@@ -294,7 +328,9 @@ struct cn_train_opts {
 	struct cn_optim_opts optim; /* optim.lr is ignored: the schedule gives the rate */
 	struct cn_sched sched;
 	int init; /* enum cn_init a front end gives a fresh network (the trainer ignores it) */
-	float init_scale; /* its scale (UNIFORM, GAUSSIAN) */
+	float init_scale;   /* its scale (UNIFORM, GAUSSIAN) */
+	int skip_nonfinite; /* non-zero: skip a batch whose loss or gradients are NaN or Inf
+	                       (no update) instead of failing; off by default, not saved */
 };
 
 /* 10 epochs, batch 100, seed 1, Adam, constant lr 0.001, default init. */
@@ -310,10 +346,15 @@ struct cn_epoch_stats {
 	double seconds;        /* the training part of the epoch */
 	double images_per_sec; /* training images / seconds */
 	float lr;              /* the rate of the epoch's last step */
+	int32_t skipped;       /* batches skipped for NaN or Inf (skip_nonfinite) */
 };
 
-/* Called after every step with images done so far in the epoch and the running mean loss. */
-typedef void (*cn_progress_fn)(void *user, int32_t done, int32_t total, double loss);
+/*
+ * Called after every step with images done so far in the epoch and the running mean loss.
+ * Return 0 to go on; non-zero stops the epoch after this step (cn_trainer_epoch then returns
+ * CN_ERR_STOPPED). A front end stops on a signal by returning a flag its handler sets.
+ */
+typedef int (*cn_progress_fn)(void *user, int32_t done, int32_t total, double loss);
 
 /*
  * A trainer for net (borrowed: it must outlive the trainer). Plans net for training at
@@ -327,11 +368,18 @@ int32_t cn_trainer_epochs_done(const struct cn_trainer *t);
 const struct cn_train_opts *cn_trainer_opts(const struct cn_trainer *t);
 /* Change the total epoch count (e.g. to extend a resumed run); >= 1. */
 enum cn_status cn_trainer_set_epochs(struct cn_trainer *t, int32_t epochs);
+/* Turn opts.skip_nonfinite on or off (it is not saved: a resumed run says it again). */
+void cn_trainer_set_skip_nonfinite(struct cn_trainer *t, int on);
 
 /*
  * One epoch over ds in a freshly shuffled order (seeded: the same seed and thread count give
  * the same weights). progress may be NULL. CN_ERR_NUMERIC names the epoch and batch where the
- * loss or the gradients stopped being finite.
+ * loss or the gradients stopped being finite (unless opts.skip_nonfinite: then that batch is
+ * skipped, stats->skipped counts it, and only an epoch with every batch skipped fails).
+ * CN_ERR_STOPPED: progress asked to stop; the finished steps are kept, and the next call
+ * (or cn_trainer_save, cn_trainer_load and then that call) finishes the same epoch on the same
+ * data exactly as if it had never stopped. Nothing here allocates except on the first call
+ * for a dataset size.
  */
 enum cn_status cn_trainer_epoch(struct cn_trainer *t, const struct cn_dataset *ds,
                                 cn_progress_fn progress, void *user, struct cn_epoch_stats *stats);
@@ -346,10 +394,10 @@ enum cn_status cn_evaluate(struct cn_net *net, const struct cn_dataset *ds, doub
 /* ======================== files ======================== */
 
 /*
- * Checkpoints are self-describing (spec, input shape, parameters; for a trainer also the
- * options, optimizer state, epochs done and the shuffling generator's state), versioned,
- * CRC-32 checked, little-endian, and written atomically (temporary file, fsync, rename): a
- * crash mid-save never destroys the previous file.
+ * Checkpoints are self-describing (spec, input shape, parameters, class names if set; for a
+ * trainer also the options, optimizer state, epochs done and the shuffling generator's
+ * state), versioned, CRC-32 checked, little-endian, and written atomically (temporary file,
+ * fsync, rename): a crash mid-save never destroys the previous file.
  */
 enum cn_status cn_net_save(const struct cn_net *net, const char *path, char err[CN_ERR_LEN]);
 enum cn_status cn_net_load(struct cn_net **net, const char *path, char err[CN_ERR_LEN]);

@@ -13,16 +13,17 @@ level() {
 	src/ops/*) echo 6 ;;
 	src/ref/*) echo 7 ;;
 	src/layer.[ch] | src/spec.[ch]) echo 8 ;;
-	src/net.[ch] | src/net_step.c | src/init.c | src/zoo.[ch]) echo 9 ;;
+	src/net.[ch] | src/net_step.c | src/net_inspect.c | src/init.c | src/zoo.[ch]) echo 9 ;;
 	src/optim.[ch] | src/sched.[ch]) echo 10 ;;
 	src/idx.[ch] | src/dataset.[ch]) echo 11 ;;
-	src/checkpoint.[ch]) echo 12 ;;
+	src/checkpoint.[ch] | src/checkpoint_names.c | src/checkpoint_pos.c) echo 12 ;;
 	src/train.[ch] | src/train_io.c | src/eval.c) echo 13 ;;
 	*) echo "" ;;
 	esac
 }
 status=0
 for f in $(git ls-files 'src/*.c' 'src/*.h' 'src/**/*.c' 'src/**/*.h' 'examples/*.c' 2>/dev/null | sort -u); do
+	[ -f "$f" ] || continue # deleted in the work tree, not yet committed
 	dir=$(dirname "$f")
 	for inc in $(sed -n 's/^#include "\(.*\)"/\1/p' "$f"); do
 		case "$f" in

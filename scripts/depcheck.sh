@@ -7,6 +7,8 @@ need() { # header package
 		{ echo "missing $1: install the Debian package $2 (or run 'make deps' as root)"; exit 1; }
 }
 command -v "$cc" >/dev/null 2>&1 || { echo "missing C compiler '$cc': install build-essential"; exit 1; }
-need cblas.h libopenblas-dev
+need cblas.h libopenblas-openmp-dev
 need zlib.h zlib1g-dev
+need png.h libpng-dev
+need stb/stb_truetype.h libstb-dev
 exit 0

@@ -1,13 +1,13 @@
 /*
  * Checkpoint files. One format for a model alone and for a whole training state, so a model
- * can always be loaded from either. Version 1, every field fixed-width little-endian, written
- * and read byte by byte (independent of the host's byte order); f32 is the IEEE-754 bit
- * pattern, L = spec_len, n = n_params, m = optim_state_len:
+ * can always be loaded from either. Version 2 (version 1 plus class names), every field
+ * fixed-width little-endian, written and read byte by byte (independent of the host's byte
+ * order); f32 is the IEEE-754 bit pattern, L = spec_len, n = n_params, m = optim_state_len:
  *
  *   size    field
  *   8       magic "COLNETCK"
- *   4       u32 version = 1
- *   4       u32 kind: 0 model, 1 model + training state
+ *   4       u32 version: 1, or 2 when the model has class names
+ *   4       u32 kind: 0 model, 1 model + training state, 2 training state stopped mid-epoch
  *   4 + L   u32 spec_len (1..65536), the spec's bytes (no NUL)
  *   12      i32 input c, h, w
  *   8 + 4n  u64 n_params, f32 params[n] (the net's flat layout: every layer's w then b)
@@ -19,6 +19,11 @@
  *   24      sched: u32 kind, f32 lr, i32 step_epochs, f32 gamma, i32 epochs, f32 lr_min
  *   8       i64 optim_steps
  *   8 + 4m  u64 optim_state_len (0 SGD, n momentum kinds, 2n Adam), f32 optim_state[m]
+ *   kind 2 only (checkpoint_pos.c; the generator above is the one before the epoch's shuffle):
+ *   16      i32 steps done, i32 images in the epoch, i32 images counted, i32 batches skipped
+ *   24      f64 loss sum, i64 correct, f64 seconds
+ *   version 2 only (checkpoint_names.c):
+ *   4 + ... u32 count (= outputs), then per class u32 len (1..255) and the name's bytes
  *   always:
  *   4       u32 CRC-32 (zlib's crc32) of every byte before it
  *
@@ -51,7 +56,7 @@
 #include "util.h"
 
 #define MAGIC     "COLNETCK"
-#define VERSION   1u
+#define VERSION   2u
 #define MAX_BYTES ((uint64_t)8 << 30) /* largest file read or written */
 
 /* ---- writing ---- */
@@ -61,8 +66,8 @@ static void put_body(struct cn_bytes_out *o, const struct cn_net *net,
 {
 	size_t spec_len = strlen(net->spec);
 	cn_bytes_put(o, MAGIC, 8);
-	cn_bytes_put_u32(o, VERSION);
-	cn_bytes_put_u32(o, t ? 1 : 0);
+	cn_bytes_put_u32(o, net->class_names ? VERSION : 1);
+	cn_bytes_put_u32(o, t ? (t->pos.step ? 2 : 1) : 0);
 	cn_bytes_put_u32(o, (uint32_t)spec_len);
 	cn_bytes_put(o, net->spec, spec_len);
 	cn_bytes_put_u32(o, (uint32_t)net->in.c);
@@ -92,7 +97,9 @@ static void put_body(struct cn_bytes_out *o, const struct cn_net *net,
 		cn_bytes_put_u64(o, (uint64_t)t->optim_steps);
 		cn_bytes_put_u64(o, t->optim_state_len);
 		cn_bytes_put_f32s(o, t->optim_state, t->optim_state_len);
+		if (t->pos.step) cn_ckpt_put_pos(o, &t->pos);
 	}
+	if (net->class_names) cn_ckpt_put_names(o, net);
 	cn_bytes_put_u32(o, o->crc); /* put folds these 4 bytes into crc too; nobody reads it */
 }
 
@@ -138,7 +145,8 @@ static enum cn_status check_writable(const struct cn_net *net, const struct cn_c
 		    t->optim_state_len != state_len(t->opts.optim.kind, net->n_params) ||
 		    (t->optim_state_len && !t->optim_state) || t->epochs_done < 0 ||
 		    t->optim_steps < 0 || t->opts.epochs < 1 || t->opts.batch < 1 ||
-		    !opts_finite(&t->opts))
+		    !opts_finite(&t->opts) ||
+		    (t->pos.step && !cn_ckpt_pos_ok(&t->pos, t->opts.batch)))
 			return cn_err_set(err, CN_ERR_ARG,
 			                  "%s: training state is inconsistent (optimizer state "
 			                  "length, counters or options)",
@@ -302,18 +310,32 @@ enum cn_status cn_checkpoint_read(const char *path, struct cn_net **out,
 	if (train) memset(train, 0, sizeof(*train));
 	if (!path || !*path || !out)
 		return cn_err_set(err, CN_ERR_ARG, "checkpoint read: NULL argument");
-	const char *nm = cn_idx_name(path);
 	uint8_t *buf;
-	size_t len, want;
+	size_t len;
+	enum cn_status st = cn_bytes_read_file(path, cn_idx_name(path), MAX_BYTES, &buf, &len, err);
+	if (st) return st;
+	st = cn_checkpoint_parse(buf, len, path, out, train, err);
+	free(buf);
+	return st;
+}
+
+enum cn_status cn_checkpoint_parse(const uint8_t *buf, size_t len, const char *name,
+                                   struct cn_net **out, struct cn_ckpt_train *train, char *err)
+{
+	if (out) *out = NULL;
+	if (train) memset(train, 0, sizeof(*train));
+	if (!out || (!buf && len))
+		return cn_err_set(err, CN_ERR_ARG, "checkpoint parse: NULL argument");
+	const char *nm = cn_idx_name(name);
+	size_t want;
 	char *spec = NULL, msg[CN_ERR_LEN];
 	struct cn_net *net = NULL;
 	struct cn_ckpt_train tmp = {0};
-	enum cn_status st = cn_bytes_read_file(path, nm, MAX_BYTES, &buf, &len, err);
-	if (st) return st;
+	enum cn_status st = CN_OK;
 	/* the checksum first, so nothing below parses bytes the writer did not write */
 	bool magic = len >= 8 && !memcmp(buf, MAGIC, 8);
 	uint32_t stored = 0;
-	struct cn_bytes_in tail = {buf + (len >= 4 ? len - 4 : 0), len >= 4 ? 4 : 0};
+	struct cn_bytes_in tail = {len >= 4 ? buf + len - 4 : buf, len >= 4 ? 4 : 0};
 	cn_bytes_take_u32(&tail, &stored);
 	if (len < 12 || cn_bytes_crc32(0, buf, len - 4) != stored)
 		BAD("%s: %s", nm,
@@ -324,9 +346,12 @@ enum cn_status cn_checkpoint_read(const char *path, struct cn_net **out,
 	int32_t c, h, w;
 	uint64_t n;
 	NEED(cn_bytes_take_u32(&r, &version) && cn_bytes_take_u32(&r, &kind), "header");
-	if (version != VERSION)
-		BAD("%s: version %u is not supported (this build reads %u)", nm, version, VERSION);
-	if (kind > 1) BAD("%s: kind %u is unknown (0 model, 1 training state)", nm, kind);
+	if (version < 1 || version > VERSION)
+		BAD("%s: version %u is not supported (this build reads 1..%u)", nm, version,
+		    VERSION);
+	if (kind > 2)
+		BAD("%s: kind %u is unknown (0 model, 1 training state, 2 stopped mid-epoch)", nm,
+		    kind);
 	if (train && kind == 0) BAD("%s: holds a model only, not a training state to resume", nm);
 	NEED(cn_bytes_take_u32(&r, &spec_len), "spec");
 	if (spec_len < 1 || spec_len > CN_SPEC_MAX_LEN)
@@ -358,21 +383,21 @@ enum cn_status cn_checkpoint_read(const char *path, struct cn_net **out,
 	cn_bytes_take_f32s(&r, net->params, net->n_params);
 	size_t bad = first_nonfinite(net->params, net->n_params);
 	if (bad < net->n_params) BAD("%s: parameter %zu is %g", nm, bad, (double)net->params[bad]);
-	if (kind == 1 && (st = parse_train(&r, net->n_params, nm, &tmp, err))) goto fail;
+	if (kind >= 1 && (st = parse_train(&r, net->n_params, nm, &tmp, err))) goto fail;
+	if (kind == 2 && (st = cn_ckpt_take_pos(&r, tmp.opts.batch, nm, &tmp.pos, err))) goto fail;
+	if (version >= 2 && (st = cn_ckpt_take_names(&r, net, nm, err))) goto fail;
 	if (r.left) BAD("%s: %zu trailing bytes after the data", nm, r.left);
 	if (train)
 		*train = tmp;
 	else
 		free(tmp.optim_state);
 	free(spec);
-	free(buf);
 	*out = net;
 	return CN_OK;
 fail:
 	free(tmp.optim_state);
 	cn_net_free(net);
 	free(spec);
-	free(buf);
 	return st;
 }
 

@@ -19,6 +19,7 @@ const char *cn_status_str(enum cn_status status)
 	    [CN_ERR_FORMAT] = "bad format",
 	    [CN_ERR_NUMERIC] = "numeric error (NaN or Inf)",
 	    [CN_ERR_STATE] = "invalid state",
+	    [CN_ERR_STOPPED] = "stopped by the caller",
 	};
 	if ((unsigned)status >= sizeof(names) / sizeof(names[0])) return "unknown status";
 	return names[status];

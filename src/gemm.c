@@ -39,6 +39,16 @@ void cn_gemm_ref(bool ta, bool tb, int m, int n, int k, float alpha, const float
 	}
 }
 
+int cn_gemm_threads(void)
+{
+#ifdef CN_NAIVE_GEMM
+	return 1;
+#else
+	int n = openblas_get_num_threads();
+	return n < 1 ? 1 : n;
+#endif
+}
+
 const char *cn_gemm_blas_config(void)
 {
 #ifdef CN_NAIVE_GEMM

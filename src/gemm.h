@@ -16,6 +16,9 @@ void cn_gemm(bool ta, bool tb, int m, int n, int k, float alpha, const float *a,
 void cn_gemm_ref(bool ta, bool tb, int m, int n, int k, float alpha, const float *a, const float *b,
                  float beta, float *c);
 
+/* Threads the BLAS would use for one GEMM (and the plan gives a layer's parallel chunks). */
+int cn_gemm_threads(void);
+
 /* Name of the BLAS and its core type as it reports them ("OpenBLAS 0.3.21 ... SkylakeX"). */
 const char *cn_gemm_blas_config(void);
 

@@ -25,7 +25,8 @@ enum cn_status cn_geom_init(struct cn_geom *g, int32_t hi, int32_t wi, int32_t c
 		return cn_err_set(err, CN_ERR_SHAPE,
 		                  "padding %dx%d must be smaller than kernel %dx%d", ph, pw, kh,
 		                  kw);
-	if ((int64_t)hi * wi * ci > INT32_MAX)
+	/* in two steps: each factor can be near 2^31, the product of three overflows 64 bits */
+	if ((int64_t)hi * wi > INT32_MAX || (int64_t)hi * wi * ci > INT32_MAX)
 		return cn_err_set(err, CN_ERR_SHAPE,
 		                  "input %dx%dx%d (HxWxC) has over 2^31 elements", hi, wi, ci);
 	int64_t hp = (int64_t)hi + 2 * (int64_t)ph, wp = (int64_t)wi + 2 * (int64_t)pw;
@@ -35,7 +36,7 @@ enum cn_status cn_geom_init(struct cn_geom *g, int32_t hi, int32_t wi, int32_t c
 		                  (long long)hp, (long long)wp);
 	int64_t ho = (hp - kh) / sh + 1, wo = (wp - kw) / sw + 1;
 	/* BLAS dimensions are int: a lowered row and an image's rows must fit. */
-	if ((int64_t)kh * kw * ci > INT_MAX || ho * wo > INT_MAX)
+	if ((int64_t)kh * kw > INT_MAX || (int64_t)kh * kw * ci > INT_MAX || ho * wo > INT_MAX)
 		return cn_err_set(err, CN_ERR_SHAPE,
 		                  "window %dx%dx%d over output %lldx%lld is too large for BLAS", kh,
 		                  kw, ci, (long long)ho, (long long)wo);

@@ -18,9 +18,9 @@ const char *cn_act_name(enum cn_act act)
 	return (unsigned)act < CN_ACT_COUNT ? act_names[act] : "?";
 }
 
-static size_t image_len(struct cn_shape s)
+static size_t image_len(struct cn_shape s) /* SIZE_MAX on overflow */
 {
-	return (size_t)s.h * (size_t)s.w * (size_t)s.c;
+	return cn_mul4((size_t)s.h, (size_t)s.w, (size_t)s.c, 1);
 }
 
 /* ---- conv2d ---- */
@@ -39,12 +39,12 @@ static enum cn_status conv_shape(struct cn_layer *l, char *err)
 
 static size_t conv_ws_len(const struct cn_layer *l, bool train)
 {
-	return cn_conv2d_ws_len(&l->g, l->chunk, train);
+	return cn_conv2d_ws_len(&l->g, l->d.out, &l->conv, train);
 }
 
 static void conv_forward(struct cn_layer *l, float *ws)
 {
-	cn_conv2d_forward(&l->g, l->d.out, l->chunk, l->w, l->b, &l->x, &l->y, ws);
+	cn_conv2d_forward(&l->g, l->d.out, &l->conv, l->w, l->b, &l->x, &l->y, ws);
 }
 
 static void conv_backward(struct cn_layer *l, const float *dy, float *dx, float *ws)
@@ -52,7 +52,7 @@ static void conv_backward(struct cn_layer *l, const float *dy, float *dx, float 
 	struct cn_tensor tdy = l->y, tdx = l->x;
 	tdy.data = (float *)dy;
 	tdx.data = dx;
-	cn_conv2d_backward(&l->g, l->d.out, l->chunk, l->w, &l->x, &tdy, dx ? &tdx : NULL, l->dw,
+	cn_conv2d_backward(&l->g, l->d.out, &l->conv, l->w, &l->x, &tdy, dx ? &tdx : NULL, l->dw,
 	                   l->db, ws);
 }
 
@@ -164,7 +164,7 @@ static void copy_backward(struct cn_layer *l, const float *dy, float *dx, float 
 }
 
 const struct cn_layer_impl cn_layer_impls[CN_LAYER_COUNT] = {
-    [CN_LAYER_CONV2D] = {"conv", conv_shape, conv_ws_len, conv_forward, conv_backward},
+    [CN_LAYER_CONV2D] = {"conv", conv_shape, conv_ws_len, conv_forward, conv_backward, true},
     [CN_LAYER_LINEAR] = {"linear", linear_shape, no_ws, linear_forward, linear_backward},
     [CN_LAYER_MAXPOOL2D] = {"maxpool", pool_shape, no_ws, maxpool_forward, maxpool_backward},
     [CN_LAYER_AVGPOOL2D] = {"avgpool", pool_shape, no_ws, avgpool_forward, avgpool_backward},

@@ -40,14 +40,14 @@ struct cn_layer_desc {
 
 struct cn_layer {
 	struct cn_layer_desc d;
-	struct cn_shape in, out; /* per image */
-	struct cn_geom g;        /* conv and pools */
-	int32_t chunk;           /* conv: images lowered per GEMM (a plan decision) */
-	size_t w_len, b_len;     /* parameters */
-	float *w, *b;            /* conv [CO, KH, KW, CI], linear [OUT, IN]; b [CO] or NULL */
-	float *dw, *db;          /* same layouts, in the net's gradient block */
-	struct cn_tensor x, y;   /* [N, H, W, C] views: x is the previous layer's y */
-	int32_t *argmax;         /* maxpool: [N, HO, WO, C] */
+	struct cn_shape in, out;    /* per image */
+	struct cn_geom g;           /* conv and pools */
+	struct cn_conv2d_plan conv; /* conv: chunking, threads, fused activation (plan decisions) */
+	size_t w_len, b_len;        /* parameters */
+	float *w, *b;               /* conv [CO, KH, KW, CI], linear [OUT, IN]; b [CO] or NULL */
+	float *dw, *db;             /* same layouts, in the net's gradient block */
+	struct cn_tensor x, y;      /* [N, H, W, C] views: x is the previous layer's y */
+	int32_t *argmax;            /* maxpool: [N, HO, WO, C] */
 };
 
 struct cn_layer_impl {
@@ -59,6 +59,7 @@ struct cn_layer_impl {
 	void (*forward)(struct cn_layer *l, float *ws);
 	/* dy [N, out] is the op's output gradient (activation already undone); dx may be NULL */
 	void (*backward)(struct cn_layer *l, const float *dy, float *dx, float *ws);
+	bool fuses_act; /* forward applies d.act itself (while its output is in cache) */
 };
 
 extern const struct cn_layer_impl cn_layer_impls[CN_LAYER_COUNT];

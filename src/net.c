@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "error.h"
+#include "gemm.h"
 #include "net.h"
 #include "spec.h"
 #include "util.h"
@@ -16,9 +17,10 @@
 /* Lowered column matrices up to about this size stay in the cache between im2col and GEMM. */
 #define CN_CHUNK_TARGET_BYTES (1u << 20)
 
+/* H*W*C, SIZE_MAX if it overflows (three factors near 2^31 exceed 64 bits and would wrap) */
 static size_t shape_len(struct cn_shape s)
 {
-	return (size_t)s.h * (size_t)s.w * (size_t)s.c;
+	return cn_mul4((size_t)s.h, (size_t)s.w, (size_t)s.c, 1);
 }
 
 static enum cn_status build_layers(struct cn_net *net, const struct cn_layer_desc *descs,
@@ -29,8 +31,9 @@ static enum cn_status build_layers(struct cn_net *net, const struct cn_layer_des
 	size_t n_params = 0;
 	for (int32_t i = 0; i < count; i++) {
 		struct cn_layer *l = &net->layers[i];
-		l->d = descs[i];
-		l->in = s;
+		/* from zero: a kind's shape function sets only the fields that kind has (a pool
+		   leaves w_len alone), and cn_net_count_params passes uninitialized stack */
+		*l = (struct cn_layer){.d = descs[i], .in = s};
 		char msg[CN_ERR_LEN];
 		enum cn_status st = cn_layer_impls[l->d.kind].shape(l, msg);
 		if (st) {
@@ -50,7 +53,7 @@ static enum cn_status build_layers(struct cn_net *net, const struct cn_layer_des
 
 enum cn_status cn_net_count_params(const char *spec, struct cn_shape in, size_t *n, char *err)
 {
-	if (in.c <= 0 || in.h <= 0 || in.w <= 0)
+	if (in.c <= 0 || in.h <= 0 || in.w <= 0 || shape_len(in) > INT32_MAX)
 		return cn_err_set(err, CN_ERR_SHAPE, "input shape %dx%dx%d (CxHxW) is invalid",
 		                  in.c, in.h, in.w);
 	struct cn_layer_desc descs[CN_SPEC_MAX_LAYERS];
@@ -129,6 +132,7 @@ void cn_net_free(struct cn_net *net)
 	free(net->grads);
 	free(net->layers);
 	free(net->spec);
+	free(net->class_names);
 	free(net);
 }
 
@@ -138,15 +142,23 @@ const char *cn_net_error(const struct cn_net *net)
 }
 
 /* Images per lowering GEMM: the largest even split of the batch whose column matrix fits. */
-static int32_t choose_chunk(const struct cn_layer *l, int32_t batch)
+/*
+ * How a convolution runs: chunks whose column matrix fits the cache target, at least one per
+ * thread, split evenly (no small tail chunk); threads as many as the BLAS has.
+ */
+static struct cn_conv2d_plan plan_conv(const struct cn_layer *l, int32_t batch)
 {
-	if (cn_conv2d_ws_len(&l->g, 1, false) == 0) return batch; /* 1x1: no lowering at all */
+	struct cn_conv2d_plan p = {
+	    .threads = cn_gemm_threads(), .act = l->d.act, .slope = l->d.slope};
 	size_t per_image =
 	    cn_mul4(cn_geom_out_pixels(&l->g), cn_geom_patch_len(&l->g), sizeof(float), 1);
-	size_t fit = per_image ? CN_CHUNK_TARGET_BYTES / per_image : (size_t)batch;
-	int32_t chunk = fit < 1 ? 1 : fit > (size_t)batch ? batch : (int32_t)fit;
+	size_t fit = CN_CHUNK_TARGET_BYTES / per_image; /* 1x1 kernels lower nothing but */
+	int32_t chunk = fit < 1 ? 1 : fit > (size_t)batch ? batch : (int32_t)fit; /* same rule */
+	int32_t per_thread = (batch + p.threads - 1) / p.threads;
+	if (chunk > per_thread) chunk = per_thread;
 	int32_t pieces = (batch + chunk - 1) / chunk;
-	return (batch + pieces - 1) / pieces;
+	p.chunk = (batch + pieces - 1) / pieces;
+	return p;
 }
 
 /* Reserve the plan's buffers; offsets come back in off[] for binding after commit. */
@@ -174,7 +186,7 @@ static enum cn_status reserve(struct cn_net *net, int32_t batch, bool train,
 		if (l->d.kind == CN_LAYER_MAXPOOL2D)
 			off->argmax[i] = cn_arena_reserve_array(a, out_len, sizeof(int32_t));
 		max_out = CN_MAX(max_out, out_len);
-		if (l->d.kind == CN_LAYER_CONV2D) l->chunk = choose_chunk(l, batch);
+		if (l->d.kind == CN_LAYER_CONV2D) l->conv = plan_conv(l, batch);
 		size_t ws = cn_layer_impls[l->d.kind].ws_len(l, train);
 		if (ws == SIZE_MAX)
 			return cn_err_set(net->err, CN_ERR_NOMEM,

@@ -18,6 +18,7 @@ struct cn_net {
 	size_t n_params;
 	float *params, *grads; /* [n_params] each, every layer's w then b, in order */
 	struct cn_rng rng;     /* initialization (and later dropout masks) */
+	char **class_names;    /* [outputs] names of the outputs, or NULL (one allocation) */
 
 	/* the plan */
 	struct cn_arena arena;

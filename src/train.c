@@ -122,6 +122,11 @@ enum cn_status cn_trainer_set_epochs(struct cn_trainer *t, int32_t epochs)
 	return CN_OK;
 }
 
+void cn_trainer_set_skip_nonfinite(struct cn_trainer *t, int on)
+{
+	t->opts.skip_nonfinite = on != 0;
+}
+
 static double now(void)
 {
 	struct timespec ts;
@@ -164,6 +169,13 @@ enum cn_status cn_trainer_epoch(struct cn_trainer *t, const struct cn_dataset *d
 	if (count < t->opts.batch)
 		return cn_err_set(t->err, CN_ERR_ARG, "batch %d is larger than the %d examples",
 		                  t->opts.batch, count);
+	/* a stopped epoch resumes on the same data: its order is the shuffle of count indices */
+	struct cn_train_pos p = t->pos;
+	if (p.step && p.count != count)
+		return cn_err_set(t->err, CN_ERR_ARG,
+		                  "epoch %d stopped after batch %d of its %d images; resuming it "
+		                  "needs the same data, not %d images",
+		                  t->epochs_done + 1, p.step, p.count, count);
 	if (t->perm_len != count) {
 		free(t->perm);
 		t->perm_len = 0;
@@ -172,16 +184,22 @@ enum cn_status cn_trainer_epoch(struct cn_trainer *t, const struct cn_dataset *d
 		t->perm_len = count;
 	}
 	for (int32_t i = 0; i < count; i++) t->perm[i] = i;
+	if (p.step) {
+		t->rng = t->rng_epoch;
+	} else {
+		t->rng_epoch = t->rng;
+		p = (struct cn_train_pos){.count = count};
+	}
+	t->pos = (struct cn_train_pos){0}; /* set again only if this call stops */
 	cn_rng_shuffle(&t->rng, t->perm, count);
 
 	int32_t batch = t->opts.batch, steps = (count + batch - 1) / batch;
 	int32_t epoch = t->epochs_done; /* 0-based index of this epoch */
-	double loss_sum = 0, t0 = now();
-	int64_t right = 0;
+	double t0 = now();
 	float lr = t->opts.sched.lr;
 	float *params = cn_net_params(net), *grads = cn_net_grads(net);
 	size_t np = cn_net_param_count(net);
-	for (int32_t s = 0; s < steps; s++) {
+	for (int32_t s = p.step; s < steps; s++) {
 		int32_t first = s * batch, n = count - first < batch ? count - first : batch;
 		cn_dataset_gather(ds, t->perm + first, n, cn_net_input(net), t->labels);
 		cn_net_zero_grad(net);
@@ -191,33 +209,53 @@ enum cn_status cn_trainer_epoch(struct cn_trainer *t, const struct cn_dataset *d
 		if (!st) st = cn_net_loss_xent(net, t->labels, &loss, &probs);
 		if (!st) st = cn_net_backward(net);
 		if (!st && !all_finite(grads, np)) st = CN_ERR_NUMERIC;
-		if (st == CN_ERR_NUMERIC)
+		if (st == CN_ERR_NUMERIC && !t->opts.skip_nonfinite)
 			return cn_err_set(t->err, st,
 			                  "epoch %d, batch %d: loss or gradients are not "
 			                  "finite (try a lower learning rate)",
 			                  epoch + 1, s + 1);
-		if (st) return cn_err_set(t->err, st, "%s", cn_net_error(net));
-		for (int32_t i = 0; i < n; i++)
-			right += argmax(probs + (size_t)i * k, k) == t->labels[i];
-		loss_sum += (double)loss * n;
-		double running = loss_sum / (first + n);
-		lr = cn_sched_lr(&t->opts.sched, epoch + (double)s / steps, (float)running);
-		st = cn_optim_step(t->optim, params, grads, lr);
-		if (st)
-			return cn_err_set(t->err, st, "optimizer step: learning rate %g",
-			                  (double)lr);
-		if (progress) progress(user, first + n, count, running);
+		if (st && st != CN_ERR_NUMERIC)
+			return cn_err_set(t->err, st, "%s", cn_net_error(net));
+		if (st) {
+			p.skipped++; /* no update: the parameters and optimizer stay as they were */
+		} else {
+			for (int32_t i = 0; i < n; i++)
+				p.right += argmax(probs + (size_t)i * k, k) == t->labels[i];
+			p.loss_sum += (double)loss * n;
+			p.seen += n;
+			lr = cn_sched_lr(&t->opts.sched, epoch + (double)s / steps,
+			                 (float)(p.loss_sum / p.seen));
+			st = cn_optim_step(t->optim, params, grads, lr);
+			if (st)
+				return cn_err_set(t->err, st, "optimizer step: learning rate %g",
+				                  (double)lr);
+		}
+		double running = p.seen ? p.loss_sum / p.seen : 0;
+		if (progress && progress(user, first + n, count, running) && s + 1 < steps) {
+			p.step = s + 1;
+			p.seconds += now() - t0;
+			t->pos = p;
+			return cn_err_set(t->err, CN_ERR_STOPPED,
+			                  "stopped in epoch %d after batch %d of %d", epoch + 1,
+			                  s + 1, steps);
+		}
 	}
-	double secs = now() - t0;
+	if (p.skipped == steps)
+		return cn_err_set(t->err, CN_ERR_NUMERIC,
+		                  "epoch %d: all %d batches had a loss or gradients that are not "
+		                  "finite (try a lower learning rate)",
+		                  epoch + 1, steps);
+	double secs = p.seconds + (now() - t0);
 	t->epochs_done++;
 	if (stats) {
 		*stats = (struct cn_epoch_stats){
 		    .epoch = t->epochs_done,
-		    .train_loss = loss_sum / count,
-		    .train_acc = (double)right / count,
+		    .train_loss = p.seen ? p.loss_sum / p.seen : 0,
+		    .train_acc = p.seen ? (double)p.right / p.seen : 0,
 		    .seconds = secs,
 		    .images_per_sec = secs > 0 ? count / secs : 0,
 		    .lr = lr,
+		    .skipped = p.skipped,
 		};
 	}
 	return CN_OK;

@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 
+#include "checkpoint.h"
 #include "colnet.h"
 #include "rng.h"
 
@@ -15,7 +16,9 @@ struct cn_trainer {
 	struct cn_optim *optim;
 	struct cn_rng rng; /* shuffling; saved in checkpoints so a resume continues exactly */
 	int32_t epochs_done;
-	int32_t *perm; /* [perm_len] example order of the current epoch */
+	struct cn_rng rng_epoch; /* rng before the current epoch's shuffle (a resume reshuffles) */
+	struct cn_train_pos pos; /* where a stopped epoch stands; step 0: none */
+	int32_t *perm;           /* [perm_len] example order of the current epoch */
 	int32_t perm_len;
 	int32_t *labels; /* [opts.batch] labels of the current batch */
 };

@@ -16,7 +16,9 @@ enum cn_status cn_trainer_save(const struct cn_trainer *t, const char *path, cha
 	    .optim_steps = cn_optim_step_count(t->optim),
 	    .optim_state_len = cn_optim_state_len(t->optim),
 	    .optim_state = cn_optim_state(t->optim),
+	    .pos = t->pos,
 	};
+	if (t->pos.step) ct.rng = t->rng_epoch; /* the stopped epoch is reshuffled from it */
 	return cn_checkpoint_write(path, t->net, &ct, err);
 }
 
@@ -45,7 +47,8 @@ enum cn_status cn_trainer_load(struct cn_trainer **out, struct cn_net **net_out,
 		memcpy(cn_optim_state(t->optim), ct.optim_state,
 		       ct.optim_state_len * sizeof(float));
 	cn_optim_set_step_count(t->optim, ct.optim_steps);
-	t->rng = ct.rng;
+	t->rng = t->rng_epoch = ct.rng;
+	t->pos = ct.pos;
 	t->epochs_done = ct.epochs_done;
 	free(ct.optim_state);
 	*out = t;

@@ -30,4 +30,38 @@ static inline size_t cn_mul4(size_t a, size_t b, size_t c, size_t d)
 	return r;
 }
 
+/* Element-wise loops shorter than this stay on one thread: a parallel region costs more. */
+#define CN_PAR_MIN_LEN 32768
+
+/* This thread's index in the current OpenMP team, and the team's size (0 and 1 outside one). */
+#ifdef _OPENMP
+#include <omp.h>
+static inline int cn_thread_id(void)
+{
+	return omp_get_thread_num();
+}
+static inline int cn_thread_count(void)
+{
+	return omp_get_num_threads();
+}
+#else
+static inline int cn_thread_id(void)
+{
+	return 0;
+}
+static inline int cn_thread_count(void)
+{
+	return 1;
+}
+#endif
+
+/* This thread's contiguous share [*lo, *hi) of len elements, in 16-float (64-byte) blocks. */
+static inline void cn_thread_range(size_t len, size_t *lo, size_t *hi)
+{
+	size_t t = (size_t)cn_thread_id(), n = (size_t)cn_thread_count();
+	size_t blocks = (len + 15) / 16, per = (blocks + n - 1) / n;
+	*lo = CN_MIN(t * per * 16, len);
+	*hi = CN_MIN((t + 1) * per * 16, len);
+}
+
 #endif

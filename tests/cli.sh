@@ -51,6 +51,31 @@ expect_fail "resume missing file" 1 "nowhere.ckpt" train --resume "$tmp/nowhere.
 expect_fail "eval without model" 2 "--model FILE is required" eval
 expect_fail "eval of a non-checkpoint" 1 "cli.sh" eval --model tests/cli.sh
 expect_fail "predict without images" 2 "give --index" predict --model x
+# every other numeric flag: 0, negative, NaN, huge, garbage and empty; then the flags with a
+# grammar of their own, and --save targets that cannot be written (refused before training)
+for v in 0 -3 nan 1e99 99999999999 abc ""; do
+	expect_fail "train --test-limit '$v'" 2 "--test-limit wants an integer" train --test-limit "$v"
+	for flag in --batch --limit --threads; do
+		expect_fail "eval $flag '$v'" 2 "$flag wants an integer" eval $flag "$v"
+	done
+	expect_fail "info --batch '$v'" 2 "--batch wants an integer" info --batch "$v"
+	expect_fail "info --shape '${v}x28x28'" 2 "--shape wants CxHxW" info --shape "${v}x28x28"
+done
+for v in nan -0 1e99 99999999999999999999999 abc ""; do
+	expect_fail "train --seed '$v'" 2 "--seed wants a non-negative integer" train --seed "$v"
+done
+for v in 0 -1 nan inf 1e99 abc ""; do
+	expect_fail "schedule step:'$v'" 2 "step:EPOCHS wants an integer" train --schedule "step:$v" --data "$DATA"
+	expect_fail "schedule step:2:'$v'" 2 "GAMMA wants a number" train --schedule "step:2:$v" --data "$DATA"
+	expect_fail "init gaussian:'$v'" 2 "--init scale wants a number" train --init "gaussian:$v" --data "$DATA"
+done
+for v in -1 nan inf 1e99 abc; do
+	expect_fail "schedule cosine:'$v'" 2 "LR_MIN wants a number" train --schedule "cosine:$v" --data "$DATA"
+done
+expect_fail "--skip-nonfinite=1" 2 "--skip-nonfinite takes no value" train --skip-nonfinite=1
+expect_fail "save into a missing folder" 1 "cannot write there: No such file" train --save "$tmp/no/dir/m.ckpt"
+expect_fail "save under a device" 1 "cannot write there: Not a directory" train --save /dev/full/m.ckpt
+expect_fail "save onto a folder" 1 "is a folder, not a file" train --save "$tmp"
 
 if [ -f "$DATA/train-images-idx3-ubyte" ] || [ -f "$DATA/train-images-idx3-ubyte.gz" ]; then
 	expect_fail "batch larger than data" 2 "larger than the 50 training images" \
@@ -69,6 +94,10 @@ if [ -f "$DATA/train-images-idx3-ubyte" ] || [ -f "$DATA/train-images-idx3-ubyte
 		grep -q "confusion matrix" "$tmp/eval" && ok "eval" || bad "eval: $(cat "$tmp/eval")"
 	"$COLNET" predict --model "$tmp/m.ckpt" --data "$DATA" --index 0 >"$tmp/pred" 2>&1 &&
 		grep -q "label 7" "$tmp/pred" && ok "predict" || bad "predict: $(cat "$tmp/pred")"
+	for v in -1 10000 nan 1e99 abc ""; do
+		expect_fail "predict --index '$v'" 2 "--index wants an integer in 0..9999" \
+			predict --model "$tmp/m.ckpt" --data "$DATA" --index "$v"
+	done
 	"$COLNET" train --resume "$tmp/m.ckpt" --data "$DATA" --epochs 3 --limit 5000 \
 		--test-limit 500 --log "$tmp/m.csv" >"$tmp/resume" 2>&1 &&
 		[ "$(wc -l <"$tmp/m.csv")" -eq 4 ] && ok "resume extends the run and the log" ||

@@ -439,11 +439,14 @@ static void test_crafted(void **state)
 		const char *want;
 	} rows[] = {
 	    {"wrong magic", {"COLNETCX", 1, 0, 0, TINY, 1, 2, 2, 15, p, 15}, "not a colnet"},
-	    {"version 2",
+	    {"version 3",
+	     {"COLNETCK", 3, 0, 0, TINY, 1, 2, 2, 15, p, 15},
+	     "version 3 is not supported (this build reads 1..2)"},
+	    {"version 2 without its class names",
 	     {"COLNETCK", 2, 0, 0, TINY, 1, 2, 2, 15, p, 15},
-	     "version 2 is not supported (this build reads 1)"},
+	     "truncated in class names"},
 	    {"version 0", {"COLNETCK", 0, 0, 0, TINY, 1, 2, 2, 15, p, 15}, "version 0 is not"},
-	    {"kind 2", {"COLNETCK", 1, 2, 0, TINY, 1, 2, 2, 15, p, 15}, "kind 2 is unknown"},
+	    {"kind 3", {"COLNETCK", 1, 3, 0, TINY, 1, 2, 2, 15, p, 15}, "kind 3 is unknown"},
 	    {"spec with fewer params",
 	     {"COLNETCK", 1, 0, 0, "linear 2", 1, 2, 2, 15, p, 15},
 	     "spec has 10 parameters but the file stores 15"},
@@ -720,6 +723,104 @@ static void test_failed_write_keeps_old(void **state)
 	cn_net_free(small);
 }
 
+/*
+ * Version 2: class names after version 1's fields, kept through model and training saves.
+ * put_names stores count, then each name with length lens[k] (default strlen) followed by
+ * raw[k] of its bytes (default: as many as the name has, so a longer length runs short).
+ */
+static void put_names(struct enc *e, uint32_t count, const char *const *names, const uint32_t *lens,
+                      const uint32_t *raw)
+{
+	e_u32(e, count);
+	for (uint32_t k = 0; names[k]; k++) {
+		uint32_t have = raw ? raw[k] : (uint32_t)strlen(names[k]);
+		e_u32(e, lens ? lens[k] : have);
+		e_raw(e, names[k], lens && lens[k] < have ? lens[k] : have);
+	}
+}
+
+static void test_class_names(void **state)
+{
+	(void)state;
+	fill_tiny();
+	const char *names[] = {"cat", "dog", "bird", NULL};
+	struct cn_net *net = make_net(TINY, (struct cn_shape){1, 2, 2}, 3), *back;
+	memcpy(cn_net_params(net), tiny_params, sizeof(tiny_params));
+	assert_int_equal(cn_net_set_class_names(net, names, 3), CN_OK);
+	char err[CN_ERR_LEN];
+	assert_int_equal(cn_net_save(net, at("names.ck"), err), CN_OK);
+	assert_int_equal(cn_net_load(&back, at("names.ck"), err), CN_OK);
+	for (int k = 0; k < 3; k++) assert_string_equal(cn_net_class_name(back, k), names[k]);
+	cn_net_free(back);
+
+	/* byte for byte what the format description says */
+	size_t len;
+	uint8_t *file = slurp(at("names.ck"), &len);
+	struct enc *e = tu_alloc(sizeof(*e));
+	struct mfile m = tiny_file(tiny_params);
+	m.version = 2;
+	enc_model(e, &m);
+	put_names(e, 3, names, NULL, NULL);
+	e_crc(e);
+	assert_int_equal(len, e->len);
+	assert_memory_equal(file, e->b, len);
+	free(file);
+
+	/* a training state keeps them too, after its own section */
+	struct cn_ckpt_train t = train_state(CN_OPTIM_ADAM, TINY_N), u;
+	assert_int_equal(cn_checkpoint_write(at("names-train.ck"), net, &t, err), CN_OK);
+	assert_int_equal(cn_checkpoint_read(at("names-train.ck"), &back, &u, err), CN_OK);
+	assert_string_equal(cn_net_class_name(back, 2), "bird");
+	assert_int_equal(u.optim_state_len, 2 * TINY_N);
+	free(u.optim_state);
+	cn_net_free(back);
+
+	/* broken name sections, each with a valid CRC */
+	const char *two[] = {"cat", "dog", NULL}, *empty[] = {"cat", "", "bird", NULL};
+	const char *nul[] = {"cat", "d\0g", "bird", NULL}, *ctl[] = {"cat", "d\ng", "bird", NULL};
+	const uint32_t nul_lens[] = {3, 3, 4}, long_lens[] = {3, 300, 4}, past[] = {3, 3, 99};
+	const struct {
+		const char *what;
+		uint32_t count;
+		const char *const *names;
+		const uint32_t *lens, *raw;
+		const char *want;
+	} rows[] = {
+	    {"count", 2, two, NULL, NULL, "2 class names for 3 outputs"},
+	    {"empty name", 3, empty, NULL, NULL, "class name 1 has length 0"},
+	    {"long name", 3, names, long_lens, NULL, "truncated in class name 1"},
+	    {"past the end", 3, names, past, NULL, "truncated in class name 2"},
+	    {"NUL", 3, nul, NULL, nul_lens, "class name 1 contains a NUL byte"},
+	    {"control character", 3, ctl, NULL, NULL, "printable"},
+	};
+	for (size_t i = 0; i < LEN(rows); i++) {
+		enc_model(e, &m);
+		put_names(e, rows[i].count, rows[i].names, rows[i].lens, rows[i].raw);
+		e_crc(e);
+		spill(at("bad-names.ck"), e->b, e->len);
+		load_fails(at("bad-names.ck"), CN_ERR_FORMAT, rows[i].want);
+	}
+	/* a name longer than CN_CLASS_NAME_MAX with all its bytes present */
+	char big[300];
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	const char *longer[] = {"cat", big, "bird", NULL};
+	enc_model(e, &m);
+	put_names(e, 3, longer, NULL, NULL);
+	e_crc(e);
+	spill(at("bad-names.ck"), e->b, e->len);
+	load_fails(at("bad-names.ck"), CN_ERR_FORMAT, "class name 1 has length 299");
+	/* and bytes after a good section */
+	enc_model(e, &m);
+	put_names(e, 3, names, NULL, NULL);
+	e_u32(e, 0);
+	e_crc(e);
+	spill(at("bad-names.ck"), e->b, e->len);
+	load_fails(at("bad-names.ck"), CN_ERR_FORMAT, "4 trailing bytes");
+	free(e);
+	cn_net_free(net);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -731,6 +832,7 @@ int main(void)
 	    cmocka_unit_test(test_paths),
 	    cmocka_unit_test(test_replace),
 	    cmocka_unit_test(test_failed_write_keeps_old),
+	    cmocka_unit_test(test_class_names),
 	};
 	return cmocka_run_group_tests_name("checkpoint", tests, setup, teardown);
 }

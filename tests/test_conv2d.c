@@ -112,8 +112,13 @@ static void run(const struct cfg *c, struct stats *st)
 	float *y = nans(yl), *yr = nans(yl), *dx = nans(xl), *dxr = nans(xl);
 	float *dw = rnd(&r, wl), *dwr = copy(dw, wl), *dw2 = copy(dw, wl);
 	float *db = rnd(&r, bl), *dbr = copy(db, bl), *db2 = copy(db, bl), *db0 = copy(db, bl);
-	const size_t fl = cn_conv2d_ws_len(&g, c->chunk, false);
-	const size_t bwl = cn_conv2d_ws_len(&g, c->chunk, true);
+	/* every other configuration runs its chunks on two threads; every third fuses an act */
+	static const enum cn_act acts[] = {CN_ACT_IDENTITY, CN_ACT_RELU, CN_ACT_TANH};
+	const struct cn_conv2d_plan p = {.chunk = c->chunk,
+	                                 .threads = 1 + (int32_t)(st->configs % 2),
+	                                 .act = acts[st->configs % 3]};
+	const size_t fl = cn_conv2d_ws_len(&g, c->co, &p, false);
+	const size_t bwl = cn_conv2d_ws_len(&g, c->co, &p, true);
 	assert_true(fl != SIZE_MAX && bwl != SIZE_MAX && bwl >= fl);
 	float *wsf = fl ? nans(fl) : NULL, *wsb = bwl ? nans(bwl) : NULL;
 	struct cn_tensor xt = cn_tensor_make(x, c->n, c->hi, c->wi, c->ci);
@@ -122,12 +127,13 @@ static void run(const struct cfg *c, struct stats *st)
 	yrt.data = yr, dyt.data = dy, dxt.data = dx, dxrt.data = dxr;
 	const float *bias = c->bias ? b : NULL;
 
-	cn_conv2d_forward(&g, c->co, c->chunk, w, bias, &xt, &yt, wsf);
+	cn_conv2d_forward(&g, c->co, &p, w, bias, &xt, &yt, wsf);
 	cn_conv2d_forward_ref(&g, c->co, w, bias, &xt, &yrt);
+	cn_act_forward_ref(p.act, p.slope, yr, yr, yl);
 	tu_track(&st->y, tu_check_close("y", y, yr, yl, TOL, name));
 
-	cn_conv2d_backward(&g, c->co, c->chunk, w, &xt, &dyt, &dxt, dw, c->bias ? db : NULL, wsb);
-	cn_conv2d_backward(&g, c->co, c->chunk, w, &xt, &dyt, NULL, dw2, c->bias ? NULL : db2, wsb);
+	cn_conv2d_backward(&g, c->co, &p, w, &xt, &dyt, &dxt, dw, c->bias ? db : NULL, wsb);
+	cn_conv2d_backward(&g, c->co, &p, w, &xt, &dyt, NULL, dw2, c->bias ? NULL : db2, wsb);
 	cn_conv2d_backward_ref(&g, c->co, w, &xt, &dyt, &dxrt, dwr, dbr);
 	tu_track(&st->dx, tu_check_close("dx", dx, dxr, xl, TOL, name));
 	tu_track(&st->dw, tu_check_close("dw", dw, dwr, wl, TOL, name));
@@ -206,7 +212,8 @@ static void test_random_sweep(void **state)
 /* Gradient check context: loss = Σ r .* conv(x, w) + b, r fixed, in double. */
 struct gc {
 	struct cn_geom g;
-	int32_t co, chunk;
+	int32_t co;
+	struct cn_conv2d_plan p;
 	float *w, *b, *ws;
 	struct cn_tensor x, y;
 	const double *r;
@@ -215,7 +222,7 @@ struct gc {
 static double loss(void *p)
 {
 	struct gc *c = p;
-	cn_conv2d_forward(&c->g, c->co, c->chunk, c->w, c->b, &c->x, &c->y, c->ws);
+	cn_conv2d_forward(&c->g, c->co, &c->p, c->w, c->b, &c->x, &c->y, c->ws);
 	double s = 0;
 	for (size_t i = 0; i < cn_tensor_len(&c->y); i++) s += c->r[i] * c->y.data[i];
 	return s;
@@ -234,13 +241,14 @@ static void test_gradcheck(void **state)
 	double worst[3] = {0};
 	for (size_t s = 0; s < LEN(shapes); s++) {
 		const struct cfg *c = &shapes[s];
-		struct gc ctx = {.co = c->co, .chunk = c->chunk};
+		struct gc ctx = {.co = c->co,
+		                 .p = {.chunk = c->chunk, .threads = 1 + (int32_t)(s % 2)}};
 		char name[320];
 		geom(c, &ctx.g, name, sizeof(name));
 		const size_t xl = (size_t)c->n * c->hi * c->wi * c->ci;
 		const size_t yl = (size_t)c->n * cn_geom_out_pixels(&ctx.g) * c->co;
 		const size_t wl = (size_t)c->co * cn_geom_patch_len(&ctx.g);
-		const size_t wsl = cn_conv2d_ws_len(&ctx.g, c->chunk, true);
+		const size_t wsl = cn_conv2d_ws_len(&ctx.g, c->co, &ctx.p, true);
 		ctx.w = rnd(&r, wl), ctx.b = rnd(&r, (size_t)c->co);
 		ctx.ws = wsl ? tu_floats(wsl) : NULL;
 		ctx.x = cn_tensor_make(rnd(&r, xl), c->n, c->hi, c->wi, c->ci);
@@ -254,7 +262,7 @@ static void test_gradcheck(void **state)
 		memset(db, 0, (size_t)c->co * sizeof(*db));
 		struct cn_tensor dyt = ctx.y, dxt = ctx.x;
 		dyt.data = dy, dxt.data = dx;
-		cn_conv2d_backward(&ctx.g, c->co, c->chunk, ctx.w, &ctx.x, &dyt, &dxt, dw, db,
+		cn_conv2d_backward(&ctx.g, c->co, &ctx.p, ctx.w, &ctx.x, &dyt, &dxt, dw, db,
 		                   ctx.ws);
 		print_message("gradcheck %s\n", name);
 		/* the loss is linear in each of x, w, b: a wide step costs no truncation error */
@@ -282,32 +290,41 @@ static void test_chunks_agree(void **state)
 	const size_t wl = (size_t)co * 27;
 	struct tu_rng r = tu_rng_make(5);
 	float *x = rnd(&r, xl), *w = rnd(&r, wl), *b = rnd(&r, (size_t)co), *dy = rnd(&r, yl);
-	float *ws = tu_floats(cn_conv2d_ws_len(&g, n, true));
+	const struct cn_conv2d_plan widest = {.chunk = n, .threads = 2};
+	float *ws = tu_floats(cn_conv2d_ws_len(&g, co, &widest, true));
 	float *y[2], *dx[2], *dw[2], *db[2];
 	for (int k = 0; k < 2; k++) {
 		y[k] = tu_floats(yl), dx[k] = tu_floats(xl);
 		dw[k] = tu_floats(wl), db[k] = tu_floats((size_t)co);
 	}
 	struct cn_tensor xt = cn_tensor_make(x, n, 6, 7, 3), dyt = cn_tensor_make(dy, n, 6, 7, co);
-	for (int32_t chunk = n; chunk >= 1; chunk--) {
-		int k = chunk != n; /* slot 0 holds the whole-batch result */
+	for (int32_t run = 0; run < 2 * n; run++) {
+		/* run 0: the whole batch on one thread (the reference); then every chunk size on
+		 * one thread, then on two */
+		const int32_t chunk = n - run % n, threads = 1 + run / n;
+		const struct cn_conv2d_plan p = {.chunk = chunk, .threads = threads};
+		int k = run != 0; /* slot 0 holds the whole-batch result */
 		struct cn_tensor yt = dyt, dxt = xt;
 		yt.data = y[k], dxt.data = dx[k];
 		memset(dw[k], 0, wl * sizeof(float));
 		memset(db[k], 0, (size_t)co * sizeof(float));
-		cn_conv2d_forward(&g, co, chunk, w, b, &xt, &yt, ws);
-		cn_conv2d_backward(&g, co, chunk, w, &xt, &dyt, &dxt, dw[k], db[k], ws);
+		cn_conv2d_forward(&g, co, &p, w, b, &xt, &yt, ws);
+		cn_conv2d_backward(&g, co, &p, w, &xt, &dyt, &dxt, dw[k], db[k], ws);
 		if (!k) continue;
 		char name[64];
-		snprintf(name, sizeof(name), "chunk %d vs %d", chunk, n);
+		snprintf(name, sizeof(name), "chunk %d on %d threads vs %d", chunk, threads, n);
 		/* a row of y or dx depends on its own image only; just the BLAS kernel picked
 		 * for the smaller m may round differently (here they come out bit-identical) */
 		tu_check_close("y", y[1], y[0], yl, 1e-6, name);
 		tu_check_close("dx", dx[1], dx[0], xl, 1e-6, name);
 		/* dw sums over images chunk by chunk: rounding may differ */
 		tu_check_close("dw", dw[1], dw[0], wl, 1e-5, name);
-		/* db adds row by row in image order whatever the chunk */
-		assert_memory_equal(db[1], db[0], (size_t)co * sizeof(float));
+		/* db adds row by row in image order whatever the chunk, on one thread; two
+		 * threads sum their halves separately */
+		if (threads == 1)
+			assert_memory_equal(db[1], db[0], (size_t)co * sizeof(float));
+		else
+			tu_check_close("db", db[1], db[0], (size_t)co, 1e-6, name);
 	}
 	float *all[] = {x, w, b, dy, ws, y[0], y[1], dx[0], dx[1], dw[0], dw[1], db[0], db[1]};
 	for (size_t i = 0; i < LEN(all); i++) free(all[i]);
@@ -317,18 +334,27 @@ static void test_ws_len(void **state)
 {
 	(void)state;
 	struct cn_geom g;
+	struct cn_conv2d_plan p = {.chunk = 3, .threads = 1};
 	assert_int_equal(cn_geom_init(&g, 5, 5, 2, 3, 3, 1, 1, 1, 1, NULL), CN_OK);
-	assert_int_equal(cn_conv2d_ws_len(&g, 3, false), 3 * 25 * 18);
-	assert_int_equal(cn_conv2d_ws_len(&g, 3, true), 2 * 3 * 25 * 18);
-	assert_true(cn_conv2d_ws_len(&g, 0, false) == SIZE_MAX);
+	/* per thread: the column matrix; backward adds private dw [4, 18] and db [4] */
+	assert_int_equal(cn_conv2d_ws_len(&g, 4, &p, false), 3 * 25 * 18);
+	assert_int_equal(cn_conv2d_ws_len(&g, 4, &p, true), 3 * 25 * 18 + 4 * 19);
+	p.threads = 2;
+	assert_int_equal(cn_conv2d_ws_len(&g, 4, &p, false), 2 * 3 * 25 * 18);
+	assert_int_equal(cn_conv2d_ws_len(&g, 4, &p, true), 2 * (3 * 25 * 18 + 4 * 19));
+	p.threads = 0;
+	assert_true(cn_conv2d_ws_len(&g, 4, &p, false) == SIZE_MAX);
+	p = (struct cn_conv2d_plan){.chunk = 0, .threads = 1};
+	assert_true(cn_conv2d_ws_len(&g, 4, &p, false) == SIZE_MAX);
 	/* 1x1 stride 1 unpadded reads x directly; with stride 2 it must lower */
+	p = (struct cn_conv2d_plan){.chunk = 4, .threads = 1};
 	assert_int_equal(cn_geom_init(&g, 5, 5, 2, 1, 1, 1, 1, 0, 0, NULL), CN_OK);
-	assert_int_equal(cn_conv2d_ws_len(&g, 4, false), 0);
-	assert_int_equal(cn_conv2d_ws_len(&g, 4, true), 0);
+	assert_int_equal(cn_conv2d_ws_len(&g, 4, &p, false), 0);
+	assert_int_equal(cn_conv2d_ws_len(&g, 4, &p, true), 4 * 3);
 	assert_int_equal(cn_geom_init(&g, 5, 5, 2, 1, 1, 2, 2, 0, 0, NULL), CN_OK);
-	assert_int_equal(cn_conv2d_ws_len(&g, 4, false), 4 * 9 * 2);
-	/* overflow: the product, then only the doubling for backward */
-	/* (cn_geom_init refuses an input this large, so the geometry is written by hand) */
+	assert_int_equal(cn_conv2d_ws_len(&g, 4, &p, false), 4 * 9 * 2);
+	/* overflow: the product itself (cn_geom_init refuses an input this large, so the
+	 * geometry is written by hand), then only the doubling for a second thread */
 	assert_int_equal(cn_geom_init(&g, 46000, 46000, 1000, 3, 3, 1, 1, 1, 1, NULL),
 	                 CN_ERR_SHAPE);
 	g = (struct cn_geom){.kh = 3,
@@ -342,10 +368,12 @@ static void test_ws_len(void **state)
 	                     .ci = 1000,
 	                     .ho = 46000,
 	                     .wo = 46000};
-	assert_true(cn_conv2d_ws_len(&g, INT32_MAX, false) == SIZE_MAX);
+	p.chunk = INT32_MAX;
+	assert_true(cn_conv2d_ws_len(&g, 4, &p, false) == SIZE_MAX);
 	assert_int_equal(cn_geom_init(&g, 32768, 32768, 1, 2, 2, 1, 1, 1, 1, NULL), CN_OK);
-	assert_true(cn_conv2d_ws_len(&g, INT32_MAX, false) != SIZE_MAX);
-	assert_true(cn_conv2d_ws_len(&g, INT32_MAX, true) == SIZE_MAX);
+	assert_true(cn_conv2d_ws_len(&g, 4, &p, false) != SIZE_MAX);
+	p.threads = 2;
+	assert_true(cn_conv2d_ws_len(&g, 4, &p, false) == SIZE_MAX);
 }
 
 int main(void)

@@ -222,12 +222,106 @@ static void zoo_entries_build(void **state)
 	assert_int_equal(cn_zoo_train_opts("no-such-model", &o), CN_ERR_ARG);
 }
 
+/*
+ * The inspection views: a conv layer's output read through cn_net_layer_output equals the
+ * convolution recomputed here from the weights cn_net_layer_params hands out (so both views
+ * and their documented layouts agree), and class names are copied, checked and cleared.
+ */
+/* Output channel o at (r, c) of relu(conv 3x3, padding 1) over one 4x4 single-channel image. */
+static float conv_relu_at(const float *w, const float *b, const float *x, int r, int c, int o)
+{
+	double acc = b[o];
+	for (int u = 0; u < 3; u++)
+		for (int v = 0; v < 3; v++) {
+			int rr = r + u - 1, cc = c + v - 1;
+			if (rr >= 0 && rr < 4 && cc >= 0 && cc < 4)
+				acc += w[(o * 3 + u) * 3 + v] * x[rr * 4 + cc];
+		}
+	return acc > 0 ? (float)acc : 0.0f;
+}
+
+static void layer_views_and_class_names(void **state)
+{
+	(void)state;
+	char err[CN_ERR_LEN];
+	struct cn_net *net;
+	assert_int_equal(cn_net_create(&net, "conv 2 k3 p1 relu | maxpool 2 | linear 3",
+	                               (struct cn_shape){1, 4, 4}, 5, err),
+	                 CN_OK);
+	const float *y = (const float *)1, *w, *b;
+	struct cn_shape s, f;
+	int32_t n;
+	size_t w_len, b_len;
+	assert_int_equal(cn_net_layer_output(net, 0, &y, &s, &n), CN_ERR_STATE);
+	assert_null(y);
+	assert_true(s.c == 2 && s.h == 4 && s.w == 4);
+	assert_int_equal(cn_net_layer_output(net, 3, &y, &s, &n), CN_ERR_ARG);
+	assert_int_equal(cn_net_layer_output(net, -1, NULL, NULL, NULL), CN_ERR_ARG);
+
+	assert_int_equal(cn_net_layer_params(net, 0, &w, &w_len, &b, &b_len, &f), CN_OK);
+	assert_ptr_equal(w, cn_net_params(net));
+	assert_true(w_len == 18 && b_len == 2 && b == w + 18);
+	assert_true(f.c == 1 && f.h == 3 && f.w == 3);
+	assert_int_equal(cn_net_layer_params(net, 1, &w, &w_len, &b, &b_len, &f), CN_OK);
+	assert_true(!w && !w_len && !b && !b_len && !f.c && !f.h && !f.w);
+	assert_int_equal(cn_net_layer_params(net, 2, &w, &w_len, &b, &b_len, &f), CN_OK);
+	assert_ptr_equal(w, cn_net_params(net) + 20);
+	assert_true(w_len == 24 && b_len == 3 && f.c == 8 && f.h == 1 && f.w == 1);
+	assert_int_equal(cn_net_layer_params(net, 3, NULL, NULL, NULL, NULL, NULL), CN_ERR_ARG);
+
+	float x[2 * 16];
+	struct tu_rng rng = tu_rng_make(13);
+	tu_fill_uniform(&rng, x, 32, -1, 1);
+	const float *out;
+	assert_int_equal(cn_net_plan(net, 3, CN_PLAN_INFER), CN_OK);
+	assert_int_equal(cn_net_layer_output(net, 0, &y, NULL, NULL), CN_ERR_STATE);
+	assert_int_equal(cn_net_forward(net, x, 2, &out), CN_OK);
+	assert_int_equal(cn_net_layer_output(net, 0, &y, &s, &n), CN_OK);
+	assert_int_equal(n, 2);
+	/* y [N, H, W, CO] against relu(conv) by hand from w [CO, KH, KW, CI] and b [CO] */
+	const float *cw = cn_net_params(net);
+	for (int k = 0; k < 2 * 4 * 4 * 2; k++) {
+		int o = k % 2, c = k / 2 % 4, r = k / 8 % 4, i = k / 32;
+		assert_float_equal(y[k], conv_relu_at(cw, cw + 18, x + i * 16, r, c, o), 1e-5);
+	}
+	assert_int_equal(cn_net_layer_output(net, 2, &y, &s, &n), CN_OK);
+	assert_ptr_equal(y, out);
+	assert_true(s.c == 3 && s.h == 1 && s.w == 1);
+
+	const char *names[] = {"cat", "dog", "bird"}, *bad[] = {"cat", "do\ng", "bird"};
+	char long_name[CN_CLASS_NAME_MAX + 2];
+	memset(long_name, 'a', sizeof(long_name) - 1);
+	long_name[sizeof(long_name) - 1] = '\0';
+	const char *too_long[] = {"cat", long_name, "bird"};
+	assert_null(cn_net_class_name(net, 0));
+	assert_int_equal(cn_net_set_class_names(net, names, 2), CN_ERR_ARG);
+	assert_non_null(strstr(cn_net_error(net), "2 class names for a network with 3 outputs"));
+	assert_int_equal(cn_net_set_class_names(net, bad, 3), CN_ERR_ARG);
+	assert_int_equal(cn_net_set_class_names(net, too_long, 3), CN_ERR_ARG);
+	assert_null(cn_net_class_name(net, 0));
+	char mutable[] = "bird";
+	names[2] = mutable;
+	assert_int_equal(cn_net_set_class_names(net, names, 3), CN_OK);
+	mutable[0] = 'w'; /* the net keeps its own copy */
+	assert_string_equal(cn_net_class_name(net, 2), "bird");
+	assert_string_equal(cn_net_class_name(net, 0), "cat");
+	assert_null(cn_net_class_name(net, 3));
+	assert_null(cn_net_class_name(net, -1));
+	assert_int_equal(cn_net_set_class_names(net, NULL, 0), CN_OK);
+	assert_null(cn_net_class_name(net, 1));
+	cn_net_free(net);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(impossible_shapes),         cmocka_unit_test(whole_net_gradcheck),
-	    cmocka_unit_test(smaller_batches_match),     cmocka_unit_test(two_nets_are_independent),
-	    cmocka_unit_test(state_and_argument_errors), cmocka_unit_test(zoo_entries_build),
+	    cmocka_unit_test(impossible_shapes),
+	    cmocka_unit_test(whole_net_gradcheck),
+	    cmocka_unit_test(smaller_batches_match),
+	    cmocka_unit_test(two_nets_are_independent),
+	    cmocka_unit_test(state_and_argument_errors),
+	    cmocka_unit_test(zoo_entries_build),
+	    cmocka_unit_test(layer_views_and_class_names),
 	};
 	return cmocka_run_group_tests_name("net", tests, NULL, NULL);
 }

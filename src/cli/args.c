@@ -100,6 +100,8 @@ static bool store(const struct cli_arg *a, const char *v)
 		return cli_float(a->flag, v, a->lo, a->hi, a->dst);
 	case CLI_LIST:
 		return list_push(a->dst, v) || (cli_fail("out of memory"), false);
+	case CLI_BOOL:
+		break; /* handled by cli_parse: it takes no value */
 	}
 	return false;
 }
@@ -124,6 +126,12 @@ int cli_parse(int argc, char **argv, const struct cli_arg *args, int n_args, str
 			if (strlen(args[k].flag) == len && strncmp(args[k].flag, arg, len) == 0)
 				a = &args[k];
 		if (!a) return cli_usage_error("unknown option '%s' (see --help)", arg);
+		if (a->kind == CLI_BOOL) {
+			if (eq) return cli_usage_error("%s takes no value", a->flag);
+			*(bool *)a->dst = true;
+			if (a->seen) *a->seen = true;
+			continue;
+		}
 		const char *v = eq ? eq + 1 : NULL;
 		if (!v) {
 			if (i + 1 >= argc) return cli_usage_error("%s needs a value", a->flag);
@@ -139,4 +147,11 @@ int cli_cores(void)
 {
 	long n = sysconf(_SC_NPROCESSORS_ONLN);
 	return n < 1 ? 1 : n > 256 ? 256 : (int)n;
+}
+
+void cli_alias(int argc, char **argv, const char *short_flag, const char *long_flag)
+{
+	/* argv's strings are the caller's; only the pointer in the array changes */
+	for (int i = 0; i < argc; i++)
+		if (strcmp(argv[i], short_flag) == 0) argv[i] = (char *)long_flag;
 }

@@ -24,11 +24,12 @@ bool cli_u64(const char *flag, const char *s, uint64_t *out);
 bool cli_float(const char *flag, const char *s, double lo, double hi, float *out);
 
 /* One long option of a command: "--flag VALUE" or "--flag=VALUE". */
-enum cli_arg_kind { CLI_STR, CLI_INT, CLI_U64, CLI_FLOAT, CLI_LIST };
+enum cli_arg_kind { CLI_STR, CLI_INT, CLI_U64, CLI_FLOAT, CLI_LIST, CLI_BOOL };
 struct cli_arg {
 	const char *flag;
 	enum cli_arg_kind kind;
-	void *dst;     /* const char *, int32_t, uint64_t or float; CLI_LIST: struct cli_list */
+	void *dst;     /* const char *, int32_t, uint64_t or float; CLI_LIST: struct cli_list;
+	              CLI_BOOL: bool, set by the bare flag (it takes no value) */
 	double lo, hi; /* CLI_INT and CLI_FLOAT range */
 	bool *seen;    /* may be NULL: set when the flag was given */
 };
@@ -46,6 +47,9 @@ struct cli_list {
 int cli_parse(int argc, char **argv, const struct cli_arg *args, int n_args, struct cli_list *pos,
               const char *usage);
 
+/* Replace every argument equal to short_flag ("-o") by long_flag ("--output") before parsing. */
+void cli_alias(int argc, char **argv, const char *short_flag, const char *long_flag);
+
 /* A zoo name or a literal spec; NULL and a message if it is neither usable. */
 const char *cli_model_spec(const char *model);
 
@@ -57,8 +61,15 @@ int cli_init(const char *text, struct cn_train_opts *o);
 /* Write data to path atomically (temporary file, fsync, rename); message in err on failure. */
 int cli_write_atomic(const char *path, const char *data, size_t len, char *err, size_t err_len);
 
-/* Read a binary PGM of exactly the model's size into x [H, W] as values in [0, 1]. */
-int cli_read_pgm(const char *path, struct cn_shape s, float *x);
+/* Whether a file can be created beside path (so a save fails before training, not after). */
+int cli_check_writable(const char *flag, const char *path);
+
+/* ---- stop.c: SIGINT/SIGTERM stop training after the current step ---- */
+
+void cli_stop_install(void);
+/* The signal received (0: none yet). */
+int cli_stop_signal(void);
+const char *cli_signal_name(int sig);
 
 /* ---- report.c: what training shows ---- */
 
@@ -74,7 +85,8 @@ struct cli_progress {
 	double start, last_draw;
 };
 struct cli_progress cli_progress_start(int epoch, int epochs);
-void cli_progress_update(void *bar, int32_t done, int32_t total, double loss);
+/* A cn_progress_fn: draws the bar; returns non-zero once a stop signal has arrived. */
+int cli_progress_update(void *bar, int32_t done, int32_t total, double loss);
 void cli_progress_end(struct cli_progress *bar);
 
 /* The CSV log: kept in memory and rewritten atomically after every epoch. */
@@ -96,5 +108,7 @@ int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_predict(int argc, char **argv);
 int cmd_info(int argc, char **argv);
+int cmd_plot(int argc, char **argv);
+int cmd_featuremaps(int argc, char **argv);
 
 #endif

@@ -5,11 +5,15 @@
 #include <string.h>
 
 #include "cli.h"
+#include "data.h"
+#include "picture.h"
 
 static const char eval_usage[] =
     "usage: colnet eval --model FILE [options]\n"
     "  --model FILE   a checkpoint written by colnet train --save\n"
     "  --data DIR     MNIST-style IDX files (default " CLI_DEFAULT_DATA "); the test split\n"
+    "                 or class folders of images (as for train: test/ or --val)\n"
+    "  --val X        the held-out fraction of class folders without test/ (default 0.1)\n"
     "  --batch N      images per forward pass (default 500)\n"
     "  --limit N      the first N test images only\n"
     "  --threads N    BLAS threads (default: all cores)\n";
@@ -27,9 +31,11 @@ int cmd_eval(int argc, char **argv)
 {
 	const char *model = NULL, *data = CLI_DEFAULT_DATA;
 	int32_t batch = 500, limit = 0, threads = cli_cores();
+	float val = 0.1f;
 	const struct cli_arg args[] = {
 	    {"--model", CLI_STR, &model, 0, 0, NULL},
 	    {"--data", CLI_STR, &data, 0, 0, NULL},
+	    {"--val", CLI_FLOAT, &val, 0.001, 0.9, NULL},
 	    {"--batch", CLI_INT, &batch, 1, 100000, NULL},
 	    {"--limit", CLI_INT, &limit, 1, INT32_MAX, NULL},
 	    {"--threads", CLI_INT, &threads, 1, 256, NULL},
@@ -41,13 +47,8 @@ int cmd_eval(int argc, char **argv)
 	struct cn_net *net = NULL;
 	struct cn_dataset *test = NULL;
 	int64_t *confusion = NULL;
-	char err[CN_ERR_LEN];
 	if ((rc = load_model(model, batch, &net))) goto done;
-	if (cn_dataset_load_mnist_dir(&test, data, 0, err)) {
-		rc = cli_fail("%s", err);
-		goto done;
-	}
-	if (limit && limit < cn_dataset_count(test)) cn_dataset_truncate(test, limit);
+	if ((rc = cli_data_test(data, val, limit, cn_net_input_shape(net), &test))) goto done;
 	int32_t k = cn_net_output_len(net);
 	confusion = calloc((size_t)k * k, sizeof(*confusion));
 	double loss, acc;
@@ -67,6 +68,9 @@ int cmd_eval(int argc, char **argv)
 				printf(" %6lld", (long long)confusion[i * k + j]);
 			printf("\n");
 		}
+		for (int32_t i = 0; i < k && cn_net_class_name(net, 0); i++)
+			printf("%s%d %s%s", i ? ", " : "classes: ", i, cn_net_class_name(net, i),
+			       i == k - 1 ? "\n" : "");
 	}
 done:
 	free(confusion);
@@ -76,12 +80,16 @@ done:
 }
 
 static const char predict_usage[] =
-    "usage: colnet predict --model FILE [--data DIR] [--index K ...] [IMAGE.pgm ...]\n"
-    "  prints each image's class probabilities and the predicted class\n"
-    "  --index K      test-set image K (repeatable)\n"
-    "  IMAGE.pgm      binary PGM (P5) of the model's input size, 8-bit\n";
+    "usage: colnet predict --model FILE [--data DIR] [--index K ...] [IMAGE ...]\n"
+    "  prints each image's class probabilities (with the class names a model trained on\n"
+    "  class folders keeps) and the predicted class\n"
+    "  --index K      test-set image K of --data (repeatable)\n"
+    "  --val X        as for eval, when --data is class folders without test/\n"
+    "  IMAGE          a PNG, PGM (P5) or PPM (P6) file, converted to the model's input\n"
+    "                 (resized bilinearly, gray <-> RGB)\n";
 
-static void print_probs(const char *what, const float *logits, int32_t k, int label)
+static void print_probs(const struct cn_net *net, const char *what, const float *logits, int32_t k,
+                        int label)
 {
 	double max = logits[0], sum = 0;
 	for (int32_t j = 1; j < k; j++) max = fmax(max, logits[j]);
@@ -89,10 +97,18 @@ static void print_probs(const char *what, const float *logits, int32_t k, int la
 	int32_t best = 0;
 	printf("%s:", what);
 	for (int32_t j = 0; j < k; j++) {
-		printf(" %d:%.3f", j, exp(logits[j] - max) / sum);
+		if (cn_net_class_name(net, j))
+			printf(" %s:%.3f", cn_net_class_name(net, j), exp(logits[j] - max) / sum);
+		else
+			printf(" %d:%.3f", j, exp(logits[j] - max) / sum);
 		if (logits[j] > logits[best]) best = j;
 	}
-	if (label >= 0)
+	const char *bn = cn_net_class_name(net, best), *ln = cn_net_class_name(net, label);
+	if (bn && label >= 0)
+		printf("  -> %s (label %s)\n", bn, ln);
+	else if (bn)
+		printf("  -> %s\n", bn);
+	else if (label >= 0)
 		printf("  -> %d (label %d)\n", best, label);
 	else
 		printf("  -> %d\n", best);
@@ -102,9 +118,11 @@ int cmd_predict(int argc, char **argv)
 {
 	const char *model = NULL, *data = CLI_DEFAULT_DATA;
 	struct cli_list indices = {0}, files = {0};
+	float val = 0.1f;
 	const struct cli_arg args[] = {
 	    {"--model", CLI_STR, &model, 0, 0, NULL},
 	    {"--data", CLI_STR, &data, 0, 0, NULL},
+	    {"--val", CLI_FLOAT, &val, 0.001, 0.9, NULL},
 	    {"--index", CLI_LIST, &indices, 0, 0, NULL},
 	};
 	int rc = cli_parse(argc, argv, args, (int)(sizeof(args) / sizeof(args[0])), &files,
@@ -112,10 +130,10 @@ int cmd_predict(int argc, char **argv)
 	struct cn_net *net = NULL;
 	struct cn_dataset *test = NULL;
 	float *x = NULL;
-	char err[CN_ERR_LEN];
+	char err[CLI_MSG_LEN];
 	if (rc) goto done;
 	if (!indices.n && !files.n) {
-		rc = cli_usage_error("predict: give --index K or PGM files (see --help)");
+		rc = cli_usage_error("predict: give --index K or image files (see --help)");
 		goto done;
 	}
 	if ((rc = load_model(model, 1, &net))) goto done;
@@ -126,10 +144,7 @@ int cmd_predict(int argc, char **argv)
 		rc = cli_fail("out of memory");
 		goto done;
 	}
-	if (indices.n && cn_dataset_load_mnist_dir(&test, data, 0, err)) {
-		rc = cli_fail("%s", err);
-		goto done;
-	}
+	if (indices.n && (rc = cli_data_test(data, val, 0, s, &test))) goto done;
 	for (int i = 0; i < indices.n && !rc; i++) {
 		int32_t idx, label;
 		const float *y;
@@ -141,17 +156,17 @@ int cmd_predict(int argc, char **argv)
 		} else {
 			char what[64];
 			snprintf(what, sizeof(what), "test image %d", idx);
-			print_probs(what, y, k, label);
+			print_probs(net, what, y, k, label);
 		}
 	}
 	for (int i = 0; i < files.n && !rc; i++) {
 		const float *y;
-		if (cli_read_pgm(files.items[i], s, x)) {
-			rc = 1;
+		if (cli_image_input(files.items[i], s, x, err)) {
+			rc = cli_fail("%s", err);
 		} else if (cn_net_forward(net, x, 1, &y)) {
 			rc = cli_fail("%s", cn_net_error(net));
 		} else {
-			print_probs(files.items[i], y, k, -1);
+			print_probs(net, files.items[i], y, k, -1);
 		}
 	}
 done:

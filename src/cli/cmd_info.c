@@ -1,4 +1,6 @@
 /* colnet info: what this build runs on, and what a model is made of. */
+#include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,6 +54,9 @@ static int print_model(const char *model, struct cn_shape in, int32_t batch)
 	}
 	in = cn_net_input_shape(net);
 	printf("\nmodel:   %s\ninput:   %dx%dx%d (HxWxC)\n", cn_net_spec(net), in.h, in.w, in.c);
+	for (int32_t i = 0; cn_net_class_name(net, i); i++) /* a model trained on class folders */
+		printf("%s%s", i ? ", " : "classes: ", cn_net_class_name(net, i));
+	if (cn_net_class_name(net, 0)) printf("\n");
 	printf("%3s  %-64s %12s\n", "#", "layer -> output", "MFLOP/img");
 	int64_t total = 0;
 	for (int32_t i = 0; i < cn_net_layer_count(net); i++) {
@@ -75,6 +80,22 @@ static int print_model(const char *model, struct cn_shape in, int32_t batch)
 	return rc;
 }
 
+/* "CxHxW", each a decimal in 1..65536 (sscanf's %d would wrap a huge one silently) */
+static bool parse_shape(const char *s, struct cn_shape *in)
+{
+	int32_t *v[3] = {&in->c, &in->h, &in->w};
+	for (int i = 0; i < 3; i++) {
+		char *end;
+		if (!isdigit((unsigned char)*s)) return false;
+		errno = 0;
+		long x = strtol(s, &end, 10);
+		if (errno || x < 1 || x > 65536 || *end != (i < 2 ? 'x' : '\0')) return false;
+		*v[i] = (int32_t)x;
+		s = end + 1;
+	}
+	return true;
+}
+
 int cmd_info(int argc, char **argv)
 {
 	const char *model = NULL, *shape = "1x28x28";
@@ -87,10 +108,10 @@ int cmd_info(int argc, char **argv)
 	int rc = cli_parse(argc, argv, args, (int)(sizeof(args) / sizeof(args[0])), NULL, usage);
 	if (rc) return rc < 0 ? 0 : rc;
 	struct cn_shape in;
-	char extra;
-	if (sscanf(shape, "%dx%dx%d%c", &in.c, &in.h, &in.w, &extra) != 3 || in.c < 1 || in.h < 1 ||
-	    in.w < 1)
-		return cli_usage_error("--shape wants CxHxW such as 1x28x28, not '%s'", shape);
+	if (!parse_shape(shape, &in))
+		return cli_usage_error("--shape wants CxHxW such as 1x28x28, each in 1..65536, not "
+		                       "'%s'",
+		                       shape);
 	printf("colnet:  %s\nblas:    %s\n", cn_version(), cn_blas_config());
 	const char *from = getenv("COLNET_CORETYPE_FROM");
 	printf("kernels: %s%s%s%s, %d threads by default\n", cn_blas_core(),

@@ -9,12 +9,19 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "data.h"
+#include "picture.h"
 
 static const char usage[] =
     "usage: colnet train [options]\n"
     "  --model NAME|SPEC   zoo model or spec line (default tutorial-cnn); zoo models bring\n"
     "                      their recipe (optimizer, rate, epochs), which flags override\n"
-    "  --data DIR          MNIST-style IDX files, raw or .gz (default " CLI_DEFAULT_DATA ")\n"
+    "  --data DIR          MNIST-style IDX files, raw or .gz (default " CLI_DEFAULT_DATA "),\n"
+    "                      or one folder per class of PNG/PGM/PPM images (then\n"
+    "                      DIR/train/ and DIR/test/, if present, are the two sets)\n"
+    "  --size HxW          resize those images to H x W (default: the first one's size)\n"
+    "  --val X             hold out a fraction X of each class for testing when there is\n"
+    "                      no test/ folder (default 0.1; the same images every run)\n"
     "  --epochs N          total epochs (default: the recipe's, else 10)\n"
     "  --batch N           images per step (default 100)\n"
     "  --lr X              learning rate\n"
@@ -30,20 +37,25 @@ static const char usage[] =
     "  --save FILE         checkpoint written after every epoch\n"
     "  --resume FILE       continue a saved run exactly (its settings; --epochs extends it)\n"
     "  --log FILE.csv      per-epoch CSV: " CLI_CSV_HEADER "\n"
+    "  --plot FILE.png     loss and accuracy curves, redrawn after every epoch\n"
     "  --limit N           train on the first N images only (quick runs)\n"
-    "  --test-limit N      evaluate on the first N test images only\n";
+    "  --test-limit N      evaluate on the first N test images only\n"
+    "  --skip-nonfinite    skip a batch whose loss or gradients are NaN or Inf instead of\n"
+    "                      stopping (the parameters are not updated from it)\n"
+    "SIGINT or SIGTERM stops after the current step, saves an exact checkpoint to --save\n"
+    "and exits with 128 + the signal number; --resume then finishes the same run.\n";
 
 struct train_args {
-	const char *model, *data, *save, *resume, *log, *optim, *schedule, *init;
+	const char *model, *data, *save, *resume, *log, *optim, *schedule, *init, *plot, *size;
 	int32_t epochs, batch, threads, limit, test_limit;
-	float lr, momentum, weight_decay, clip;
+	float lr, momentum, weight_decay, clip, val;
 	uint64_t seed;
-	bool have_seed, have_lr, have_momentum, have_wd, have_clip, have_setting;
+	bool have_seed, have_lr, have_momentum, have_wd, have_clip, have_setting, skip_nonfinite;
 };
 
 static int parse(int argc, char **argv, struct train_args *a)
 {
-	*a = (struct train_args){.data = CLI_DEFAULT_DATA, .threads = cli_cores()};
+	*a = (struct train_args){.data = CLI_DEFAULT_DATA, .threads = cli_cores(), .val = 0.1f};
 	bool *set = &a->have_setting; /* any flag --resume cannot honour */
 	const struct cli_arg args[] = {
 	    {"--model", CLI_STR, &a->model, 0, 0, set},
@@ -51,6 +63,9 @@ static int parse(int argc, char **argv, struct train_args *a)
 	    {"--save", CLI_STR, &a->save, 0, 0, NULL},
 	    {"--resume", CLI_STR, &a->resume, 0, 0, NULL},
 	    {"--log", CLI_STR, &a->log, 0, 0, NULL},
+	    {"--plot", CLI_STR, &a->plot, 0, 0, NULL},
+	    {"--size", CLI_STR, &a->size, 0, 0, NULL},
+	    {"--val", CLI_FLOAT, &a->val, 0.001, 0.9, NULL},
 	    {"--optim", CLI_STR, &a->optim, 0, 0, set},
 	    {"--schedule", CLI_STR, &a->schedule, 0, 0, set},
 	    {"--init", CLI_STR, &a->init, 0, 0, set},
@@ -64,14 +79,19 @@ static int parse(int argc, char **argv, struct train_args *a)
 	    {"--weight-decay", CLI_FLOAT, &a->weight_decay, 0, 1e3, &a->have_wd},
 	    {"--clip", CLI_FLOAT, &a->clip, 0, 1e12, &a->have_clip},
 	    {"--seed", CLI_U64, &a->seed, 0, 0, &a->have_seed},
+	    {"--skip-nonfinite", CLI_BOOL, &a->skip_nonfinite, 0, 0, NULL},
 	};
 	int rc = cli_parse(argc, argv, args, (int)(sizeof(args) / sizeof(args[0])), NULL, usage);
 	if (rc) return rc;
 	if (a->resume && (a->have_setting || a->have_lr || a->have_momentum || a->have_wd ||
 	                  a->have_clip || a->have_seed))
-		return cli_usage_error("train: --resume continues the saved run's settings; only "
-		                       "--epochs, --data, --save, --log, --threads and the limits "
-		                       "may be given with it");
+		return cli_usage_error(
+		    "train: --resume continues the saved run's settings; only "
+		    "--epochs, --data (with --size, --val), --save, --log, --plot, "
+		    "--threads, the limits and --skip-nonfinite may be given "
+		    "with it");
+	if (a->save && cli_check_writable("--save", a->save)) return 1;
+	if (a->plot && cli_check_writable("--plot", a->plot)) return 1;
 	return 0;
 }
 
@@ -81,6 +101,7 @@ static int make_opts(const struct train_args *a, struct cn_train_opts *o)
 	const char *name = a->model ? a->model : "tutorial-cnn";
 	if (cn_zoo_train_opts(name, o) != CN_OK) *o = cn_train_opts_default();
 	if (a->epochs) o->epochs = a->epochs;
+	if (o->sched.kind == CN_SCHED_COSINE) o->sched.epochs = o->epochs; /* decay over the run */
 	if (a->batch) o->batch = a->batch;
 	if (a->have_seed) o->seed = a->seed;
 	if (a->optim && cli_optim_kind(a->optim, &o->optim.kind)) return 2;
@@ -90,28 +111,27 @@ static int make_opts(const struct train_args *a, struct cn_train_opts *o)
 	if (a->have_clip) o->optim.clip_norm = a->clip;
 	if (a->schedule && cli_schedule(a->schedule, o)) return 2;
 	if (a->init && cli_init(a->init, o)) return 2;
+	o->skip_nonfinite = a->skip_nonfinite;
 	return 0;
 }
 
 static int load_data(const struct train_args *a, struct cn_dataset **train,
-                     struct cn_dataset **test)
+                     struct cn_dataset **test, struct cli_classes *cls)
 {
-	char err[CN_ERR_LEN];
-	if (cn_dataset_load_mnist_dir(train, a->data, 1, err) ||
-	    cn_dataset_load_mnist_dir(test, a->data, 0, err))
-		return cli_fail("%s", err);
-	if (a->limit && a->limit < cn_dataset_count(*train)) cn_dataset_truncate(*train, a->limit);
-	if (a->test_limit && a->test_limit < cn_dataset_count(*test))
-		cn_dataset_truncate(*test, a->test_limit);
-	return 0;
+	struct cli_data_opts o = {a->data, {0, 0, 0}, a->val, a->limit, a->test_limit};
+	*cls = (struct cli_classes){0};
+	if (a->size && !cli_size(a->size, &o.size)) return 2;
+	return cli_data_load(&o, train, test, cls);
 }
 
-static int setup(const struct train_args *a, const struct cn_dataset *train, struct cn_trainer **t,
-                 struct cn_net **net)
+static int setup(const struct train_args *a, const struct cn_dataset *train,
+                 const struct cli_classes *cls, struct cn_trainer **t, struct cn_net **net)
 {
 	char err[CN_ERR_LEN];
 	if (a->resume) {
 		if (cn_trainer_load(t, net, a->resume, err)) return cli_fail("%s", err);
+		if (cli_classes_apply(*net, cls, true)) return 1;
+		cn_trainer_set_skip_nonfinite(*t, a->skip_nonfinite);
 		if (a->epochs && cn_trainer_set_epochs(*t, a->epochs))
 			return cli_fail("%s", cn_trainer_error(*t));
 		return 0;
@@ -120,7 +140,9 @@ static int setup(const struct train_args *a, const struct cn_dataset *train, str
 	int rc = make_opts(a, &o);
 	if (rc) return rc;
 	const char *spec = cli_model_spec(a->model ? a->model : "tutorial-cnn");
+	char fitted[1024];
 	if (!spec) return 2;
+	if (cls->n) spec = cli_spec_for_classes(spec, cls->n, fitted, sizeof(fitted));
 	if (o.batch > cn_dataset_count(train))
 		return cli_usage_error("--batch %d is larger than the %d training images", o.batch,
 		                       cn_dataset_count(train));
@@ -128,8 +150,35 @@ static int setup(const struct train_args *a, const struct cn_dataset *train, str
 		return cli_fail("model: %s", err);
 	if (cn_net_init(*net, (enum cn_init)o.init, o.init_scale, o.seed))
 		return cli_fail("%s", cn_net_error(*net));
+	if (cli_classes_apply(*net, cls, false)) return 1;
 	if (cn_trainer_create(t, *net, &o, err)) return cli_fail("%s", err);
 	return 0;
+}
+
+/*
+ * A stop signal arrived: save what was trained since the last save (inside an epoch, the exact
+ * mid-epoch state) and exit with the shell's status for that signal, 128 + its number.
+ */
+static int stopped(const struct train_args *a, const struct cn_trainer *t, bool dirty, bool mid)
+{
+	int sig = cli_stop_signal();
+	char err[CN_ERR_LEN], where[CN_ERR_LEN];
+	if (mid)
+		snprintf(where, sizeof(where), "%s", cn_trainer_error(t));
+	else
+		snprintf(where, sizeof(where), "after epoch %d", cn_trainer_epochs_done(t));
+	if (a->save && dirty && cn_trainer_save(t, a->save, err))
+		return cli_fail("interrupted by %s (%s), and the save failed: %s",
+		                cli_signal_name(sig), where, err);
+	if (a->save)
+		fprintf(stderr,
+		        "colnet: interrupted by %s (%s); %s holds the run: continue it with "
+		        "--resume %s\n",
+		        cli_signal_name(sig), where, a->save, a->save);
+	else
+		fprintf(stderr, "colnet: interrupted by %s (%s); nothing saved (no --save)\n",
+		        cli_signal_name(sig), where);
+	return 128 + sig;
 }
 
 int cmd_train(int argc, char **argv)
@@ -137,14 +186,20 @@ int cmd_train(int argc, char **argv)
 	struct train_args a;
 	int rc = parse(argc, argv, &a);
 	if (rc) return rc < 0 ? 0 : rc;
+	cli_stop_install();
 	cn_set_blas_threads(a.threads);
 	struct cn_dataset *train = NULL, *test = NULL;
 	struct cn_trainer *t = NULL;
 	struct cn_net *net = NULL;
 	struct cli_log log = {0};
-	rc = load_data(&a, &train, &test);
-	if (!rc) rc = setup(&a, train, &t, &net);
+	struct cli_classes cls = {0};
+	struct cli_plotter plot = {0};
+	rc = load_data(&a, &train, &test, &cls);
+	if (!rc) rc = setup(&a, train, &cls, &t, &net);
 	if (!rc) rc = cli_log_open(&log, a.log, cn_trainer_epochs_done(t));
+	/* the legend names the run by its log, else by its model or checkpoint */
+	const char *run = a.log ? a.log : a.resume ? a.resume : a.model ? a.model : "tutorial-cnn";
+	if (!rc) rc = cli_plotter_open(&plot, a.plot, run, a.log, cn_trainer_epochs_done(t));
 	if (rc) goto done;
 
 	const struct cn_train_opts *o = cn_trainer_opts(t);
@@ -156,16 +211,31 @@ int cmd_train(int argc, char **argv)
 	cli_table_header(stdout);
 	double best = -1;
 	int best_epoch = 0;
+	bool dirty = false; /* trained since the last save */
 	while (cn_trainer_epochs_done(t) < o->epochs) {
+		if (cli_stop_signal()) {
+			rc = stopped(&a, t, dirty, false);
+			break;
+		}
 		struct cli_progress bar =
 		    cli_progress_start(cn_trainer_epochs_done(t) + 1, o->epochs);
 		struct cn_epoch_stats s;
-		if (cn_trainer_epoch(t, train, cli_progress_update, &bar, &s)) {
-			cli_progress_end(&bar);
+		enum cn_status st = cn_trainer_epoch(t, train, cli_progress_update, &bar, &s);
+		cli_progress_end(&bar);
+		if (st == CN_ERR_STOPPED) {
+			rc = stopped(&a, t, true, true);
+			break;
+		}
+		if (st) {
 			rc = cli_fail("%s", cn_trainer_error(t));
 			break;
 		}
-		cli_progress_end(&bar);
+		dirty = true;
+		if (s.skipped)
+			fprintf(stderr,
+			        "colnet: epoch %d: skipped %d batches whose loss or gradients "
+			        "were not finite\n",
+			        s.epoch, s.skipped);
 		double test_loss, test_acc;
 		if (cn_evaluate(net, test, &test_loss, &test_acc, NULL)) {
 			rc = cli_fail("evaluate: %s", cn_net_error(net));
@@ -182,6 +252,8 @@ int cmd_train(int argc, char **argv)
 			rc = cli_fail("save: %s", err);
 			break;
 		}
+		if ((rc = cli_plotter_epoch(&plot, &s, test_loss, test_acc))) break;
+		dirty = !a.save;
 	}
 	if (!rc && best >= 0)
 		printf("best test accuracy %.2f%% (epoch %d)%s%s%s%s\n", 100 * best, best_epoch,
@@ -189,6 +261,8 @@ int cmd_train(int argc, char **argv)
 		       a.log ? a.log : "");
 done:
 	cli_log_close(&log);
+	cli_plotter_close(&plot);
+	cli_classes_free(&cls);
 	cn_trainer_free(t);
 	if (!a.resume) cn_net_free(net);
 	cn_dataset_free(train);

@@ -11,10 +11,12 @@
 #include "cli.h"
 
 static const char usage[] = "usage: colnet COMMAND [options]   (colnet COMMAND --help for each)\n"
-                            "  train     train a model on MNIST-style IDX data\n"
+                            "  train     train a model on MNIST IDX files or folders of images\n"
                             "  eval      accuracy and confusion matrix of a saved model\n"
-                            "  predict   class probabilities for test images or PGM files\n"
+                            "  predict   class probabilities for test images or image files\n"
                             "  info      version, BLAS, CPU, and a model's layers\n"
+                            "  plot      loss and accuracy curves of training CSVs, as a PNG\n"
+                            "  featuremaps  a layer's feature maps or learned filters, as a PNG\n"
                             "  version   print the version\n";
 
 /*
@@ -60,8 +62,8 @@ int main(int argc, char **argv)
 	static const struct {
 		const char *name;
 		int (*run)(int argc, char **argv);
-	} cmds[] = {
-	    {"train", cmd_train}, {"eval", cmd_eval}, {"predict", cmd_predict}, {"info", cmd_info}};
+	} cmds[] = {{"train", cmd_train}, {"eval", cmd_eval}, {"predict", cmd_predict},
+	            {"info", cmd_info},   {"plot", cmd_plot}, {"featuremaps", cmd_featuremaps}};
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
 		if (strcmp(cmd, cmds[i].name) == 0) return cmds[i].run(argc - 2, argv + 2);
 	fprintf(stderr, "colnet: unknown command '%s' (colnet --help lists the commands)\n", cmd);

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -159,4 +160,25 @@ int cli_write_atomic(const char *path, const char *data, size_t len, char *err, 
 	unlink(tmp);
 	free(tmp);
 	return 1;
+}
+
+int cli_check_writable(const char *flag, const char *path)
+{
+	size_t n = strlen(path);
+	char *tmp = malloc(n + 16);
+	if (!tmp) return cli_fail("out of memory");
+	memcpy(tmp, path, n);
+	memcpy(tmp + n, ".tmp.XXXXXX", 12);
+	int fd = mkstemp(tmp);
+	int e = errno;
+	if (fd >= 0) {
+		close(fd);
+		unlink(tmp);
+	}
+	free(tmp);
+	if (fd < 0) return cli_fail("%s %s: cannot write there: %s", flag, path, strerror(e));
+	struct stat st;
+	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+		return cli_fail("%s %s: is a folder, not a file", flag, path);
+	return 0;
 }

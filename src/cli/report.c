@@ -37,11 +37,12 @@ struct cli_progress cli_progress_start(int epoch, int epochs)
 	return (struct cli_progress){epoch, epochs, isatty(STDERR_FILENO) == 1, t, 0};
 }
 
-void cli_progress_update(void *p, int32_t done, int32_t total, double loss)
+int cli_progress_update(void *p, int32_t done, int32_t total, double loss)
 {
 	struct cli_progress *bar = p;
 	double t = now();
-	if (!bar->tty || (t - bar->last_draw < 0.1 && done < total)) return;
+	int stop = cli_stop_signal() != 0;
+	if (!bar->tty || (t - bar->last_draw < 0.1 && done < total)) return stop;
 	bar->last_draw = t;
 	enum { WIDTH = 30 };
 	int filled = (int)((int64_t)WIDTH * done / total);
@@ -53,6 +54,7 @@ void cli_progress_update(void *p, int32_t done, int32_t total, double loss)
 	        bar->epochs, cells, (int)(100LL * done / total), rate, loss,
 	        (total - done) / (rate > 0 ? rate : 1));
 	fflush(stderr);
+	return stop;
 }
 
 void cli_progress_end(struct cli_progress *bar)

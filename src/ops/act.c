@@ -4,11 +4,13 @@
  * Backward reads y only (relu/leaky: y > 0 iff x > 0 for slope >= 0; sigmoid' = y(1-y);
  * tanh' = 1-y²), so forward may run in place (y == x) and backward too (dx == dy).
  * The switch sits outside the loops so each loop is one tight, branch-free pass (all but
- * sigmoid's and tanh's, which call libm, vectorize at -O3).
+ * sigmoid's and tanh's, which call libm, vectorize at -O3). Long arrays are split into one
+ * contiguous range per OpenMP thread (inside a convolution's threads, this runs serially).
  */
 #include <math.h>
 #include <string.h>
 
+#include "../util.h"
 #include "ops.h"
 
 /* sigmoid without overflow: e^-|x| is in (0, 1], so neither branch can reach inf or 0/0. */
@@ -19,7 +21,7 @@ static inline float sigmoid(float x)
 	return x >= 0.0f ? s : e * s;
 }
 
-void cn_act_forward(enum cn_act act, float slope, const float *x, float *y, size_t len)
+static void forward_range(enum cn_act act, float slope, const float *x, float *y, size_t len)
 {
 	switch (act) {
 	case CN_ACT_IDENTITY:
@@ -50,10 +52,9 @@ void cn_act_forward(enum cn_act act, float slope, const float *x, float *y, size
 }
 
 /* dx = dy * act'(x), with act' written in terms of y = act(x). */
-void cn_act_backward(enum cn_act act, float slope, const float *y, const float *dy, float *dx,
-                     size_t len)
+static void backward_range(enum cn_act act, float slope, const float *y, const float *dy, float *dx,
+                           size_t len)
 {
-	if (!dx) return;
 	switch (act) {
 	case CN_ACT_IDENTITY:
 		if (dx != dy) memcpy(dx, dy, len * sizeof(float));
@@ -79,5 +80,27 @@ void cn_act_backward(enum cn_act act, float slope, const float *y, const float *
 		break;
 	case CN_ACT_COUNT:
 		break;
+	}
+}
+
+void cn_act_forward(enum cn_act act, float slope, const float *x, float *y, size_t len)
+{
+#pragma omp parallel if (len >= CN_PAR_MIN_LEN)
+	{
+		size_t lo, hi;
+		cn_thread_range(len, &lo, &hi);
+		forward_range(act, slope, x + lo, y + lo, hi - lo);
+	}
+}
+
+void cn_act_backward(enum cn_act act, float slope, const float *y, const float *dy, float *dx,
+                     size_t len)
+{
+	if (!dx) return;
+#pragma omp parallel if (len >= CN_PAR_MIN_LEN)
+	{
+		size_t lo, hi;
+		cn_thread_range(len, &lo, &hi);
+		backward_range(act, slope, y + lo, dy + lo, dx + lo, hi - lo);
 	}
 }

@@ -2,13 +2,16 @@
  * 2-D convolution as im2col + one GEMM per planned chunk of images, over NHWC.
  * Per chunk of c images (the last chunk may be smaller), with rows = c*HO*WO and
  * col = im2col(x_chunk) [rows, KH*KW*CI], W [CO, KH*KW*CI] (= [CO, KH, KW, CI]):
- *   forward   y = col · Wᵀ + b                  y_chunk [rows, CO] is the NHWC output as is
+ *   forward   y = act(col · Wᵀ + b)             y_chunk [rows, CO] is the NHWC output as is
  *   backward  dW += dYᵀ · col,  db += Σ_rows dY,  dcol = dY · W,  dx = col2im(dcol)
  * A 1x1, stride-1, unpadded kernel needs no lowering: x [N*HI*WI, CI] already is col.
- * Chunking bounds the workspace to one chunk's column matrix and keeps it in cache.
+ * Chunking bounds the workspace to one chunk's column matrix per thread and keeps it in cache
+ * between its im2col and its GEMM; bias and activation are applied while the chunk's output
+ * is still there. Threads take whole chunks (see struct cn_conv2d_plan).
  */
 #include <assert.h>
 #include <limits.h>
+#include <string.h>
 
 #include "../gemm.h"
 #include "../im2col.h"
@@ -20,11 +23,36 @@ static bool pointwise(const struct cn_geom *g)
 	return g->kh == 1 && g->kw == 1 && g->sh == 1 && g->sw == 1 && g->ph == 0 && g->pw == 0;
 }
 
-/* y[r, :] += b for every row r of y [rows, CO] */
-static void add_bias(size_t rows, int32_t co, const float *b, float *y)
+/* Floats of one thread's column matrix. */
+static size_t col_len(const struct cn_geom *g, int32_t chunk)
 {
-	for (size_t r = 0; r < rows; r++, y += co)
-		for (int32_t j = 0; j < co; j++) y[j] += b[j];
+	if (pointwise(g)) return 0;
+	return cn_mul4((size_t)chunk, (size_t)g->ho, (size_t)g->wo, cn_geom_patch_len(g));
+}
+
+size_t cn_conv2d_ws_len(const struct cn_geom *g, int32_t co, const struct cn_conv2d_plan *p,
+                        bool backward)
+{
+	if (p->chunk < 1 || p->threads < 1 || co < 1) return SIZE_MAX;
+	size_t per_thread = col_len(g, p->chunk), len;
+	if (per_thread == SIZE_MAX) return SIZE_MAX;
+	if (backward) { /* private dw and db for threads after the first */
+		size_t grads = cn_mul4((size_t)co, cn_geom_patch_len(g) + 1, 1, 1);
+		if (grads == SIZE_MAX || !cn_add_ok(per_thread, grads, &per_thread))
+			return SIZE_MAX;
+	}
+	len = cn_mul4(per_thread, (size_t)p->threads, 1, 1);
+	return len;
+}
+
+/* y[r, :] = act(y[r, :] + b) for every row r of y [rows, CO] */
+static void bias_act(const struct cn_conv2d_plan *p, size_t rows, int32_t co, const float *b,
+                     float *y)
+{
+	if (b)
+		for (size_t r = 0; r < rows; r++)
+			for (int32_t j = 0; j < co; j++) y[r * co + j] += b[j];
+	if (p->act != CN_ACT_IDENTITY) cn_act_forward(p->act, p->slope, y, y, rows * (size_t)co);
 }
 
 /* db[j] += Σ_r dy[r, j] for dy [rows, CO]; rows outer so dy is read once, in order. */
@@ -34,81 +62,102 @@ static void add_col_sums(size_t rows, int32_t co, const float *dy, float *db)
 		for (int32_t j = 0; j < co; j++) db[j] += dy[j];
 }
 
-/* Both the forward and backward workspaces; a chunk below one image is refused (SIZE_MAX). */
-size_t cn_conv2d_ws_len(const struct cn_geom *g, int32_t chunk, bool backward)
+/* Threads worth starting for nchunks chunks: never more than there are chunks. */
+static int threads_for(const struct cn_conv2d_plan *p, int32_t nchunks)
 {
-	if (chunk < 1) return SIZE_MAX;
-	if (pointwise(g)) return 0;
-	size_t col = cn_mul4((size_t)chunk, (size_t)g->ho, (size_t)g->wo, cn_geom_patch_len(g));
-	size_t len = col;
-	if (backward && !cn_add_ok(col, col, &len)) return SIZE_MAX;
-	return len;
+	return nchunks < p->threads ? nchunks : p->threads;
 }
 
-void cn_conv2d_forward(const struct cn_geom *g, int32_t co, int32_t chunk, const float *w,
-                       const float *b, const struct cn_tensor *x, struct cn_tensor *y, float *ws)
+void cn_conv2d_forward(const struct cn_geom *g, int32_t co, const struct cn_conv2d_plan *p,
+                       const float *w, const float *b, const struct cn_tensor *x,
+                       struct cn_tensor *y, float *ws)
 {
-	assert(chunk >= 1 && co >= 1);
+	assert(p->chunk >= 1 && p->threads >= 1 && co >= 1);
 	assert(x->h == g->hi && x->w == g->wi && x->c == g->ci);
 	assert(y->n == x->n && y->h == g->ho && y->w == g->wo && y->c == co);
 	const bool direct = pointwise(g);
 	const int k = (int)cn_geom_patch_len(g);
-	const size_t pix = cn_geom_out_pixels(g);
+	const size_t pix = cn_geom_out_pixels(g), per_thread = col_len(g, p->chunk);
 	const size_t xlen = cn_tensor_image_len(x), ylen = pix * (size_t)co;
-	for (int32_t i = 0; i < x->n; i += chunk) {
-		const int32_t c = CN_MIN(chunk, x->n - i);
+	const int32_t chunk = p->chunk, nchunks = (x->n + chunk - 1) / chunk;
+#pragma omp parallel for num_threads(threads_for(p, nchunks)) schedule(static)
+	for (int32_t q = 0; q < nchunks; q++) {
+		const int32_t i = q * chunk, c = CN_MIN(chunk, x->n - i);
 		const size_t rows = (size_t)c * pix;
 		assert(rows <= INT_MAX);
 		const float *xc = x->data + (size_t)i * xlen; /* [C, HI, WI, CI] */
 		float *yc = y->data + (size_t)i * ylen;       /* [C*HO*WO, CO] */
 		const float *col = xc;                        /* [C*HO*WO, KH*KW*CI] */
 		if (!direct) {
-			cn_im2col(g, c, xc, ws);
-			col = ws;
+			float *mine = ws + (size_t)cn_thread_id() * per_thread;
+			cn_im2col(g, c, xc, mine);
+			col = mine;
 		}
 		cn_gemm(false, true, (int)rows, co, k, 1.0f, col, w, 0.0f, yc);
-		if (b) add_bias(rows, co, b, yc);
+		bias_act(p, rows, co, b, yc);
 	}
 }
 
 /*
  * dW += dYᵀ·col and db += Σ_rows dY accumulate (GEMM beta 1); dx = col2im(dY·W) overwrites.
  * The column matrix is recomputed per chunk rather than kept from forward, so the workspace
- * stays one chunk: ws = [col | dcol], each [CHUNK*HO*WO, KH*KW*CI].
+ * stays one chunk per thread; once dW has used it, it holds the column gradient. Thread t > 0
+ * accumulates into its own zeroed dw/db, added to the caller's in thread order at the end.
  */
-void cn_conv2d_backward(const struct cn_geom *g, int32_t co, int32_t chunk, const float *w,
-                        const struct cn_tensor *x, const struct cn_tensor *dy, struct cn_tensor *dx,
-                        float *dw, float *db, float *ws)
+void cn_conv2d_backward(const struct cn_geom *g, int32_t co, const struct cn_conv2d_plan *p,
+                        const float *w, const struct cn_tensor *x, const struct cn_tensor *dy,
+                        struct cn_tensor *dx, float *dw, float *db, float *ws)
 {
-	assert(chunk >= 1 && co >= 1);
+	assert(p->chunk >= 1 && p->threads >= 1 && co >= 1);
 	assert(x->h == g->hi && x->w == g->wi && x->c == g->ci);
 	assert(dy->n == x->n && dy->h == g->ho && dy->w == g->wo && dy->c == co);
 	assert(!dx || (dx->n == x->n && dx->h == g->hi && dx->w == g->wi && dx->c == g->ci));
 	const bool direct = pointwise(g);
 	const int k = (int)cn_geom_patch_len(g);
-	const size_t pix = cn_geom_out_pixels(g);
+	const size_t pix = cn_geom_out_pixels(g), cols = col_len(g, p->chunk);
+	const size_t wlen = (size_t)co * (size_t)k, per_thread = cols + wlen + (size_t)co;
 	const size_t xlen = cn_tensor_image_len(x), ylen = pix * (size_t)co;
-	float *dcol = direct ? NULL : ws + (size_t)chunk * pix * (size_t)k; /* second half of ws */
-	for (int32_t i = 0; i < x->n; i += chunk) {
-		const int32_t c = CN_MIN(chunk, x->n - i);
-		const size_t rows = (size_t)c * pix;
-		assert(rows <= INT_MAX);
-		const float *xc = x->data + (size_t)i * xlen;   /* [C, HI, WI, CI] */
-		const float *dyc = dy->data + (size_t)i * ylen; /* [C*HO*WO, CO] */
-		const float *col = xc;                          /* [C*HO*WO, KH*KW*CI] */
-		if (!direct) {
-			cn_im2col(g, c, xc, ws);
-			col = ws;
+	const int32_t chunk = p->chunk, nchunks = (x->n + chunk - 1) / chunk;
+	const int threads = threads_for(p, nchunks);
+#pragma omp parallel num_threads(threads)
+	{
+		const int t = cn_thread_id();
+		float *col_ws = ws + (size_t)t * per_thread; /* [CHUNK*HO*WO, KH*KW*CI] */
+		float *tdw = t ? col_ws + cols : dw;         /* [CO, KH*KW*CI] */
+		float *tdb = t ? col_ws + cols + wlen : db;  /* [CO] */
+		if (t) {
+			memset(tdw, 0, wlen * sizeof(float));
+			memset(tdb, 0, (size_t)co * sizeof(float));
 		}
-		cn_gemm(true, false, co, k, (int)rows, 1.0f, dyc, col, 1.0f, dw);
-		if (db) add_col_sums(rows, co, dyc, db);
-		if (!dx) continue;
-		float *dxc = dx->data + (size_t)i * xlen; /* [C, HI, WI, CI] */
-		if (direct) {
-			cn_gemm(false, false, (int)rows, k, co, 1.0f, dyc, w, 0.0f, dxc);
-		} else {
-			cn_gemm(false, false, (int)rows, k, co, 1.0f, dyc, w, 0.0f, dcol);
-			cn_col2im(g, c, dcol, dxc);
+#pragma omp for schedule(static)
+		for (int32_t q = 0; q < nchunks; q++) {
+			const int32_t i = q * chunk, c = CN_MIN(chunk, x->n - i);
+			const size_t rows = (size_t)c * pix;
+			assert(rows <= INT_MAX);
+			const float *xc = x->data + (size_t)i * xlen;   /* [C, HI, WI, CI] */
+			const float *dyc = dy->data + (size_t)i * ylen; /* [C*HO*WO, CO] */
+			const float *col = xc;                          /* [C*HO*WO, KH*KW*CI] */
+			if (!direct) {
+				cn_im2col(g, c, xc, col_ws);
+				col = col_ws;
+			}
+			cn_gemm(true, false, co, k, (int)rows, 1.0f, dyc, col, 1.0f, tdw);
+			if (db) add_col_sums(rows, co, dyc, tdb);
+			if (!dx) continue;
+			float *dxc = dx->data + (size_t)i * xlen; /* [C, HI, WI, CI] */
+			if (direct) {
+				cn_gemm(false, false, (int)rows, k, co, 1.0f, dyc, w, 0.0f, dxc);
+			} else {
+				cn_gemm(false, false, (int)rows, k, co, 1.0f, dyc, w, 0.0f, col_ws);
+				cn_col2im(g, c, col_ws, dxc);
+			}
 		}
+	}
+	/* fixed order, so a thread count always gives the same sums */
+	for (int t = 1; t < threads; t++) {
+		const float *tdw = ws + (size_t)t * per_thread + cols;
+		for (size_t j = 0; j < wlen; j++) dw[j] += tdw[j];
+		if (db)
+			for (int32_t j = 0; j < co; j++) db[j] += tdw[wlen + (size_t)j];
 	}
 }

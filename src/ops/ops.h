@@ -16,29 +16,59 @@
 #include "../geom.h"
 #include "../tensor.h"
 
+/* ---- act.c: element-wise activations. Backward reads y, never x, so y may overwrite x. ---- */
+
+enum cn_act {
+	CN_ACT_IDENTITY,
+	CN_ACT_RELU,
+	CN_ACT_LEAKY_RELU, /* y = x > 0 ? x : slope*x, slope in [0, 1) */
+	CN_ACT_SIGMOID,
+	CN_ACT_TANH,
+	CN_ACT_COUNT
+};
+
 /* ---- conv2d.c: im2col + GEMM, a planned chunk of images per GEMM ---- */
 
 /*
- * Floats of workspace one conv needs for chunks of `chunk` images (SIZE_MAX on overflow).
- * Forward: one column matrix [CHUNK*HO*WO, KH*KW*CI] (0 for 1x1 stride-1 unpadded kernels,
- * which need no lowering). Backward: that plus the column-gradient matrix of the same size.
+ * How a convolution runs, decided at plan time. Chunks of `chunk` images are lowered and
+ * multiplied one at a time; with threads > 1 the chunks are shared out among that many
+ * OpenMP threads, each with its own slice of the workspace and one-threaded GEMMs (inside a
+ * parallel region the OpenMP OpenBLAS runs single-threaded), so im2col, col2im, bias and the
+ * activation run in parallel too. The assignment of chunks to threads is static: results are
+ * reproducible for a given thread count.
  */
-size_t cn_conv2d_ws_len(const struct cn_geom *g, int32_t chunk, bool backward);
+struct cn_conv2d_plan {
+	int32_t chunk;   /* images per lowering GEMM, >= 1 */
+	int32_t threads; /* >= 1 */
+	enum cn_act act; /* applied to each chunk's output while it is in cache */
+	float slope;     /* leaky relu */
+};
 
 /*
- * y = conv(x, w) + b for x [N, HI, WI, CI], w [CO, KH, KW, CI], b [CO] or NULL,
- * y [N, HO, WO, CO]. Lowers `chunk` images at a time into ws (cn_conv2d_ws_len floats).
+ * Floats of workspace for plan p (SIZE_MAX on overflow or a chunk or thread count below 1).
+ * Per thread: forward, one column matrix [CHUNK*HO*WO, KH*KW*CI] (none for 1x1 stride-1
+ * unpadded kernels, which need no lowering); backward, the same matrix (reused for the column
+ * gradient) plus, for every thread but the first, private dw [CO, KH*KW*CI] and db [CO].
  */
-void cn_conv2d_forward(const struct cn_geom *g, int32_t co, int32_t chunk, const float *w,
-                       const float *b, const struct cn_tensor *x, struct cn_tensor *y, float *ws);
+size_t cn_conv2d_ws_len(const struct cn_geom *g, int32_t co, const struct cn_conv2d_plan *p,
+                        bool backward);
+
+/*
+ * y = act(conv(x, w) + b) for x [N, HI, WI, CI], w [CO, KH, KW, CI], b [CO] or NULL,
+ * y [N, HO, WO, CO]. ws holds cn_conv2d_ws_len(g, co, p, false) floats.
+ */
+void cn_conv2d_forward(const struct cn_geom *g, int32_t co, const struct cn_conv2d_plan *p,
+                       const float *w, const float *b, const struct cn_tensor *x,
+                       struct cn_tensor *y, float *ws);
 
 /*
  * dw += dYᵀ·col, db += column sums of dY (db may be NULL), dx = col2im(dY·W) (dx may be
- * NULL). ws holds cn_conv2d_ws_len(g, chunk, true) floats.
+ * NULL). dy is the gradient after the activation's derivative (p->act is not applied here).
+ * ws holds cn_conv2d_ws_len(g, co, p, true) floats.
  */
-void cn_conv2d_backward(const struct cn_geom *g, int32_t co, int32_t chunk, const float *w,
-                        const struct cn_tensor *x, const struct cn_tensor *dy, struct cn_tensor *dx,
-                        float *dw, float *db, float *ws);
+void cn_conv2d_backward(const struct cn_geom *g, int32_t co, const struct cn_conv2d_plan *p,
+                        const float *w, const struct cn_tensor *x, const struct cn_tensor *dy,
+                        struct cn_tensor *dx, float *dw, float *db, float *ws);
 
 /* ---- linear.c: y[n, out] = x[n, in] · Wᵀ + b ---- */
 
@@ -68,17 +98,6 @@ void cn_avgpool2d_forward(const struct cn_geom *g, const struct cn_tensor *x, st
 /* dx = 0, then each dy / (kh*kw) is added to every in-image element of its window. */
 void cn_avgpool2d_backward(const struct cn_geom *g, const struct cn_tensor *dy,
                            struct cn_tensor *dx);
-
-/* ---- act.c: element-wise activations. Backward reads y, never x, so y may overwrite x. ---- */
-
-enum cn_act {
-	CN_ACT_IDENTITY,
-	CN_ACT_RELU,
-	CN_ACT_LEAKY_RELU, /* y = x > 0 ? x : slope*x, slope in [0, 1) */
-	CN_ACT_SIGMOID,
-	CN_ACT_TANH,
-	CN_ACT_COUNT
-};
 
 /* y = act(x); y == x is allowed. slope is read only by leaky relu. */
 void cn_act_forward(enum cn_act act, float slope, const float *x, float *y, size_t len);
