@@ -29,14 +29,14 @@ LIB_SRC = \
 	src/ref/conv2d.c src/ref/linear.c src/ref/pool.c src/ref/act.c src/ref/loss.c \
 	src/layer.c src/spec.c src/net.c src/net_step.c src/net_inspect.c src/init.c src/zoo.c src/optim.c src/sched.c src/idx.c src/dataset.c src/checkpoint.c src/checkpoint_names.c src/checkpoint_pos.c src/train.c src/train_io.c src/eval.c
 
-CLI_SRC = src/cli/main.c src/cli/args.c src/cli/options.c src/cli/report.c src/cli/stop.c \
+CLI_SRC = src/cli/main.c src/cli/runtime.c src/cli/args.c src/cli/options.c src/cli/report.c src/cli/stop.c \
 	src/cli/cmd_train.c src/cli/cmd_eval.c src/cli/cmd_info.c \
 	src/cli/data.c src/cli/imagefolder.c src/cli/image.c src/cli/png.c src/cli/draw.c \
 	src/cli/plot.c src/cli/maps.c src/cli/cmd_plot.c src/cli/cmd_featuremaps.c
 
 TESTS = test_gemm test_arena test_im2col test_conv2d test_linear test_pool test_act \
 	test_loss test_spec test_net test_noalloc test_train_tiny test_optim test_sched \
-	test_idx test_dataset test_checkpoint test_train test_faults test_threads
+	test_idx test_dataset test_checkpoint test_train test_faults test_threads test_hostile
 
 # make train: the main job (data, build, train tutorial-cnn to >= 99% test accuracy)
 DATA_DIR     ?= data/mnist
@@ -115,7 +115,7 @@ $(BUILD)/tests/pngtool: $(BUILD)/tests/pngtool.o
 
 test: check $(TEST_BIN) $(COLNET) $(BUILD)/tests/pngtool examples data
 	@COLNET=$(COLNET) DATA=$(DATA_DIR) PNGTOOL=$(BUILD)/tests/pngtool \
-		scripts/run-tests.sh $(TEST_BIN) tests/cli.sh tests/cli_pictures.sh \
+		scripts/run-tests.sh $(TEST_BIN) tests/cli.sh tests/cli_pictures.sh tests/faults.sh \
 		$(EXAMPLES:%=$(BUILD)/examples/%)
 
 check: check-symbols check-layers check-format
@@ -172,8 +172,8 @@ BENCH_BIN = $(BENCHES:%=$(BUILD)/bench/%)
 
 $(BUILD)/bench/util.o: CPPFLAGS += -DCN_BENCH_CFLAGS='"$(CC) $(ALL_CFLAGS)"'
 
-$(BENCH_BIN): $(BUILD)/bench/%: $(BUILD)/bench/%.o $(BUILD)/bench/util.o $(LIBA)
-	$(CC) $(ALL_LDFLAGS) -o $@ $< $(BUILD)/bench/util.o $(LIBA) $(LIBS)
+$(BENCH_BIN): $(BUILD)/bench/%: $(BUILD)/bench/%.o $(BUILD)/bench/util.o $(BUILD)/src/cli/runtime.o $(LIBA)
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(BUILD)/bench/util.o $(BUILD)/src/cli/runtime.o $(LIBA) $(LIBS)
 
 bench: $(BENCH_BIN)
 	$(BUILD)/bench/bench_layers

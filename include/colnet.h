@@ -404,7 +404,9 @@ enum cn_status cn_net_load(struct cn_net **net, const char *path, char err[CN_ER
 
 /*
  * Save the whole training state; resume with cn_trainer_load, which creates both handles:
- * the trainer owns *net then (cn_trainer_free frees it; do not call cn_net_free on it).
+ * the trainer owns *net then (cn_trainer_free frees it; do not call cn_net_free on it). After
+ * cn_trainer_epoch returned CN_ERR_STOPPED the file also holds where that epoch stood, and
+ * the loaded trainer's next cn_trainer_epoch finishes it exactly (on the same dataset).
  */
 enum cn_status cn_trainer_save(const struct cn_trainer *t, const char *path, char err[CN_ERR_LEN]);
 enum cn_status cn_trainer_load(struct cn_trainer **t, struct cn_net **net, const char *path,

@@ -146,6 +146,7 @@ static enum cn_status check_writable(const struct cn_net *net, const struct cn_c
 		    (t->optim_state_len && !t->optim_state) || t->epochs_done < 0 ||
 		    t->optim_steps < 0 || t->opts.epochs < 1 || t->opts.batch < 1 ||
 		    !opts_finite(&t->opts) ||
+		    !(t->rng.s[0] | t->rng.s[1] | t->rng.s[2] | t->rng.s[3]) ||
 		    (t->pos.step && !cn_ckpt_pos_ok(&t->pos, t->opts.batch)))
 			return cn_err_set(err, CN_ERR_ARG,
 			                  "%s: training state is inconsistent (optimizer state "

@@ -22,8 +22,9 @@ enum cn_status cn_net_forward(struct cn_net *net, const float *x, int32_t n, con
 	for (int32_t i = 0; i < net->n_layers; i++) {
 		struct cn_layer *l = &net->layers[i];
 		l->x.n = l->y.n = n;
-		cn_layer_impls[l->d.kind].forward(l, net->ws);
-		if (l->d.act != CN_ACT_IDENTITY)
+		const struct cn_layer_impl *impl = &cn_layer_impls[l->d.kind];
+		impl->forward(l, net->ws);
+		if (l->d.act != CN_ACT_IDENTITY && !impl->fuses_act)
 			cn_act_forward(l->d.act, l->d.slope, l->y.data, l->y.data,
 			               cn_tensor_len(&l->y));
 	}

@@ -112,11 +112,13 @@ static void run(const struct cfg *c, struct stats *st)
 	float *y = nans(yl), *yr = nans(yl), *dx = nans(xl), *dxr = nans(xl);
 	float *dw = rnd(&r, wl), *dwr = copy(dw, wl), *dw2 = copy(dw, wl);
 	float *db = rnd(&r, bl), *dbr = copy(db, bl), *db2 = copy(db, bl), *db0 = copy(db, bl);
-	/* every other configuration runs its chunks on two threads; every third fuses an act */
-	static const enum cn_act acts[] = {CN_ACT_IDENTITY, CN_ACT_RELU, CN_ACT_TANH};
+	/* every other configuration runs its chunks on two threads; most fuse an activation */
+	static const enum cn_act acts[] = {CN_ACT_IDENTITY, CN_ACT_RELU, CN_ACT_TANH,
+	                                   CN_ACT_SIGMOID, CN_ACT_LEAKY_RELU};
 	const struct cn_conv2d_plan p = {.chunk = c->chunk,
 	                                 .threads = 1 + (int32_t)(st->configs % 2),
-	                                 .act = acts[st->configs % 3]};
+	                                 .act = acts[st->configs % 5],
+	                                 .slope = 0.1f};
 	const size_t fl = cn_conv2d_ws_len(&g, c->co, &p, false);
 	const size_t bwl = cn_conv2d_ws_len(&g, c->co, &p, true);
 	assert_true(fl != SIZE_MAX && bwl != SIZE_MAX && bwl >= fl);

@@ -44,7 +44,8 @@ double tu_check_close(const char *what, const float *got, const float *want, siz
  * Central-difference gradient check. loss(ctx) evaluates a scalar (double) from the current
  * contents of x; analytic holds d loss / d x. Probes up to max_probes indices (all if len is
  * smaller, else an evenly spread sample), with step eps. Fails if any probe has
- * |num - ana| > tol * max(1, |num|, |ana|), or if the analytic gradient is all zero.
+ * |num - ana| > tol * max(|num|, |ana|, 1e-3 * max|analytic|), or if the analytic gradient
+ * is all zero.
  * Restores x. Returns the largest error seen.
  */
 double tu_gradcheck(const char *what, double (*loss)(void *ctx), void *ctx, float *x, size_t len,

@@ -104,6 +104,15 @@ void cli_log_close(struct cli_log *log);
 /* Number of online processors (the default thread count). */
 int cli_cores(void);
 
+/* ---- runtime.c: settings the BLAS and OpenMP read at start-up ---- */
+
+/* Set the preferred OPENBLAS_CORETYPE and OMP_WAIT_POLICY and re-execute, if needed. */
+void cli_tune_runtime(char **argv);
+bool cli_cpu_has_avx512(void);
+bool cli_core_is_avx512(const char *core);
+/* The kernel family in use and how it was chosen, for info and the bench. */
+const char *cli_runtime_note(char *buf, size_t len);
+
 int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_predict(int argc, char **argv);

@@ -113,10 +113,11 @@ int cmd_info(int argc, char **argv)
 		                       "'%s'",
 		                       shape);
 	printf("colnet:  %s\nblas:    %s\n", cn_version(), cn_blas_config());
-	const char *from = getenv("COLNET_CORETYPE_FROM");
-	printf("kernels: %s%s%s%s, %d threads by default\n", cn_blas_core(),
-	       from ? " (chosen by colnet: the CPU has AVX-512 and OpenBLAS had picked " : "",
-	       from ? from : "", from ? ")" : "", cli_cores());
+	char note[256];
+	const char *wait = getenv("OMP_WAIT_POLICY");
+	printf("kernels: %s\nthreads: %d by default, OpenMP wait policy %s\n",
+	       cli_runtime_note(note, sizeof(note)), cli_cores(),
+	       wait ? wait : "(runtime default)");
 	print_cpu();
 	printf("input:   pixels scaled to [0, 1] (byte / 255), not standardized\n");
 	return model ? print_model(model, in, batch) : 0;

@@ -157,9 +157,11 @@ static int setup(const struct train_args *a, const struct cn_dataset *train,
 
 /*
  * A stop signal arrived: save what was trained since the last save (inside an epoch, the exact
- * mid-epoch state) and exit with the shell's status for that signal, 128 + its number.
+ * mid-epoch state) and exit with the shell's status for that signal, 128 + its number. holder
+ * is the file that already has the run (NULL: none yet).
  */
-static int stopped(const struct train_args *a, const struct cn_trainer *t, bool dirty, bool mid)
+static int stopped(const struct train_args *a, const struct cn_trainer *t, bool dirty, bool mid,
+                   const char *holder)
 {
 	int sig = cli_stop_signal();
 	char err[CN_ERR_LEN], where[CN_ERR_LEN];
@@ -167,17 +169,18 @@ static int stopped(const struct train_args *a, const struct cn_trainer *t, bool 
 		snprintf(where, sizeof(where), "%s", cn_trainer_error(t));
 	else
 		snprintf(where, sizeof(where), "after epoch %d", cn_trainer_epochs_done(t));
-	if (a->save && dirty && cn_trainer_save(t, a->save, err))
-		return cli_fail("interrupted by %s (%s), and the save failed: %s",
-		                cli_signal_name(sig), where, err);
-	if (a->save)
-		fprintf(stderr,
-		        "colnet: interrupted by %s (%s); %s holds the run: continue it with "
-		        "--resume %s\n",
-		        cli_signal_name(sig), where, a->save, a->save);
+	if (a->save && dirty) {
+		if (cn_trainer_save(t, a->save, err))
+			return cli_fail("interrupted by %s (%s), and the save failed: %s",
+			                cli_signal_name(sig), where, err);
+		holder = a->save;
+	}
+	if (holder)
+		fprintf(stderr, "colnet: interrupted by %s (%s); continue with --resume %s\n",
+		        cli_signal_name(sig), where, holder);
 	else
-		fprintf(stderr, "colnet: interrupted by %s (%s); nothing saved (no --save)\n",
-		        cli_signal_name(sig), where);
+		fprintf(stderr, "colnet: interrupted by %s (%s); nothing saved%s\n",
+		        cli_signal_name(sig), where, a->save ? "" : " (no --save)");
 	return 128 + sig;
 }
 
@@ -211,10 +214,11 @@ int cmd_train(int argc, char **argv)
 	cli_table_header(stdout);
 	double best = -1;
 	int best_epoch = 0;
-	bool dirty = false; /* trained since the last save */
+	bool dirty = false;            /* trained since the last save */
+	const char *holder = a.resume; /* the file that has the run so far */
 	while (cn_trainer_epochs_done(t) < o->epochs) {
 		if (cli_stop_signal()) {
-			rc = stopped(&a, t, dirty, false);
+			rc = stopped(&a, t, dirty, false, holder);
 			break;
 		}
 		struct cli_progress bar =
@@ -223,7 +227,7 @@ int cmd_train(int argc, char **argv)
 		enum cn_status st = cn_trainer_epoch(t, train, cli_progress_update, &bar, &s);
 		cli_progress_end(&bar);
 		if (st == CN_ERR_STOPPED) {
-			rc = stopped(&a, t, true, true);
+			rc = stopped(&a, t, true, true, holder);
 			break;
 		}
 		if (st) {
@@ -254,6 +258,7 @@ int cmd_train(int argc, char **argv)
 		}
 		if ((rc = cli_plotter_epoch(&plot, &s, test_loss, test_acc))) break;
 		dirty = !a.save;
+		if (a.save) holder = a.save;
 	}
 	if (!rc && best >= 0)
 		printf("best test accuracy %.2f%% (epoch %d)%s%s%s%s\n", 100 * best, best_epoch,

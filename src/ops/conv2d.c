@@ -68,6 +68,55 @@ static int threads_for(const struct cn_conv2d_plan *p, int32_t nchunks)
 	return nchunks < p->threads ? nchunks : p->threads;
 }
 
+/* What every chunk of one call shares. */
+struct conv_call {
+	const struct cn_geom *g;
+	const struct cn_conv2d_plan *p;
+	int32_t co;
+	const float *w, *b;
+	const struct cn_tensor *x, *dy;
+	struct cn_tensor *y, *dx;
+	bool direct;       /* 1x1 stride-1 unpadded: x is the column matrix */
+	int k;             /* KH*KW*CI */
+	size_t pix;        /* HO*WO */
+	size_t xlen, ylen; /* floats per input and output image */
+};
+
+static struct conv_call call_make(const struct cn_geom *g, int32_t co,
+                                  const struct cn_conv2d_plan *p, const struct cn_tensor *x)
+{
+	return (struct conv_call){.g = g,
+	                          .p = p,
+	                          .co = co,
+	                          .x = x,
+	                          .direct = pointwise(g),
+	                          .k = (int)cn_geom_patch_len(g),
+	                          .pix = cn_geom_out_pixels(g),
+	                          .xlen = cn_tensor_image_len(x),
+	                          .ylen = cn_geom_out_pixels(g) * (size_t)co};
+}
+
+/* Chunk q: y = act(im2col(x) · Wᵀ + b), lowering into col_ws. */
+static void forward_chunk(const struct conv_call *c, int32_t q, float *col_ws)
+{
+	const int32_t i = q * c->p->chunk, n = CN_MIN(c->p->chunk, c->x->n - i);
+	const size_t rows = (size_t)n * c->pix;
+	assert(rows <= INT_MAX);
+	const float *xc = c->x->data + (size_t)i * c->xlen; /* [N, HI, WI, CI] */
+	float *yc = c->y->data + (size_t)i * c->ylen;       /* [N*HO*WO, CO] */
+	const float *col = xc;                              /* [N*HO*WO, KH*KW*CI] */
+	if (!c->direct) {
+		cn_im2col(c->g, n, xc, col_ws);
+		col = col_ws;
+	}
+	cn_gemm(false, true, (int)rows, c->co, c->k, 1.0f, col, c->w, 0.0f, yc);
+	bias_act(c->p, rows, c->co, c->b, yc);
+}
+
+/*
+ * One chunk to a thread at a time, or, with one thread, no parallel region at all: a GEMM
+ * called inside even a one-thread region would open a nested team for OpenBLAS's threads.
+ */
 void cn_conv2d_forward(const struct cn_geom *g, int32_t co, const struct cn_conv2d_plan *p,
                        const float *w, const float *b, const struct cn_tensor *x,
                        struct cn_tensor *y, float *ws)
@@ -75,34 +124,52 @@ void cn_conv2d_forward(const struct cn_geom *g, int32_t co, const struct cn_conv
 	assert(p->chunk >= 1 && p->threads >= 1 && co >= 1);
 	assert(x->h == g->hi && x->w == g->wi && x->c == g->ci);
 	assert(y->n == x->n && y->h == g->ho && y->w == g->wo && y->c == co);
-	const bool direct = pointwise(g);
-	const int k = (int)cn_geom_patch_len(g);
-	const size_t pix = cn_geom_out_pixels(g), per_thread = col_len(g, p->chunk);
-	const size_t xlen = cn_tensor_image_len(x), ylen = pix * (size_t)co;
-	const int32_t chunk = p->chunk, nchunks = (x->n + chunk - 1) / chunk;
-#pragma omp parallel for num_threads(threads_for(p, nchunks)) schedule(static)
-	for (int32_t q = 0; q < nchunks; q++) {
-		const int32_t i = q * chunk, c = CN_MIN(chunk, x->n - i);
-		const size_t rows = (size_t)c * pix;
-		assert(rows <= INT_MAX);
-		const float *xc = x->data + (size_t)i * xlen; /* [C, HI, WI, CI] */
-		float *yc = y->data + (size_t)i * ylen;       /* [C*HO*WO, CO] */
-		const float *col = xc;                        /* [C*HO*WO, KH*KW*CI] */
-		if (!direct) {
-			float *mine = ws + (size_t)cn_thread_id() * per_thread;
-			cn_im2col(g, c, xc, mine);
-			col = mine;
-		}
-		cn_gemm(false, true, (int)rows, co, k, 1.0f, col, w, 0.0f, yc);
-		bias_act(p, rows, co, b, yc);
+	struct conv_call c = call_make(g, co, p, x);
+	c.w = w, c.b = b, c.y = y;
+	const size_t per_thread = col_len(g, p->chunk);
+	const int32_t nchunks = (x->n + p->chunk - 1) / p->chunk;
+	const int threads = threads_for(p, nchunks);
+	if (threads == 1) {
+		for (int32_t q = 0; q < nchunks; q++) forward_chunk(&c, q, ws);
+		return;
+	}
+#pragma omp parallel for num_threads(threads) schedule(static)
+	for (int32_t q = 0; q < nchunks; q++)
+		forward_chunk(&c, q, ws + (size_t)cn_thread_id() * per_thread);
+}
+
+/* Chunk q: dw += dYᵀ·col, db += Σ_rows dY, dx = col2im(dY·W), with col_ws as scratch. */
+static void backward_chunk(const struct conv_call *c, int32_t q, float *col_ws, float *dw,
+                           float *db)
+{
+	const int32_t i = q * c->p->chunk, n = CN_MIN(c->p->chunk, c->x->n - i);
+	const size_t rows = (size_t)n * c->pix;
+	assert(rows <= INT_MAX);
+	const float *xc = c->x->data + (size_t)i * c->xlen;   /* [N, HI, WI, CI] */
+	const float *dyc = c->dy->data + (size_t)i * c->ylen; /* [N*HO*WO, CO] */
+	const float *col = xc;                                /* [N*HO*WO, KH*KW*CI] */
+	if (!c->direct) {
+		cn_im2col(c->g, n, xc, col_ws);
+		col = col_ws;
+	}
+	cn_gemm(true, false, c->co, c->k, (int)rows, 1.0f, dyc, col, 1.0f, dw);
+	if (db) add_col_sums(rows, c->co, dyc, db);
+	if (!c->dx) return;
+	float *dxc = c->dx->data + (size_t)i * c->xlen; /* [N, HI, WI, CI] */
+	if (c->direct) {
+		cn_gemm(false, false, (int)rows, c->k, c->co, 1.0f, dyc, c->w, 0.0f, dxc);
+	} else { /* the column matrix is spent: it now receives the column gradient */
+		cn_gemm(false, false, (int)rows, c->k, c->co, 1.0f, dyc, c->w, 0.0f, col_ws);
+		cn_col2im(c->g, n, col_ws, dxc);
 	}
 }
 
 /*
  * dW += dYᵀ·col and db += Σ_rows dY accumulate (GEMM beta 1); dx = col2im(dY·W) overwrites.
  * The column matrix is recomputed per chunk rather than kept from forward, so the workspace
- * stays one chunk per thread; once dW has used it, it holds the column gradient. Thread t > 0
- * accumulates into its own zeroed dw/db, added to the caller's in thread order at the end.
+ * stays one chunk per thread. Thread t > 0 accumulates into its own zeroed dw/db (after its
+ * column matrix in ws), added to the caller's in thread order at the end: a given thread
+ * count always gives the same sums.
  */
 void cn_conv2d_backward(const struct cn_geom *g, int32_t co, const struct cn_conv2d_plan *p,
                         const float *w, const struct cn_tensor *x, const struct cn_tensor *dy,
@@ -112,48 +179,29 @@ void cn_conv2d_backward(const struct cn_geom *g, int32_t co, const struct cn_con
 	assert(x->h == g->hi && x->w == g->wi && x->c == g->ci);
 	assert(dy->n == x->n && dy->h == g->ho && dy->w == g->wo && dy->c == co);
 	assert(!dx || (dx->n == x->n && dx->h == g->hi && dx->w == g->wi && dx->c == g->ci));
-	const bool direct = pointwise(g);
-	const int k = (int)cn_geom_patch_len(g);
-	const size_t pix = cn_geom_out_pixels(g), cols = col_len(g, p->chunk);
-	const size_t wlen = (size_t)co * (size_t)k, per_thread = cols + wlen + (size_t)co;
-	const size_t xlen = cn_tensor_image_len(x), ylen = pix * (size_t)co;
-	const int32_t chunk = p->chunk, nchunks = (x->n + chunk - 1) / chunk;
+	struct conv_call c = call_make(g, co, p, x);
+	c.w = w, c.dy = dy, c.dx = dx;
+	const size_t cols = col_len(g, p->chunk), wlen = (size_t)co * (size_t)c.k;
+	const size_t per_thread = cols + wlen + (size_t)co;
+	const int32_t nchunks = (x->n + p->chunk - 1) / p->chunk;
 	const int threads = threads_for(p, nchunks);
+	if (threads == 1) {
+		for (int32_t q = 0; q < nchunks; q++) backward_chunk(&c, q, ws, dw, db);
+		return;
+	}
 #pragma omp parallel num_threads(threads)
 	{
 		const int t = cn_thread_id();
-		float *col_ws = ws + (size_t)t * per_thread; /* [CHUNK*HO*WO, KH*KW*CI] */
-		float *tdw = t ? col_ws + cols : dw;         /* [CO, KH*KW*CI] */
-		float *tdb = t ? col_ws + cols + wlen : db;  /* [CO] */
+		float *col_ws = ws + (size_t)t * per_thread;   /* [CHUNK*HO*WO, KH*KW*CI] */
+		float *tdw = t ? col_ws + cols : dw;           /* [CO, KH*KW*CI] */
+		float *tdb = !db ? NULL : t ? tdw + wlen : db; /* [CO] */
 		if (t) {
 			memset(tdw, 0, wlen * sizeof(float));
-			memset(tdb, 0, (size_t)co * sizeof(float));
+			if (tdb) memset(tdb, 0, (size_t)co * sizeof(float));
 		}
 #pragma omp for schedule(static)
-		for (int32_t q = 0; q < nchunks; q++) {
-			const int32_t i = q * chunk, c = CN_MIN(chunk, x->n - i);
-			const size_t rows = (size_t)c * pix;
-			assert(rows <= INT_MAX);
-			const float *xc = x->data + (size_t)i * xlen;   /* [C, HI, WI, CI] */
-			const float *dyc = dy->data + (size_t)i * ylen; /* [C*HO*WO, CO] */
-			const float *col = xc;                          /* [C*HO*WO, KH*KW*CI] */
-			if (!direct) {
-				cn_im2col(g, c, xc, col_ws);
-				col = col_ws;
-			}
-			cn_gemm(true, false, co, k, (int)rows, 1.0f, dyc, col, 1.0f, tdw);
-			if (db) add_col_sums(rows, co, dyc, tdb);
-			if (!dx) continue;
-			float *dxc = dx->data + (size_t)i * xlen; /* [C, HI, WI, CI] */
-			if (direct) {
-				cn_gemm(false, false, (int)rows, k, co, 1.0f, dyc, w, 0.0f, dxc);
-			} else {
-				cn_gemm(false, false, (int)rows, k, co, 1.0f, dyc, w, 0.0f, col_ws);
-				cn_col2im(g, c, col_ws, dxc);
-			}
-		}
+		for (int32_t q = 0; q < nchunks; q++) backward_chunk(&c, q, col_ws, tdw, tdb);
 	}
-	/* fixed order, so a thread count always gives the same sums */
 	for (int t = 1; t < threads; t++) {
 		const float *tdw = ws + (size_t)t * per_thread + cols;
 		for (size_t j = 0; j < wlen; j++) dw[j] += tdw[j];

@@ -5,12 +5,14 @@
  * x and dx [N, HI, WI, C]; y, dy and argmax [N, HO, WO, C]. Each window is clipped to the image
  * once per output pixel, so the inner loops run over C contiguous channels with no bounds checks.
  * Max ties go to the first maximum in scan order (ky, then kx), as in ref/pool.c.
- * Images are shared out among OpenMP threads; each writes only its own images.
+ * Images are shared out among OpenMP threads (when there is enough work to pay for waking
+ * them); each writes only its own images.
  */
 #include <assert.h>
 #include <stdint.h>
 #include <string.h>
 
+#include "../util.h"
 #include "ops.h"
 
 /* The in-image part of one window: kernel rows [ky0, ky1), columns [kx0, kx1). */
@@ -73,7 +75,7 @@ void cn_maxpool2d_forward(const struct cn_geom *g, const struct cn_tensor *x, st
 	const size_t xlen = cn_tensor_image_len(x), ylen = cn_tensor_image_len(y);
 	/* argmax holds offsets inside one image as int32 */
 	assert(xlen <= INT32_MAX);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (cn_tensor_len(x) >= CN_PAR_MIN_LEN)
 	for (int32_t n = 0; n < x->n; n++) {
 		const float *xi = x->data + (size_t)n * xlen; /* [HI, WI, C] */
 		for (int32_t oy = 0; oy < g->ho; oy++) {
@@ -93,7 +95,7 @@ void cn_maxpool2d_backward(const struct cn_geom *g, const struct cn_tensor *dy,
 	(void)g;
 	if (!dx || !dx->data) return;
 	const size_t xlen = cn_tensor_image_len(dx), ylen = cn_tensor_image_len(dy);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (cn_tensor_len(dx) >= CN_PAR_MIN_LEN)
 	for (int32_t n = 0; n < dy->n; n++) {
 		float *dxi = dx->data + (size_t)n * xlen;       /* [HI, WI, C] */
 		const float *dyi = dy->data + (size_t)n * ylen; /* [HO, WO, C] */
@@ -108,7 +110,7 @@ void cn_avgpool2d_forward(const struct cn_geom *g, const struct cn_tensor *x, st
 	const int32_t c = g->ci;
 	const size_t xlen = cn_tensor_image_len(x), ylen = cn_tensor_image_len(y);
 	const float inv = 1.0f / (float)(g->kh * g->kw);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (cn_tensor_len(x) >= CN_PAR_MIN_LEN)
 	for (int32_t n = 0; n < x->n; n++) {
 		const float *xi = x->data + (size_t)n * xlen; /* [HI, WI, C] */
 		for (int32_t oy = 0; oy < g->ho; oy++) {
@@ -138,7 +140,7 @@ void cn_avgpool2d_backward(const struct cn_geom *g, const struct cn_tensor *dy,
 	const int32_t c = g->ci;
 	const size_t xlen = cn_tensor_image_len(dx), ylen = cn_tensor_image_len(dy);
 	const float inv = 1.0f / (float)(g->kh * g->kw);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (cn_tensor_len(dx) >= CN_PAR_MIN_LEN)
 	for (int32_t n = 0; n < dy->n; n++) {
 		float *dxi = dx->data + (size_t)n * xlen; /* [HI, WI, C] */
 		memset(dxi, 0, xlen * sizeof(float));

@@ -1,0 +1,247 @@
+#!/usr/bin/python3
+"""The PyTorch peer of bench_train: the same zoo models, batch sizes and thread counts, on
+synthetic data, timed the same way (warm-up, runs of about --seconds, median of 3).
+
+Models are built from colnet's own spec lines, read from bench/results/zoo.tsv (written by
+bench_train, with each model's optimizer recipe) so the two benches cannot drift apart; a
+built-in copy of the zoo is used when that file is missing. Layers map one to one: conv ->
+Conv2d, maxpool/avgpool -> MaxPool2d/AvgPool2d (avg counts padding as zeros, as colnet does),
+linear -> Flatten + Linear. PyTorch runs NCHW; only the flatten order differs, not the work.
+Training step: zero_grad, forward, cross-entropy, backward, optimizer step. Inference runs
+under torch.inference_mode() in eval mode. Writes bench/results/pytorch.csv.
+
+Run with Debian's interpreter: /usr/bin/python3 bench/peers/pytorch.py (python3-torch).
+"""
+import argparse
+import os
+import statistics
+import sys
+import time
+
+# name -> (spec, optimizer, lr, momentum, weight_decay), as in src/zoo.c
+ZOO = {
+    "tutorial-cnn": ("conv 32 k3 p1 relu | maxpool 2 | conv 64 k3 p1 relu | maxpool 2 | "
+                     "linear 10 init=xavier", "adam", 0.001, 0.0, 0.0),
+    "deep-cnn": ("conv 32 k3 p1 relu | maxpool 2 | conv 64 k3 p1 relu | maxpool 2 | "
+                 "conv 128 k3 p1 relu | maxpool 2 p1 | linear 625 relu init=xavier | "
+                 "linear 10 init=xavier", "adam", 0.001, 0.0, 0.0),
+    "lenet5": ("conv 6 k5 p2 tanh | avgpool 2 | conv 16 k5 tanh | avgpool 2 | "
+               "linear 120 tanh | linear 84 tanh | linear 10", "momentum", 0.05, 0.9, 0.0),
+    "sigmoid-cnn": ("conv 6 k5 sigmoid | maxpool 2 | conv 12 k5 sigmoid | maxpool 2 | "
+                    "linear 10", "momentum", 0.05, 0.9, 0.0),
+    "mlp": ("linear 256 relu | linear 10", "momentum", 0.05, 0.9, 0.0),
+    "avgpool-cnn": ("conv 4 k3 p1 relu | avgpool 2 | conv 4 k3 p1 relu | avgpool 2 | "
+                    "linear 10", "momentum", 0.015, 0.9, 0.0005),
+}
+
+
+def read_zoo(path):
+    """bench_train's zoo.tsv: name, spec, optimizer, lr, momentum, weight decay per line."""
+    zoo = {}
+    with open(path) as f:
+        for line in f:
+            p = line.rstrip("\n").split("\t")
+            if len(p) == 6:
+                zoo[p[0]] = (p[1], p[2], float(p[3]), float(p[4]), float(p[5]))
+    return zoo
+
+
+def pair(text):
+    a, _, b = text.partition("x")
+    return (int(a), int(b or a))
+
+
+def build(spec, nn, shape=(1, 28, 28)):
+    """A torch.nn.Sequential equal to colnet's spec grammar (see include/colnet.h)."""
+    acts = {"relu": nn.ReLU, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "identity": nn.Identity}
+    c, h, w = shape
+    flat = False
+    layers = []
+
+    def act(tok):
+        if tok in acts:
+            layers.append(acts[tok]())
+        elif tok.startswith("leaky"):
+            layers.append(nn.LeakyReLU(float(tok[6:]) if "=" in tok else 0.01))
+        else:
+            return False
+        return True
+
+    for part in spec.split("|"):
+        tok = part.split()
+        kind, rest = tok[0], tok[1:]
+        if kind in ("conv", "maxpool", "avgpool"):
+            k = s = p = None
+            at = len(layers)  # the layer goes before the activation its tokens append
+            out = int(rest[0]) if kind == "conv" else c
+            for t in rest[1:] if kind == "conv" else rest:
+                if t[0] == "k" and t[1:2].isdigit():
+                    k = pair(t[1:])
+                elif t[0] == "s" and t[1:2].isdigit():
+                    s = pair(t[1:])
+                elif t[0] == "p" and t[1:2].isdigit():
+                    p = pair(t[1:])
+                elif t[0].isdigit():
+                    k = pair(t)
+                elif not t.startswith("init=") and t != "nobias" and not act(t):
+                    raise ValueError("unknown token %r in %r" % (t, part))
+            p = p or (0, 0)
+            s = s or ((1, 1) if kind == "conv" else k)
+            if kind == "conv":
+                layer = nn.Conv2d(c, out, k, stride=s, padding=p, bias="nobias" not in rest)
+            elif kind == "maxpool":
+                layer = nn.MaxPool2d(k, stride=s, padding=p)
+            else:
+                layer = nn.AvgPool2d(k, stride=s, padding=p, count_include_pad=True)
+            layers.insert(at, layer)
+            c, h, w = out, (h + 2 * p[0] - k[0]) // s[0] + 1, (w + 2 * p[1] - k[1]) // s[1] + 1
+        elif kind == "linear":
+            if not flat:
+                layers.append(nn.Flatten())
+                flat = True
+            out = int(rest[0])
+            at = len(layers)
+            for t in rest[1:]:
+                if not t.startswith("init=") and t != "nobias" and not act(t):
+                    raise ValueError("unknown token %r in %r" % (t, part))
+            layers.insert(at, nn.Linear(c * h * w, out, bias="nobias" not in rest))
+            c, h, w = out, 1, 1
+        elif kind == "flatten":
+            layers.append(nn.Flatten())
+            flat = True
+        elif not act(kind):
+            raise ValueError("unknown layer %r" % part)
+    return nn.Sequential(*layers)
+
+
+def same_kernels_as_colnet():
+    """colnet's AVX-512 kernel rule (src/cli/main.c), applied to the OpenBLAS PyTorch links for
+    its Linear layers, before torch loads: on an AVX-512 CPU where OpenBLAS runs an AVX2
+    family, re-execute with OPENBLAS_CORETYPE=SkylakeX, so the colnet/PyTorch ratio compares
+    engines, not kernel families. COLNET_KEEP_CORETYPE=1 keeps OpenBLAS's choice for both."""
+    if os.environ.get("COLNET_CORETYPE_FROM"):
+        return "applied: OpenBLAS ran %s, re-executed with OPENBLAS_CORETYPE=%s" % (
+            os.environ["COLNET_CORETYPE_FROM"], os.environ.get("OPENBLAS_CORETYPE"))
+    try:
+        import ctypes
+        lib = ctypes.CDLL("libopenblas.so.0")
+        lib.openblas_get_corename.restype = ctypes.c_char_p
+        core = lib.openblas_get_corename().decode()
+        with open("/proc/cpuinfo") as f:
+            flags = next((l.split() for l in f if l.startswith("flags")), [])
+    except (OSError, AttributeError):
+        return "unknown (no libopenblas.so.0 to ask)"
+    if not all(f in flags for f in ("avx512f", "avx512bw", "avx512vl", "avx512dq")):
+        return "not needed: the CPU has no AVX-512"
+    if any(k in core for k in ("Skylake", "Cooperlake", "Sapphire")):
+        return "not needed: OpenBLAS runs %s" % core
+    if os.environ.get("COLNET_KEEP_CORETYPE"):
+        return "not applied: COLNET_KEEP_CORETYPE keeps %s" % core
+    env = dict(os.environ, OPENBLAS_CORETYPE="SkylakeX", COLNET_CORETYPE_FROM=core)
+    sys.stdout.flush()
+    os.execve(sys.executable, [sys.executable] + sys.argv, env)
+    return "failed"
+
+
+def images_per_sec(step, n, seconds):
+    """As bench_train: 2 warm-up steps, steps counted for seconds/20 to size a run, median rate
+    of 3 runs of about `seconds`, each stopped at 3x its planned time (a busy machine)."""
+    step(), step()
+    t0, calib = time.perf_counter(), 0
+    while calib == 0 or time.perf_counter() - t0 < seconds / 20:
+        step()
+        calib += 1
+    steps = int(seconds / ((time.perf_counter() - t0) / calib)) + 1
+    rates = []
+    for _ in range(3):
+        t, done = time.perf_counter(), 0
+        while done < steps and (done == 0 or time.perf_counter() - t < 3 * seconds):
+            step()
+            done += 1
+        rates.append(n * done / (time.perf_counter() - t))
+    return statistics.median(rates)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--models", default=None)
+    ap.add_argument("--batches", default="1,32,100,256")
+    ap.add_argument("--threads", default="1,2")
+    ap.add_argument("--infer-batch", type=int, default=1000)
+    ap.add_argument("--seconds", type=float, default=0.25)
+    ap.add_argument("--zoo", default="bench/results/zoo.tsv")
+    ap.add_argument("--csv", default="bench/results/pytorch.csv")
+    a = ap.parse_args()
+    kernels = same_kernels_as_colnet()
+    try:
+        import torch
+        import torch.nn as nn
+        import torch.nn.functional as F
+    except ImportError:
+        print("pytorch peer: torch is not importable by %s; install Debian's python3-torch "
+              "to compare (skipped)" % sys.executable)
+        return 0
+    zoo = read_zoo(a.zoo) if os.path.exists(a.zoo) else ZOO
+    names = a.models.split(",") if a.models else list(zoo)
+    batches = [int(b) for b in a.batches.split(",")]
+    threads = [int(t) for t in a.threads.split(",")]
+    cap = [l.strip(" -") for l in torch.__config__.show().splitlines() if "CPU capability" in l]
+    print("== PyTorch peer: torch %s (%s), models from %s ==" %
+          (torch.__version__, cap[0] if cap else "?",
+           a.zoo if zoo is not ZOO else "the built-in copy"))
+    print("OpenBLAS kernels (PyTorch's Linear layers): %s" % kernels)
+    torch.manual_seed(1)
+    rows = []
+    for name in names:
+        spec, optim, lr, mom, wd = zoo[name]
+        model = build(spec, nn)
+        if optim == "adam":
+            opt = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=wd)
+        else:  # sgd, momentum (heavy ball, as torch's), momentum-ema (dampening = beta)
+            m = 0.0 if optim == "sgd" else mom
+            opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=m, weight_decay=wd,
+                                  dampening=m if optim == "momentum-ema" else 0.0)
+        params = sum(p.numel() for p in model.parameters())
+        print("\n### %s: %s\n%d parameters, %s lr %g\n  batch thr  train img/s    infer img/s"
+              % (name, spec, params, optim, lr))
+        for n in batches + ([a.infer_batch] if a.infer_batch > 0 else []):
+            infer_only = n == a.infer_batch and n not in batches
+            x = torch.rand(n, 1, 28, 28)
+            y = torch.randint(0, 10, (n,))
+
+            def train_step():
+                opt.zero_grad()
+                F.cross_entropy(model(x), y).backward()
+                opt.step()
+
+            def infer_step():
+                with torch.inference_mode():
+                    model(x)
+
+            for t in threads:
+                torch.set_num_threads(t)
+                tr = None
+                if not infer_only:
+                    model.train()
+                    tr = images_per_sec(train_step, n, a.seconds)
+                model.eval()
+                inf = images_per_sec(infer_step, n, a.seconds)
+                print("  %5d %3d %12s %14.0f" % (n, t, "-" if tr is None else "%.0f" % tr,
+                                                  inf))
+                rows.append("%s,%d,%d,%s,%.1f" % (name, n, t, "" if tr is None else
+                                                   "%.1f" % tr, inf))
+    if a.csv != "-":
+        os.makedirs(os.path.dirname(a.csv) or ".", exist_ok=True)
+        tmp = a.csv + ".tmp"
+        with open(tmp, "w") as f:
+            f.write("model,batch,threads,train_images_per_sec,infer_images_per_sec\n")
+            f.write("".join(r + "\n" for r in rows))
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, a.csv)
+        print("wrote %s" % a.csv)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
