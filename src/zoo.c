@@ -30,7 +30,7 @@ static const struct zoo_entry zoo[] = {
     {"lenet5",
      "conv 6 k5 p2 tanh | avgpool 2 | conv 16 k5 tanh | avgpool 2 | linear 120 tanh | "
      "linear 84 tanh | linear 10",
-     CN_OPTIM_MOMENTUM, CN_SCHED_CONST, 0.05f, 0.9f, 10},
+     CN_OPTIM_MOMENTUM, CN_SCHED_CONST, 0.05f, 0.9f, 20},
     {"sigmoid-cnn", "conv 6 k5 sigmoid | maxpool 2 | conv 12 k5 sigmoid | maxpool 2 | linear 10",
      CN_OPTIM_MOMENTUM, CN_SCHED_CONST, 0.05f, 0.9f, 25},
     {"mlp", "linear 256 relu | linear 10", CN_OPTIM_MOMENTUM, CN_SCHED_CONST, 0.05f, 0.9f, 10},

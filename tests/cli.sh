@@ -72,6 +72,13 @@ done
 for v in -1 nan inf 1e99 abc; do
 	expect_fail "schedule cosine:'$v'" 2 "LR_MIN wants a number" train --schedule "cosine:$v" --data "$DATA"
 done
+for v in 0 -1 nan inf 1e99 abc ""; do
+	for cmd in train eval predict featuremaps; do
+		expect_fail "$cmd --val '$v'" 2 "--val wants a number" $cmd --val "$v"
+	done
+	expect_fail "train --size '${v}x5'" 2 "--size H wants an integer" train --size "${v}x5" --data "$DATA"
+	expect_fail "featuremaps --layer '$v'" 2 "--layer wants an integer" featuremaps --layer "$v"
+done
 expect_fail "--skip-nonfinite=1" 2 "--skip-nonfinite takes no value" train --skip-nonfinite=1
 expect_fail "save into a missing folder" 1 "cannot write there: No such file" train --save "$tmp/no/dir/m.ckpt"
 expect_fail "save under a device" 1 "cannot write there: Not a directory" train --save /dev/full/m.ckpt

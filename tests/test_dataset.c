@@ -19,28 +19,9 @@
 #include <zlib.h>
 
 #include "colnet.h"
+#include "util.h"
 
 static char tmp[64];
-
-static void rm_rf(const char *path)
-{
-	struct stat s;
-	if (lstat(path, &s) != 0) return;
-	if (S_ISDIR(s.st_mode)) {
-		DIR *d = opendir(path);
-		struct dirent *e;
-		while (d && (e = readdir(d))) {
-			if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-			char sub[512];
-			snprintf(sub, sizeof(sub), "%s/%s", path, e->d_name);
-			rm_rf(sub);
-		}
-		if (d) closedir(d);
-		rmdir(path);
-	} else {
-		unlink(path);
-	}
-}
 
 static int setup(void **state)
 {
@@ -52,7 +33,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
-	rm_rf(tmp);
+	tu_rm_rf(tmp);
 	return 0;
 }
 

@@ -18,30 +18,11 @@
 #include <zlib.h>
 
 #include "idx.h"
+#include "util.h"
 
 #define LEN(a) (sizeof(a) / sizeof((a)[0]))
 
 static char tmp[64];
-
-static void rm_rf(const char *path)
-{
-	struct stat s;
-	if (lstat(path, &s) != 0) return;
-	if (S_ISDIR(s.st_mode)) {
-		DIR *d = opendir(path);
-		struct dirent *e;
-		while (d && (e = readdir(d))) {
-			if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-			char sub[512];
-			snprintf(sub, sizeof(sub), "%s/%s", path, e->d_name);
-			rm_rf(sub);
-		}
-		if (d) closedir(d);
-		rmdir(path);
-	} else {
-		unlink(path);
-	}
-}
 
 static int setup(void **state)
 {
@@ -53,7 +34,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
-	rm_rf(tmp);
+	tu_rm_rf(tmp);
 	return 0;
 }
 

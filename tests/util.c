@@ -7,7 +7,11 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <dirent.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "util.h"
 
@@ -125,4 +129,24 @@ double tu_gradcheck(const char *what, double (*loss)(void *ctx), void *ctx, floa
 		}
 	}
 	return worst;
+}
+
+void tu_rm_rf(const char *path)
+{
+	struct stat s;
+	if (lstat(path, &s) != 0) return;
+	if (S_ISDIR(s.st_mode)) {
+		DIR *d = opendir(path);
+		struct dirent *e;
+		while (d && (e = readdir(d))) {
+			if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+			char sub[512];
+			snprintf(sub, sizeof(sub), "%s/%s", path, e->d_name);
+			tu_rm_rf(sub);
+		}
+		if (d) closedir(d);
+		rmdir(path);
+	} else {
+		unlink(path);
+	}
 }

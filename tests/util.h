@@ -51,6 +51,9 @@ double tu_check_close(const char *what, const float *got, const float *want, siz
 double tu_gradcheck(const char *what, double (*loss)(void *ctx), void *ctx, float *x, size_t len,
                     const float *analytic, double eps, double tol, size_t max_probes);
 
+/* Remove path and, for a directory, everything under it (test scratch folders). */
+void tu_rm_rf(const char *path);
+
 /* Update *worst with v if v is larger (for per-op "largest error" summaries). */
 static inline void tu_track(double *worst, double v)
 {

@@ -174,9 +174,15 @@ static int stopped(const struct train_args *a, const struct cn_trainer *t, bool 
 			return cli_fail("interrupted by %s (%s), and the save failed: %s",
 			                cli_signal_name(sig), where, err);
 		holder = a->save;
+		dirty = false;
 	}
-	if (holder)
+	if (holder && !dirty)
 		fprintf(stderr, "colnet: interrupted by %s (%s); continue with --resume %s\n",
+		        cli_signal_name(sig), where, holder);
+	else if (holder)
+		fprintf(stderr,
+		        "colnet: interrupted by %s (%s); without --save, what was trained since "
+		        "%s is not saved\n",
 		        cli_signal_name(sig), where, holder);
 	else
 		fprintf(stderr, "colnet: interrupted by %s (%s); nothing saved%s\n",
