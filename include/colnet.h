@@ -170,6 +170,10 @@ enum cn_init {
  */
 enum cn_status cn_net_init(struct cn_net *net, enum cn_init kind, float scale, uint64_t seed);
 
+/* The enum cn_init named "default", "uniform", "gaussian", "xavier", "xavier-normal", "he" or
+ * "he-normal" (as in specs), or -1. */
+int cn_init_from_name(const char *name);
+
 /* Forward FLOPs per image of layer i (a multiply-add counts 2), or -1 if i is out of range. */
 int64_t cn_net_layer_flops(const struct cn_net *net, int32_t i);
 

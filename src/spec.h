@@ -18,7 +18,4 @@
 enum cn_status cn_spec_parse(const char *spec, struct cn_layer_desc *descs, int32_t *count,
                              char *err);
 
-/* enum cn_init of an initializer's spec name ("xavier", "he-normal", ...), or -1. */
-int cn_init_from_name(const char *name);
-
 #endif

@@ -100,20 +100,11 @@ int cli_schedule(const char *text, struct cn_train_opts *o)
 
 int cli_init(const char *text, struct cn_train_opts *o)
 {
-	static const char *const names[] = {
-	    [CN_INIT_DEFAULT] = "default",
-	    [CN_INIT_UNIFORM] = "uniform",
-	    [CN_INIT_GAUSSIAN] = "gaussian",
-	    [CN_INIT_XAVIER_UNIFORM] = "xavier",
-	    [CN_INIT_XAVIER_NORMAL] = "xavier-normal",
-	    [CN_INIT_HE_UNIFORM] = "he",
-	    [CN_INIT_HE_NORMAL] = "he-normal",
-	};
 	char word[16];
 	const char *a, *b;
 	if (split("--init", text, word, sizeof(word), &a, &b)) return 2;
-	for (int i = 0; i < (int)(sizeof(names) / sizeof(names[0])); i++) {
-		if (strcmp(word, names[i]) != 0) continue;
+	int i = cn_init_from_name(word); /* the spec grammar's names */
+	if (i >= 0) {
 		bool scaled = i == CN_INIT_UNIFORM || i == CN_INIT_GAUSSIAN;
 		if (b || scaled != (a != NULL))
 			return cli_usage_error("--init: %s %s", word,
