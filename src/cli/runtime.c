@@ -8,7 +8,8 @@
  *   region starve the work when another process holds a core (measured with a fuzzer on the
  *   other core, tutorial-cnn batch 100 on 2 threads: 4437 images/s passive, 2378 spinning;
  *   batch 1: 3040 against 321).
- * COLNET_KEEP_CORETYPE=1 keeps OpenBLAS's kernels. Shared by the colnet tool and the bench.
+ * COLNET_KEEP_CORETYPE=1 keeps OpenBLAS's kernels; COLNET_TUNED=1 skips the restart altogether
+ * (valgrind cannot follow it). Shared by the colnet tool and the bench.
  */
 #include <stdbool.h>
 #include <stdio.h>
