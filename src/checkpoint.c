@@ -187,6 +187,14 @@ enum cn_status cn_checkpoint_write(const char *path, const struct cn_net *net,
 	const char *nm = cn_idx_name(path);
 	enum cn_status st = check_writable(net, train, nm, err);
 	if (st) return st;
+	/* the rename would replace whatever is there: never a device, FIFO or folder (as root,
+	   saving to /dev/null would otherwise turn the device into a regular file) */
+	struct stat s;
+	if (stat(path, &s) == 0 && !S_ISREG(s.st_mode))
+		return cn_err_set(err, CN_ERR_IO, "%s: cannot replace: %s", nm,
+		                  S_ISDIR(s.st_mode)
+		                      ? strerror(EISDIR)
+		                      : "not a regular file (a device, FIFO or socket)");
 	size_t plen = strlen(path);
 	char *tmp = malloc(plen + sizeof(".tmp.XXXXXX"));
 	if (!tmp) return cn_err_set(err, CN_ERR_NOMEM, "%s: out of memory", nm);
@@ -200,7 +208,6 @@ enum cn_status cn_checkpoint_write(const char *path, const struct cn_net *net,
 		goto fail;
 	}
 	/* mkstemp makes 0600: keep an existing file's permissions, else the usual 0644 */
-	struct stat s;
 	mode_t mode = stat(path, &s) == 0 && S_ISREG(s.st_mode) ? s.st_mode & 07777 : 0644;
 	what = "cannot write";
 	if (fchmod(fd, mode) != 0 || !(o.f = fdopen(fd, "wb"))) {

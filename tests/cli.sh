@@ -83,6 +83,8 @@ expect_fail "--skip-nonfinite=1" 2 "--skip-nonfinite takes no value" train --ski
 expect_fail "save into a missing folder" 1 "cannot write there: No such file" train --save "$tmp/no/dir/m.ckpt"
 expect_fail "save under a device" 1 "cannot write there: Not a directory" train --save /dev/full/m.ckpt
 expect_fail "save onto a folder" 1 "is a folder, not a file" train --save "$tmp"
+mkfifo "$tmp/fifo"
+expect_fail "save onto a FIFO" 1 "is a device, FIFO or socket" train --save "$tmp/fifo"
 
 if [ -f "$DATA/train-images-idx3-ubyte" ] || [ -f "$DATA/train-images-idx3-ubyte.gz" ]; then
 	expect_fail "batch larger than data" 2 "larger than the 50 training images" \

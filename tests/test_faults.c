@@ -248,7 +248,7 @@ static void stop_and_resume_is_exact(void **state)
 	    {8, 0, 0},   /* on the last step of epoch 1: the epoch just completes */
 	    {12, 0, 0},  /* mid-epoch 2 */
 	    {3, 5, 0},   /* twice in one epoch */
-	    {7, 10, 23}, /* in every epoch, last step but one */
+	    {7, 10, 23}, /* once in every epoch */
 	};
 	int tried = 0;
 	for (int k = 0; k < 2; k++) {

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "checkpoint.h"
@@ -200,12 +201,31 @@ static void huge_shapes_refused(void **state)
 	}
 }
 
+/* A save never renames over a FIFO (or, as root, a device: its node would become a file). */
+static void save_never_replaces_a_special_file(void **state)
+{
+	(void)state;
+	struct cn_net *net;
+	char err[CN_ERR_LEN];
+	assert_int_equal(cn_net_create(&net, "linear 3", (struct cn_shape){1, 2, 2}, 3, err),
+	                 CN_OK);
+	assert_int_equal(mkfifo(at("fifo.ck"), 0600), 0);
+	assert_int_equal(cn_net_save(net, at("fifo.ck"), err), CN_ERR_IO);
+	assert_non_null(strstr(err, "cannot replace: not a regular file"));
+	struct stat s;
+	assert_int_equal(stat(at("fifo.ck"), &s), 0);
+	assert_true(S_ISFIFO(s.st_mode));
+	unlink(at("fifo.ck"));
+	cn_net_free(net);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(kind2_files),
 	    cmocka_unit_test(count_params_on_a_dirty_stack),
 	    cmocka_unit_test(huge_shapes_refused),
+	    cmocka_unit_test(save_never_replaces_a_special_file),
 	};
 	return cmocka_run_group_tests_name("hostile", tests, setup, teardown);
 }

@@ -171,5 +171,7 @@ int cli_check_writable(const char *flag, const char *path)
 	struct stat st;
 	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
 		return cli_fail("%s %s: is a folder, not a file", flag, path);
+	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode))
+		return cli_fail("%s %s: is a device, FIFO or socket, not a file", flag, path);
 	return 0;
 }
