@@ -165,11 +165,11 @@ static void copy_backward(struct cn_layer *l, const float *dy, float *dx, float 
 
 const struct cn_layer_impl cn_layer_impls[CN_LAYER_COUNT] = {
     [CN_LAYER_CONV2D] = {"conv", conv_shape, conv_ws_len, conv_forward, conv_backward, true},
-    [CN_LAYER_LINEAR] = {"linear", linear_shape, no_ws, linear_forward, linear_backward},
-    [CN_LAYER_MAXPOOL2D] = {"maxpool", pool_shape, no_ws, maxpool_forward, maxpool_backward},
-    [CN_LAYER_AVGPOOL2D] = {"avgpool", pool_shape, no_ws, avgpool_forward, avgpool_backward},
-    [CN_LAYER_ACT] = {"act", same_shape, no_ws, copy_forward, copy_backward},
-    [CN_LAYER_FLATTEN] = {"flatten", flatten_shape, no_ws, copy_forward, copy_backward},
+    [CN_LAYER_LINEAR] = {"linear", linear_shape, no_ws, linear_forward, linear_backward, false},
+    [CN_LAYER_MAXPOOL2D] = {"maxpool", pool_shape, no_ws, maxpool_forward, maxpool_backward, false},
+    [CN_LAYER_AVGPOOL2D] = {"avgpool", pool_shape, no_ws, avgpool_forward, avgpool_backward, false},
+    [CN_LAYER_ACT] = {"act", same_shape, no_ws, copy_forward, copy_backward, false},
+    [CN_LAYER_FLATTEN] = {"flatten", flatten_shape, no_ws, copy_forward, copy_backward, false},
 };
 
 void cn_layer_format(const struct cn_layer_desc *d, char *buf, size_t len)
