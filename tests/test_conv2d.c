@@ -60,27 +60,6 @@ struct stats {
 	double y, dx, dw, db;
 };
 
-static float *nans(size_t len)
-{
-	float *a = tu_floats(len);
-	for (size_t i = 0; i < len; i++) a[i] = NAN;
-	return a;
-}
-
-static float *rnd(struct tu_rng *r, size_t len)
-{
-	float *a = tu_floats(len);
-	tu_fill_uniform(r, a, len, -1, 1);
-	return a;
-}
-
-static float *copy(const float *a, size_t len)
-{
-	float *b = tu_floats(len);
-	memcpy(b, a, len * sizeof(*a));
-	return b;
-}
-
 static void geom(const struct cfg *c, struct cn_geom *g, char *name, size_t size)
 {
 	char err[CN_ERR_LEN] = "";
@@ -108,10 +87,12 @@ static void run(const struct cfg *c, struct stats *st)
 	const size_t yl = (size_t)c->n * cn_geom_out_pixels(&g) * c->co;
 	const size_t wl = (size_t)c->co * cn_geom_patch_len(&g), bl = (size_t)c->co;
 	struct tu_rng r = tu_rng_make(1000 + (uint64_t)st->configs);
-	float *x = rnd(&r, xl), *w = rnd(&r, wl), *b = rnd(&r, bl), *dy = rnd(&r, yl);
-	float *y = nans(yl), *yr = nans(yl), *dx = nans(xl), *dxr = nans(xl);
-	float *dw = rnd(&r, wl), *dwr = copy(dw, wl), *dw2 = copy(dw, wl);
-	float *db = rnd(&r, bl), *dbr = copy(db, bl), *db2 = copy(db, bl), *db0 = copy(db, bl);
+	float *x = tu_rand_floats(&r, xl), *w = tu_rand_floats(&r, wl), *b = tu_rand_floats(&r, bl),
+	      *dy = tu_rand_floats(&r, yl);
+	float *y = tu_nans(yl), *yr = tu_nans(yl), *dx = tu_nans(xl), *dxr = tu_nans(xl);
+	float *dw = tu_rand_floats(&r, wl), *dwr = tu_copy(dw, wl), *dw2 = tu_copy(dw, wl);
+	float *db = tu_rand_floats(&r, bl), *dbr = tu_copy(db, bl), *db2 = tu_copy(db, bl),
+	      *db0 = tu_copy(db, bl);
 	/* every other configuration runs its chunks on two threads; most fuse an activation */
 	static const enum cn_act acts[] = {CN_ACT_IDENTITY, CN_ACT_RELU, CN_ACT_TANH,
 	                                   CN_ACT_SIGMOID, CN_ACT_LEAKY_RELU};
@@ -122,7 +103,7 @@ static void run(const struct cfg *c, struct stats *st)
 	const size_t fl = cn_conv2d_ws_len(&g, c->co, &p, false);
 	const size_t bwl = cn_conv2d_ws_len(&g, c->co, &p, true);
 	assert_true(fl != SIZE_MAX && bwl != SIZE_MAX && bwl >= fl);
-	float *wsf = fl ? nans(fl) : NULL, *wsb = bwl ? nans(bwl) : NULL;
+	float *wsf = fl ? tu_nans(fl) : NULL, *wsb = bwl ? tu_nans(bwl) : NULL;
 	struct cn_tensor xt = cn_tensor_make(x, c->n, c->hi, c->wi, c->ci);
 	struct cn_tensor yt = cn_tensor_make(y, c->n, g.ho, g.wo, c->co), yrt = yt, dyt = yt;
 	struct cn_tensor dxt = xt, dxrt = xt;
@@ -251,11 +232,11 @@ static void test_gradcheck(void **state)
 		const size_t yl = (size_t)c->n * cn_geom_out_pixels(&ctx.g) * c->co;
 		const size_t wl = (size_t)c->co * cn_geom_patch_len(&ctx.g);
 		const size_t wsl = cn_conv2d_ws_len(&ctx.g, c->co, &ctx.p, true);
-		ctx.w = rnd(&r, wl), ctx.b = rnd(&r, (size_t)c->co);
+		ctx.w = tu_rand_floats(&r, wl), ctx.b = tu_rand_floats(&r, (size_t)c->co);
 		ctx.ws = wsl ? tu_floats(wsl) : NULL;
-		ctx.x = cn_tensor_make(rnd(&r, xl), c->n, c->hi, c->wi, c->ci);
+		ctx.x = cn_tensor_make(tu_rand_floats(&r, xl), c->n, c->hi, c->wi, c->ci);
 		ctx.y = cn_tensor_make(tu_floats(yl), c->n, ctx.g.ho, ctx.g.wo, c->co);
-		float *dy = rnd(&r, yl); /* dloss/dy = r exactly: r is dy widened */
+		float *dy = tu_rand_floats(&r, yl); /* dloss/dy = r exactly: r is dy widened */
 		double *rr = tu_alloc(yl * sizeof(double));
 		for (size_t i = 0; i < yl; i++) rr[i] = dy[i];
 		ctx.r = rr;
@@ -291,7 +272,8 @@ static void test_chunks_agree(void **state)
 	const size_t xl = (size_t)n * 6 * 7 * 3, yl = (size_t)n * 6 * 7 * co;
 	const size_t wl = (size_t)co * 27;
 	struct tu_rng r = tu_rng_make(5);
-	float *x = rnd(&r, xl), *w = rnd(&r, wl), *b = rnd(&r, (size_t)co), *dy = rnd(&r, yl);
+	float *x = tu_rand_floats(&r, xl), *w = tu_rand_floats(&r, wl),
+	      *b = tu_rand_floats(&r, (size_t)co), *dy = tu_rand_floats(&r, yl);
 	const struct cn_conv2d_plan widest = {.chunk = n, .threads = 2};
 	float *ws = tu_floats(cn_conv2d_ws_len(&g, co, &widest, true));
 	float *y[2], *dx[2], *dw[2], *db[2];

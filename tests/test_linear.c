@@ -46,27 +46,6 @@ struct stats {
 	double y, dx, dw, db;
 };
 
-static float *nans(size_t len)
-{
-	float *a = tu_floats(len);
-	for (size_t i = 0; i < len; i++) a[i] = NAN;
-	return a;
-}
-
-static float *rnd(struct tu_rng *r, size_t len)
-{
-	float *a = tu_floats(len);
-	tu_fill_uniform(r, a, len, -1, 1);
-	return a;
-}
-
-static float *copy(const float *a, size_t len)
-{
-	float *b = tu_floats(len);
-	memcpy(b, a, len * sizeof(*a));
-	return b;
-}
-
 /*
  * Fast vs reference. Backward runs twice: with dx and (if bias) db, then with dx = NULL and
  * the other choice for db. dw/db start nonzero (must accumulate), y/dx start NaN (must be
@@ -80,10 +59,12 @@ static void run(const struct cfg *c, struct stats *st)
 	const size_t xl = (size_t)c->n * c->in, yl = (size_t)c->n * c->out;
 	const size_t wl = (size_t)c->out * c->in, bl = (size_t)c->out;
 	struct tu_rng r = tu_rng_make(500 + (uint64_t)st->configs);
-	float *x = rnd(&r, xl), *w = rnd(&r, wl), *b = rnd(&r, bl), *dy = rnd(&r, yl);
-	float *y = nans(yl), *yr = nans(yl), *dx = nans(xl), *dxr = nans(xl);
-	float *dw = rnd(&r, wl), *dwr = copy(dw, wl), *dw2 = copy(dw, wl);
-	float *db = rnd(&r, bl), *dbr = copy(db, bl), *db2 = copy(db, bl), *db0 = copy(db, bl);
+	float *x = tu_rand_floats(&r, xl), *w = tu_rand_floats(&r, wl), *b = tu_rand_floats(&r, bl),
+	      *dy = tu_rand_floats(&r, yl);
+	float *y = tu_nans(yl), *yr = tu_nans(yl), *dx = tu_nans(xl), *dxr = tu_nans(xl);
+	float *dw = tu_rand_floats(&r, wl), *dwr = tu_copy(dw, wl), *dw2 = tu_copy(dw, wl);
+	float *db = tu_rand_floats(&r, bl), *dbr = tu_copy(db, bl), *db2 = tu_copy(db, bl),
+	      *db0 = tu_copy(db, bl);
 	const float *bias = c->bias ? b : NULL;
 
 	cn_linear_forward(c->n, c->in, c->out, w, bias, x, y);
@@ -175,8 +156,9 @@ static void test_gradcheck(void **state)
 		               NULL,         NULL,         NULL,         NULL};
 		const size_t xl = (size_t)c.n * c.in, yl = (size_t)c.n * c.out;
 		const size_t wl = (size_t)c.out * c.in, bl = (size_t)c.out;
-		c.x = rnd(&r, xl), c.w = rnd(&r, wl), c.b = rnd(&r, bl), c.y = tu_floats(yl);
-		float *dy = rnd(&r, yl); /* dloss/dy = r exactly: r is dy widened */
+		c.x = tu_rand_floats(&r, xl), c.w = tu_rand_floats(&r, wl),
+		c.b = tu_rand_floats(&r, bl), c.y = tu_floats(yl);
+		float *dy = tu_rand_floats(&r, yl); /* dloss/dy = r exactly: r is dy widened */
 		double *rr = tu_alloc(yl * sizeof(double));
 		for (size_t i = 0; i < yl; i++) rr[i] = dy[i];
 		c.r = rr;

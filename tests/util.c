@@ -58,6 +58,27 @@ float *tu_floats(size_t len)
 	return tu_alloc(len * sizeof(float));
 }
 
+float *tu_nans(size_t len)
+{
+	float *a = tu_floats(len);
+	for (size_t i = 0; i < len; i++) a[i] = NAN;
+	return a;
+}
+
+float *tu_rand_floats(struct tu_rng *r, size_t len)
+{
+	float *a = tu_floats(len);
+	tu_fill_uniform(r, a, len, -1, 1);
+	return a;
+}
+
+float *tu_copy(const float *a, size_t len)
+{
+	float *b = tu_floats(len);
+	memcpy(b, a, len * sizeof(*a));
+	return b;
+}
+
 double tu_max_rel_err(const float *got, const float *want, size_t len, size_t *at)
 {
 	double ss = 0;

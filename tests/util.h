@@ -31,6 +31,11 @@ float *tu_floats(size_t len);
  * where rms is want's root-mean-square (so entries that cancel to ~0 are judged on the
  * tensor's scale, not their own). *at (may be NULL) receives the index.
  */
+/* Fresh arrays: all NaN (nothing may read them before writing), uniform in [-1, 1), a copy. */
+float *tu_nans(size_t len);
+float *tu_rand_floats(struct tu_rng *r, size_t len);
+float *tu_copy(const float *a, size_t len);
+
 double tu_max_rel_err(const float *got, const float *want, size_t len, size_t *at);
 
 /*
