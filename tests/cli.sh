@@ -2,27 +2,8 @@
 # The colnet tool end to end: bad arguments get one clear line and a non-zero exit, and a
 # short MNIST training (5000 images, 2 epochs) beats 90% test accuracy, then eval, predict,
 # info and --resume work on what it saved. Prints cmocka-style summary lines for run-tests.sh.
-COLNET=${COLNET:-build/colnet}
-DATA=${DATA:-data/mnist}
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-passed=0 failed=0
-
-ok() { passed=$((passed + 1)); echo "[       OK ] cli: $1"; }
-bad() { failed=$((failed + 1)); echo "[  FAILED  ] cli: $1"; }
-
-# expect_fail NAME EXIT_CODE NEEDLE ARGS...: the command exits with that code and says NEEDLE
-expect_fail() {
-	name=$1 code=$2 needle=$3
-	shift 3
-	"$COLNET" "$@" >"$tmp/out" 2>"$tmp/err"
-	rc=$?
-	if [ "$rc" -eq "$code" ] && grep -q -- "$needle" "$tmp/err" && [ "$(wc -l <"$tmp/err")" -le 3 ]; then
-		ok "$name"
-	else
-		bad "$name (exit $rc, wanted $code and '$needle'; stderr: $(head -c 300 "$tmp/err"))"
-	fi
-}
+SUITE=cli
+. tests/harness.sh
 
 expect_fail "no command" 2 "usage"
 expect_fail "unknown command" 2 "unknown command" frobnicate
@@ -118,6 +99,4 @@ fi
 "$COLNET" info --model tutorial-cnn >"$tmp/info" 2>&1 && grep -q "parameters: 50186" "$tmp/info" &&
 	ok "info" || bad "info: $(cat "$tmp/info")"
 
-echo "[==========] cli: $((passed + failed)) test(s) run."
-echo "[  PASSED  ] $passed test(s)."
-[ "$failed" -eq 0 ] || { echo "[  FAILED  ] $failed test(s)."; exit 1; }
+summary

@@ -4,28 +4,9 @@
 # the size its layout promises and must not be blank; image folders built from MNIST digits
 # (PGM, gray PNG, colour PNG, junk files) train, predict with class names, evaluate, resume
 # and split by train/ and test/. Prints cmocka-style summary lines for run-tests.sh.
-COLNET=${COLNET:-build/colnet}
-DATA=${DATA:-data/mnist}
+SUITE=pictures
+. tests/harness.sh
 PNGTOOL=${PNGTOOL:-build/tests/pngtool}
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-passed=0 failed=0
-
-ok() { passed=$((passed + 1)); echo "[       OK ] pictures: $1"; }
-bad() { failed=$((failed + 1)); echo "[  FAILED  ] pictures: $1"; }
-
-# expect_fail NAME EXIT_CODE NEEDLE ARGS...: the command exits with that code and says NEEDLE
-expect_fail() {
-	name=$1 code=$2 needle=$3
-	shift 3
-	"$COLNET" "$@" >"$tmp/out" 2>"$tmp/err"
-	rc=$?
-	if [ "$rc" -eq "$code" ] && grep -q -- "$needle" "$tmp/err" && [ "$(wc -l <"$tmp/err")" -le 3 ]; then
-		ok "$name"
-	else
-		bad "$name (exit $rc, wanted $code and '$needle'; stderr: $(head -c 300 "$tmp/err"))"
-	fi
-}
 
 # png_is NAME FILE WIDTH HEIGHT MIN_COLOURS: decodes, has that size, and is not blank
 png_is() {
@@ -152,6 +133,4 @@ else
 		train --data "$tmp/e"
 fi
 
-echo "[==========] pictures: $((passed + failed)) test(s) run."
-echo "[  PASSED  ] $passed test(s)."
-[ "$failed" -eq 0 ] || { echo "[  FAILED  ] $failed test(s)."; exit 1; }
+summary

@@ -8,21 +8,14 @@
 # - a save that fails (file size limit: the write gets EFBIG, as on a full disk): a clear
 #   error, the previous checkpoint byte-identical, no temporary file left.
 # Prints cmocka-style lines for run-tests.sh.
-COLNET=${COLNET:-build/colnet}
-DATA=${DATA:-data/mnist}
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-passed=0 failed=0
-ok() { passed=$((passed + 1)); echo "[       OK ] faults: $1"; }
-bad() { failed=$((failed + 1)); echo "[  FAILED  ] faults: $1"; }
+SUITE=faults
+. tests/harness.sh
 # check NAME CONDITION DETAIL: CONDITION (shell code) holds, else report DETAIL
 check() { if eval "$2"; then ok "$1"; else bad "$1 ($3)"; fi; }
 
 if [ ! -f "$DATA/train-images-idx3-ubyte" ] && [ ! -f "$DATA/train-images-idx3-ubyte.gz" ]; then
 	echo "[  SKIPPED ] faults: no MNIST in $DATA (run 'make data')"
-	echo "[==========] faults: 0 test(s) run."
-	echo "[  PASSED  ] 0 test(s)."
-	exit 0
+	summary
 fi
 model="conv 8 k5 relu | maxpool 2 | linear 10"
 run="--data $DATA --limit 3000 --test-limit 300 --threads 2"
@@ -120,6 +113,4 @@ check "failed save: the previous checkpoint is byte-identical" 'cmp -s "$tmp/goo
 	"it changed"
 check "no temporary files left behind" '! ls "$tmp" | grep -q "\.tmp\."' "$(ls "$tmp")"
 
-echo "[==========] faults: $((passed + failed)) test(s) run."
-echo "[  PASSED  ] $passed test(s)."
-[ "$failed" -eq 0 ] || { echo "[  FAILED  ] $failed test(s)."; exit 1; }
+summary
