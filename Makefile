@@ -25,8 +25,8 @@ LIBS        = $(BLAS_LIBS) $(ZLIB_LIBS) $(OMPFLAGS) -lm -lpthread
 
 LIB_SRC = \
 	src/error.c src/rng.c src/bytes.c src/gemm.c src/arena.c src/geom.c src/im2col.c \
-	src/ops/conv2d.c src/ops/linear.c src/ops/pool.c src/ops/act.c src/ops/loss.c \
-	src/ref/conv2d.c src/ref/linear.c src/ref/pool.c src/ref/act.c src/ref/loss.c \
+	src/ops/conv2d.c src/ops/linear.c src/ops/pool.c src/ops/act.c src/ops/loss.c src/ops/rbf.c \
+	src/ref/conv2d.c src/ref/linear.c src/ref/pool.c src/ref/act.c src/ref/loss.c src/ref/rbf.c \
 	src/layer.c src/spec.c src/net.c src/net_step.c src/net_inspect.c src/init.c src/zoo.c src/optim.c src/sched.c src/idx.c src/dataset.c src/checkpoint.c src/checkpoint_names.c src/checkpoint_pos.c src/train.c src/train_io.c src/eval.c
 
 CLI_SRC = src/cli/main.c src/cli/runtime.c src/cli/args.c src/cli/options.c src/cli/report.c src/cli/stop.c \
@@ -34,7 +34,7 @@ CLI_SRC = src/cli/main.c src/cli/runtime.c src/cli/args.c src/cli/options.c src/
 	src/cli/data.c src/cli/imagefolder.c src/cli/image.c src/cli/png.c src/cli/draw.c \
 	src/cli/plot.c src/cli/maps.c src/cli/cmd_plot.c src/cli/cmd_featuremaps.c
 
-TESTS = test_gemm test_arena test_im2col test_conv2d test_linear test_pool test_act \
+TESTS = test_gemm test_arena test_im2col test_conv2d test_linear test_pool test_act test_rbf \
 	test_loss test_spec test_net test_noalloc test_train_tiny test_optim test_sched \
 	test_idx test_dataset test_checkpoint test_train test_faults test_threads test_hostile
 

@@ -82,7 +82,10 @@ enum cn_plan_mode {
  *   conv CO kK[xK2] [sS[xS2]] [pP[xP2]] [nobias] [ACT]
  *   maxpool K[xK2] [sS[xS2]] [pP[xP2]]      (stride defaults to the kernel)
  *   avgpool K[xK2] [sS[xS2]] [pP[xP2]]
+ *   lppool K[xK2] [sS[xS2]] [pP[xP2]] [p=X]  ((Σ|x|^X)^(1/X) per window; X in 1..100, default 2)
  *   linear OUT [nobias] [ACT]               (flattens its input)
+ *   rbf K [gaussian|imq] [ACT]              (flattens; exp(−γ‖x−μ‖²) or 1/√(1+γ‖x−μ‖²), K
+ *                                            trainable centers μ and widths γ = exp(b))
  *   flatten | ACT
  * where ACT is relu, sigmoid, tanh, identity or leaky[=SLOPE] (default slope 0.01).
  * conv and linear also take init=NAME (default, uniform, gaussian, xavier, xavier-normal, he,

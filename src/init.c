@@ -24,6 +24,20 @@ static void fill_normal(struct cn_rng *r, float *a, size_t len, double std)
 	for (size_t i = 0; i < len; i++) a[i] = (float)(cn_rng_normal(r) * std);
 }
 
+/*
+ * RBF units keep their own scheme whatever kind says (a weight initializer means nothing for
+ * centers): centers uniform in [0, 1]^D, where MNIST pixels and sigmoid features live, and
+ * one width for all, γ = 6/D. Two independent uniform points are D/6 apart in squared
+ * distance on average, so γ‖x−μ‖² starts near 1 and every unit answers (a Gaussian at
+ * e^-1, not at e^-D) with a gradient for γ and μ; training then narrows or widens each unit.
+ */
+static void init_rbf(struct cn_rng *r, struct cn_layer *l)
+{
+	size_t d = l->w_len / (size_t)l->d.out;
+	for (size_t i = 0; i < l->w_len; i++) l->w[i] = (float)cn_rng_uniform(r);
+	for (size_t j = 0; j < l->b_len; j++) l->b[j] = (float)log(6.0 / (double)d);
+}
+
 enum cn_status cn_net_init(struct cn_net *net, enum cn_init kind, float scale, uint64_t seed)
 {
 	if (!net) return CN_ERR_ARG;
@@ -33,7 +47,9 @@ enum cn_status cn_net_init(struct cn_net *net, enum cn_init kind, float scale, u
 		/* layers that name their own initializer keep it */
 		int k = net->layers[i].d.init >= 0 ? net->layers[i].d.init : (int)kind;
 		bool needs_scale = k == CN_INIT_UNIFORM || k == CN_INIT_GAUSSIAN;
-		if (net->layers[i].w_len && needs_scale && !(scale > 0.0f && isfinite(scale)))
+		bool own = net->layers[i].d.kind == CN_LAYER_RBF; /* its own scheme */
+		if (net->layers[i].w_len && needs_scale && !own &&
+		    !(scale > 0.0f && isfinite(scale)))
 			return cn_err_set(net->err, CN_ERR_ARG,
 			                  "layer %d: initializer scale %g must be positive", i + 1,
 			                  (double)scale);
@@ -42,6 +58,10 @@ enum cn_status cn_net_init(struct cn_net *net, enum cn_init kind, float scale, u
 	for (int32_t i = 0; i < net->n_layers; i++) {
 		struct cn_layer *l = &net->layers[i];
 		if (!l->w_len) continue;
+		if (l->d.kind == CN_LAYER_RBF) {
+			init_rbf(&net->rng, l);
+			continue;
+		}
 		double fi, fo;
 		fans(l, &fi, &fo);
 		/* biases start at zero except in PyTorch's default scheme */

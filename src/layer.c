@@ -132,6 +132,56 @@ static void avgpool_backward(struct cn_layer *l, const float *dy, float *dx, flo
 	cn_avgpool2d_backward(&l->g, &tdy, &tdx);
 }
 
+/* ---- L^p pooling: backward recomputes y from x, so an activation may overwrite y ---- */
+
+static void lppool_forward(struct cn_layer *l, float *ws)
+{
+	(void)ws;
+	cn_lppool2d_forward(&l->g, l->d.p, &l->x, &l->y);
+}
+
+static void lppool_backward(struct cn_layer *l, const float *dy, float *dx, float *ws)
+{
+	(void)ws;
+	struct cn_tensor tdy = l->y, tdx = l->x;
+	tdy.data = (float *)dy;
+	tdx.data = dx;
+	cn_lppool2d_backward(&l->g, l->d.p, &l->x, &tdy, &tdx);
+}
+
+/* ---- rbf (flattens its input): centers are w [K, D], log-widths are b [K] ---- */
+
+static enum cn_status rbf_shape(struct cn_layer *l, char *err)
+{
+	size_t in = image_len(l->in);
+	if (in > INT32_MAX || l->d.out <= 0)
+		return cn_err_set(err, CN_ERR_SHAPE, "%zu inputs to %d units is out of range", in,
+		                  l->d.out);
+	l->out = (struct cn_shape){.c = l->d.out, .h = 1, .w = 1};
+	l->w_len = cn_mul4(in, (size_t)l->d.out, 1, 1);
+	l->b_len = (size_t)l->d.out;
+	return CN_OK;
+}
+
+static size_t rbf_ws_len(const struct cn_layer *l, bool train)
+{
+	(void)train;
+	return cn_rbf_ws_len(l->d.out);
+}
+
+static void rbf_forward(struct cn_layer *l, float *ws)
+{
+	cn_rbf_forward(l->d.rbf, l->x.n, (int32_t)image_len(l->in), l->d.out, l->w, l->b, l->x.data,
+	               l->y.data, l->cache, ws);
+}
+
+static void rbf_backward(struct cn_layer *l, const float *dy, float *dx, float *ws)
+{
+	size_t nk = (size_t)l->x.n * (size_t)l->d.out;
+	cn_rbf_backward(l->d.rbf, l->x.n, (int32_t)image_len(l->in), l->d.out, l->w, l->b,
+	                l->x.data, l->cache, dy, dx, l->dw, l->db, l->cache + nk, ws);
+}
+
 /* ---- activation and flatten: the op is the identity ---- */
 
 static enum cn_status same_shape(struct cn_layer *l, char *err)
@@ -170,6 +220,8 @@ const struct cn_layer_impl cn_layer_impls[CN_LAYER_COUNT] = {
     [CN_LAYER_AVGPOOL2D] = {"avgpool", pool_shape, no_ws, avgpool_forward, avgpool_backward, false},
     [CN_LAYER_ACT] = {"act", same_shape, no_ws, copy_forward, copy_backward, false},
     [CN_LAYER_FLATTEN] = {"flatten", flatten_shape, no_ws, copy_forward, copy_backward, false},
+    [CN_LAYER_RBF] = {"rbf", rbf_shape, rbf_ws_len, rbf_forward, rbf_backward, false},
+    [CN_LAYER_LPPOOL2D] = {"lppool", pool_shape, no_ws, lppool_forward, lppool_backward, false},
 };
 
 void cn_layer_format(const struct cn_layer_desc *d, char *buf, size_t len)
@@ -187,6 +239,14 @@ void cn_layer_format(const struct cn_layer_desc *d, char *buf, size_t len)
 	case CN_LAYER_AVGPOOL2D:
 		k = snprintf(buf, len, "%s k%dx%d s%dx%d p%dx%d", cn_layer_impls[d->kind].name,
 		             d->kh, d->kw, d->sh, d->sw, d->ph, d->pw);
+		break;
+	case CN_LAYER_LPPOOL2D:
+		k = snprintf(buf, len, "lppool k%dx%d s%dx%d p%dx%d p=%g", d->kh, d->kw, d->sh,
+		             d->sw, d->ph, d->pw, (double)d->p);
+		break;
+	case CN_LAYER_RBF:
+		k = snprintf(buf, len, "rbf %d %s", d->out,
+		             d->rbf == CN_RBF_GAUSSIAN ? "gaussian" : "imq");
 		break;
 	case CN_LAYER_ACT:
 		k = snprintf(buf, len, "%s", cn_act_name(d->act));

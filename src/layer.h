@@ -23,6 +23,8 @@ enum cn_layer_kind {
 	CN_LAYER_AVGPOOL2D,
 	CN_LAYER_ACT,
 	CN_LAYER_FLATTEN,
+	CN_LAYER_RBF,
+	CN_LAYER_LPPOOL2D,
 	CN_LAYER_COUNT
 };
 
@@ -36,6 +38,8 @@ struct cn_layer_desc {
 	enum cn_act act;        /* applied in place on the output */
 	float slope;            /* leaky relu */
 	int init;               /* enum cn_init for this layer's weights, or -1: the net's choice */
+	enum cn_rbf_kind rbf;   /* rbf: the kernel */
+	float p;                /* lppool: the norm's exponent, >= 1 */
 };
 
 struct cn_layer {
@@ -48,6 +52,7 @@ struct cn_layer {
 	float *dw, *db;             /* same layouts, in the net's gradient block */
 	struct cn_tensor x, y;      /* [N, H, W, C] views: x is the previous layer's y */
 	int32_t *argmax;            /* maxpool: [N, HO, WO, C] */
+	float *cache; /* rbf, training plans: [2, N, K]: r from forward, e's scratch */
 };
 
 struct cn_layer_impl {

@@ -164,7 +164,7 @@ static struct cn_conv2d_plan plan_conv(const struct cn_layer *l, int32_t batch)
 /* Reserve the plan's buffers; offsets come back in off[] for binding after commit. */
 struct plan_offsets {
 	size_t input, ws, dbuf[2], probs;
-	size_t y[CN_SPEC_MAX_LAYERS], argmax[CN_SPEC_MAX_LAYERS];
+	size_t y[CN_SPEC_MAX_LAYERS], argmax[CN_SPEC_MAX_LAYERS], cache[CN_SPEC_MAX_LAYERS];
 };
 
 static enum cn_status reserve(struct cn_net *net, int32_t batch, bool train,
@@ -185,6 +185,9 @@ static enum cn_status reserve(struct cn_net *net, int32_t batch, bool train,
 		off->y[i] = cn_arena_reserve_array(a, out_len, sizeof(float));
 		if (l->d.kind == CN_LAYER_MAXPOOL2D)
 			off->argmax[i] = cn_arena_reserve_array(a, out_len, sizeof(int32_t));
+		if (l->d.kind == CN_LAYER_RBF && train) /* r, then backward's dL/d‖x−μ‖² */
+			off->cache[i] =
+			    cn_arena_reserve_array(a, cn_mul4(out_len, 2, 1, 1), sizeof(float));
 		max_out = CN_MAX(max_out, out_len);
 		if (l->d.kind == CN_LAYER_CONV2D) l->conv = plan_conv(l, batch);
 		size_t ws = cn_layer_impls[l->d.kind].ws_len(l, train);
@@ -218,6 +221,8 @@ static void bind_plan(struct cn_net *net, int32_t batch, bool train, const struc
 		l->y =
 		    cn_tensor_make(cn_arena_at(a, off->y[i]), batch, l->out.h, l->out.w, l->out.c);
 		l->argmax = l->d.kind == CN_LAYER_MAXPOOL2D ? cn_arena_at(a, off->argmax[i]) : NULL;
+		l->cache =
+		    l->d.kind == CN_LAYER_RBF && train ? cn_arena_at(a, off->cache[i]) : NULL;
 		x = l->y;
 	}
 }
@@ -314,8 +319,11 @@ int64_t cn_net_layer_flops(const struct cn_net *net, int32_t i)
 	case CN_LAYER_CONV2D:
 	case CN_LAYER_LINEAR: /* every weight meets every output pixel once: 2 FLOPs */
 		return 2 * (int64_t)l->w_len / l->d.out * out;
+	case CN_LAYER_RBF: /* the GEMM, plus the norms and the kernel */
+		return 2 * (int64_t)l->w_len + 4 * out;
 	case CN_LAYER_MAXPOOL2D:
 	case CN_LAYER_AVGPOOL2D:
+	case CN_LAYER_LPPOOL2D:
 		return out * l->d.kh * l->d.kw;
 	default:
 		return l->d.act == CN_ACT_IDENTITY ? 0 : out;

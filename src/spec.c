@@ -105,12 +105,12 @@ static enum cn_status parse_kind(const struct cursor *c, const char *tok, struct
 	static const struct {
 		const char *name;
 		enum cn_layer_kind kind;
-	} kinds[] = {{"conv", CN_LAYER_CONV2D},
-	             {"linear", CN_LAYER_LINEAR},
-	             {"maxpool", CN_LAYER_MAXPOOL2D},
-	             {"avgpool", CN_LAYER_AVGPOOL2D},
-	             {"flatten", CN_LAYER_FLATTEN}};
-	*d = (struct cn_layer_desc){.kh = 1, .kw = 1, .sh = 0, .sw = 0, .bias = true, .init = -1};
+	} kinds[] = {{"conv", CN_LAYER_CONV2D},       {"linear", CN_LAYER_LINEAR},
+	             {"maxpool", CN_LAYER_MAXPOOL2D}, {"avgpool", CN_LAYER_AVGPOOL2D},
+	             {"flatten", CN_LAYER_FLATTEN},   {"rbf", CN_LAYER_RBF},
+	             {"lppool", CN_LAYER_LPPOOL2D}};
+	*d = (struct cn_layer_desc){
+	    .kh = 1, .kw = 1, .sh = 0, .sw = 0, .bias = true, .init = -1, .p = 2.0f};
 	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
 		if (strcmp(tok, kinds[i].name) == 0) {
 			d->kind = kinds[i].kind;
@@ -129,12 +129,27 @@ static enum cn_status parse_arg(const struct cursor *c, const char *tok, struct 
                                 bool *have_count, bool *have_kernel)
 {
 	enum cn_layer_kind k = d->kind;
-	bool windowed = k == CN_LAYER_CONV2D || k == CN_LAYER_MAXPOOL2D || k == CN_LAYER_AVGPOOL2D;
-	bool pool = k == CN_LAYER_MAXPOOL2D || k == CN_LAYER_AVGPOOL2D;
+	bool pool = k == CN_LAYER_MAXPOOL2D || k == CN_LAYER_AVGPOOL2D || k == CN_LAYER_LPPOOL2D;
+	bool windowed = k == CN_LAYER_CONV2D || pool;
 	bool weighted = k == CN_LAYER_CONV2D || k == CN_LAYER_LINEAR;
 	const char *e;
 
-	if (weighted && !*have_count && isdigit((unsigned char)tok[0])) {
+	if (k == CN_LAYER_LPPOOL2D && strncmp(tok, "p=", 2) == 0) {
+		char *pe;
+		errno = 0;
+		float p = strtof(tok + 2, &pe);
+		/* below 1 it is no norm (and its gradient is infinite at 0); above 100 only the
+		   maximum matters */
+		if (errno || pe == tok + 2 || *pe != '\0' || !(p >= 1.0f && p <= 100.0f))
+			return bad(c, "norm exponent must be p=X with X in 1..100, got", tok);
+		d->p = p;
+		return CN_OK;
+	}
+	if (k == CN_LAYER_RBF && (strcmp(tok, "gaussian") == 0 || strcmp(tok, "imq") == 0)) {
+		d->rbf = tok[0] == 'g' ? CN_RBF_GAUSSIAN : CN_RBF_IMQ;
+		return CN_OK;
+	}
+	if ((weighted || k == CN_LAYER_RBF) && !*have_count && isdigit((unsigned char)tok[0])) {
 		if (!parse_int(tok, &e, 1, MAX_UNITS, &d->out) || *e != '\0')
 			return bad(c, "output count must be an integer in 1..1000000, got", tok);
 		*have_count = true;
@@ -199,15 +214,17 @@ static enum cn_status parse_layer(struct cursor *c, struct cn_layer_desc *d)
 		first = false;
 	}
 	if (first) return bad(c, "empty layer", "");
-	if ((d->kind == CN_LAYER_CONV2D || d->kind == CN_LAYER_LINEAR) && !have_count)
+	if ((d->kind == CN_LAYER_CONV2D || d->kind == CN_LAYER_LINEAR || d->kind == CN_LAYER_RBF) &&
+	    !have_count)
 		return bad(c, "missing output count after", cn_layer_impls[d->kind].name);
 	if (d->kind == CN_LAYER_CONV2D && !have_kernel)
 		return bad(c, "missing kernel size (kN) for", "conv");
-	if ((d->kind == CN_LAYER_MAXPOOL2D || d->kind == CN_LAYER_AVGPOOL2D) && !have_kernel)
+	bool pool = d->kind == CN_LAYER_MAXPOOL2D || d->kind == CN_LAYER_AVGPOOL2D ||
+	            d->kind == CN_LAYER_LPPOOL2D;
+	if (pool && !have_kernel)
 		return bad(c, "missing pool size for", cn_layer_impls[d->kind].name);
 	/* stride defaults: a pool tiles its input, a convolution slides by one */
 	if (d->sh == 0) {
-		bool pool = d->kind == CN_LAYER_MAXPOOL2D || d->kind == CN_LAYER_AVGPOOL2D;
 		d->sh = pool ? d->kh : 1;
 		d->sw = pool ? d->kw : 1;
 	}

@@ -34,6 +34,12 @@ static const struct zoo_entry zoo[] = {
     {"sigmoid-cnn", "conv 6 k5 sigmoid | maxpool 2 | conv 12 k5 sigmoid | maxpool 2 | linear 10",
      CN_OPTIM_MOMENTUM, CN_SCHED_CONST, 0.05f, 0.9f, 25},
     {"mlp", "linear 256 relu | linear 10", CN_OPTIM_MOMENTUM, CN_SCHED_CONST, 0.05f, 0.9f, 10},
+    {"rbf", "linear 64 sigmoid | rbf 100 gaussian | linear 10", CN_OPTIM_MOMENTUM, CN_SCHED_CONST,
+     0.05f, 0.9f, 10},
+    {"cnn-rbf",
+     "conv 6 k5 sigmoid | maxpool 2 | conv 12 k5 sigmoid | maxpool 2 | rbf 100 gaussian | "
+     "linear 10",
+     CN_OPTIM_MOMENTUM, CN_SCHED_CONST, 0.05f, 0.9f, 10},
     {"avgpool-cnn", "conv 4 k3 p1 relu | avgpool 2 | conv 4 k3 p1 relu | avgpool 2 | linear 10",
      CN_OPTIM_MOMENTUM, CN_SCHED_CONST, 0.015f, 0.9f, 5},
 };

@@ -109,6 +109,9 @@ static void whole_net_gradcheck(void **state)
 	    "5 tanh | linear 3",
 	    "conv 2 k1 | conv 3 k3 s2 leaky=0.1 | flatten | sigmoid | linear 3 nobias",
 	    "maxpool 3 s2 p1 | conv 4 k1x3 p0x1 tanh | avgpool 2 s1 | linear 3",
+	    /* L^p pooling under an activation (backward recomputes its y), radial basis units */
+	    "conv 3 k3 p1 tanh | lppool 3 s2 p1 p=3 tanh | rbf 5 gaussian | linear 3",
+	    "rbf 4 imq sigmoid | linear 3",
 	};
 	struct tu_rng rng = tu_rng_make(7);
 	double worst = 0;
@@ -234,6 +237,7 @@ static void zoo_entries_build(void **state)
 	} zoo[] = {
 	    {"tutorial-cnn", 50186, 5}, {"deep-cnn", 1379557, 8}, {"lenet5", 61706, 7},
 	    {"sigmoid-cnn", 3898, 5},   {"mlp", 203530, 2},       {"avgpool-cnn", 2158, 5},
+	    {"rbf", 57750, 3},          {"cnn-rbf", 22278, 6},
 	};
 	int listed = 0;
 	while (cn_zoo_name(listed)) listed++;

@@ -61,6 +61,9 @@ static void step_allocates_nothing(void **state)
 	    "conv 6 k5 p2 tanh | avgpool 2 | conv 16 k5 tanh | avgpool 2 | linear 12 sigmoid | "
 	    "flatten | leaky | linear 10",
 	    "conv 4 k1 | maxpool 3 s2 p1 | linear 10",
+	    /* the report layers: overlapping max pooling, L^p pooling, radial basis units */
+	    "conv 4 k3 sigmoid | maxpool 3 s2 | lppool 2 p=3 tanh | rbf 7 imq | linear 10",
+	    "linear 16 sigmoid | rbf 9 gaussian tanh | linear 10",
 	};
 	for (size_t s = 0; s < sizeof(specs) / sizeof(specs[0]); s++) {
 		char err[CN_ERR_LEN];

@@ -1,7 +1,9 @@
 /*
  * Max and average pooling: fast path against the reference on a table of edge cases and a
  * seeded sweep (forward, argmax, backward, dx overwritten), hand-computed cases (padding never
- * wins, ties, overlapping windows add up), and central-difference gradient checks.
+ * wins, ties, overlapping windows add up), and central-difference gradient checks. L^p pooling
+ * runs through the same table and sweep (cycling p), plus hand cases (zero windows, p = 1, 100)
+ * and its own gradient checks; overlapping max pooling (k3 s2) gets ties and checks of its own.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -51,7 +53,10 @@ static const struct pcase edges[] = {
 
 /* Per-op statistics the lead reports: configurations run and the largest error seen. */
 static int configs;
-static double max_fwd, max_bwd, avg_fwd, avg_bwd;
+static double max_fwd, max_bwd, avg_fwd, avg_bwd, lp_fwd, lp_bwd;
+
+/* L^p exponents the table and sweep cycle through: the norm's ends, the default, odd ones */
+static const float lp_ps[] = {2.0f, 1.0f, 3.0f, 7.5f, 1.5f, 100.0f};
 
 static void fill_nan(float *a, size_t len)
 {
@@ -130,6 +135,23 @@ static void run_case(const struct pcase *pc, struct tu_rng *r, bool quantize)
 	cn_avgpool2d_backward(&g, &dy, &tdx);
 	cn_avgpool2d_backward_ref(&g, &dy, &tdxr);
 	tu_track(&avg_bwd, tu_check_close("avgpool backward", dx, dxr, xl, TOL, cfg));
+
+	/* L^p: quantized inputs give all-zero windows (y = 0, no gradient) and zero elements */
+	float p = lp_ps[configs % (int)(sizeof lp_ps / sizeof lp_ps[0])];
+	char lcfg[300];
+	snprintf(lcfg, sizeof lcfg, "%s p=%g", cfg, (double)p);
+	fill_nan(y, yl);
+	fill_nan(yr, yl);
+	cn_lppool2d_forward(&g, p, &x, &ty);
+	cn_lppool2d_forward_ref(&g, p, &x, &tyr);
+	tu_track(&lp_fwd, tu_check_close("lppool forward", y, yr, yl, TOL, lcfg));
+	fill_nan(dx, xl);
+	fill_nan(dxr, xl);
+	cn_lppool2d_backward(&g, p, &x, &dy, &tdx);
+	cn_lppool2d_backward_ref(&g, p, &x, &dy, &tdxr);
+	/* (|x|/y)^(p-1) multiplies y's float rounding by p - 1: at p = 100 that is ~1e-4 */
+	double lp_tol = p > 10.0f ? TOL * p / 10.0 : TOL;
+	tu_track(&lp_bwd, tu_check_close("lppool backward", dx, dxr, xl, lp_tol, lcfg));
 	configs++;
 	free(xd), free(dx), free(dxr), free(y), free(yr), free(dyd), free(am), free(amr);
 }
@@ -163,8 +185,9 @@ static void test_sweep(void **state)
 		run_case(&pc, &r, t % 3 == 0);
 	}
 	print_message("pool: %d configurations (edge table x2 + sweep of %d); largest rel err: "
-	              "maxpool fwd %.3g bwd %.3g, avgpool fwd %.3g bwd %.3g\n",
-	              configs, SWEEP, max_fwd, max_bwd, avg_fwd, avg_bwd);
+	              "maxpool fwd %.3g bwd %.3g, avgpool fwd %.3g bwd %.3g, lppool fwd %.3g bwd "
+	              "%.3g\n",
+	              configs, SWEEP, max_fwd, max_bwd, avg_fwd, avg_bwd, lp_fwd, lp_bwd);
 }
 
 /* One 1-image, 1-channel case with known outputs; want_am/want_dx may be NULL. */
@@ -241,6 +264,56 @@ static void test_hand(void **state)
 	     tie_am, NULL, NULL);
 }
 
+/* One 1-image, 1-channel L^p case with known y and dx (dy = 1 everywhere), fast and ref. */
+static void hand_lp(const char *what, float p, int32_t h, int32_t w, int32_t kh, int32_t kw,
+                    int32_t s, const float *xv, const float *want_y, const float *want_dx)
+{
+	struct cn_geom g;
+	assert_int_equal(cn_geom_init(&g, h, w, 1, kh, kw, s, s, 0, 0, NULL), CN_OK);
+	size_t yl = (size_t)g.ho * g.wo, xl = (size_t)h * w;
+	float y[16], dx[16], ones[16];
+	assert_true(yl <= 16 && xl <= 16);
+	for (int i = 0; i < 16; i++) ones[i] = 1.0f;
+	struct cn_tensor x = cn_tensor_make((float *)xv, 1, h, w, 1);
+	struct cn_tensor ty = cn_tensor_make(y, 1, g.ho, g.wo, 1);
+	struct cn_tensor dy = cn_tensor_make(ones, 1, g.ho, g.wo, 1);
+	struct cn_tensor tdx = cn_tensor_make(dx, 1, h, w, 1);
+	for (int ref = 0; ref < 2; ref++) {
+		char cfg[96];
+		snprintf(cfg, sizeof cfg, "%s (%s)", what, ref ? "ref" : "fast");
+		fill_nan(y, yl);
+		fill_nan(dx, xl);
+		(ref ? cn_lppool2d_forward_ref : cn_lppool2d_forward)(&g, p, &x, &ty);
+		(ref ? cn_lppool2d_backward_ref : cn_lppool2d_backward)(&g, p, &x, &dy, &tdx);
+		tu_check_close("hand y", y, want_y, yl, 1e-5, cfg);
+		tu_check_close("hand dx", dx, want_dx, xl, 1e-5, cfg);
+	}
+}
+
+static void test_hand_lppool(void **state)
+{
+	(void)state;
+	/* windows {3, -4, 0, 0} and {0, 0, 0, 0}: the first has a zero element (gradient 0
+	   there, not NaN), the second is all zero: y = 0 and, by definition, no gradient */
+	const float x[] = {3, -4, 0, 0, 0, 0, 0, 0}; /* 2x4: two 2x2 windows */
+	const float y2[] = {5, 0}, dx2[] = {.6f, -.8f, 0, 0, 0, 0, 0, 0};
+	hand_lp("p=2 (Euclidean), a zero window", 2.0f, 2, 4, 2, 2, 2, x, y2, dx2);
+	const float y1[] = {7, 0}, dx1[] = {1, -1, 0, 0, 0, 0, 0, 0};
+	hand_lp("p=1 (sum of |x|): sign(x), 0 at 0", 1.0f, 2, 4, 2, 2, 2, x, y1, dx1);
+	/* p=3 on {1, 2}: y = 9^(1/3); dx = sign·(|x|/y)^2 */
+	const float xr[] = {1, -2}, c = cbrtf(9.0f);
+	const float y3[] = {c}, dx3[] = {1 / (c * c), -4 / (c * c)};
+	hand_lp("p=3, 1x2 window", 3.0f, 1, 2, 1, 2, 1, xr, y3, dx3);
+	/* p=100 on four equal 1000s: 1000·4^0.01 with no overflow, each gets 4^-0.99 */
+	const float big[] = {1000, -1000, 1000, 1000};
+	const float yb[] = {1000.0f * powf(4.0f, 0.01f)};
+	const float g = powf(4.0f, -0.99f), dxb[] = {g, -g, g, g};
+	hand_lp("p=100, large values: no overflow", 100.0f, 2, 2, 2, 2, 2, big, yb, dxb);
+	/* overlapping windows k2 s1 on a 1x3 row {3, 4, 0}: the middle element is in both */
+	const float row[] = {3, 4, 0}, yrow[] = {5, 4}, dxrow[] = {.6f, .8f + 1.0f, 0};
+	hand_lp("p=2, overlapping 1x2 windows s1 add up", 2.0f, 1, 3, 1, 2, 1, row, yrow, dxrow);
+}
+
 struct gctx {
 	const struct cn_geom *g;
 	struct cn_tensor x, y;
@@ -294,6 +367,92 @@ static void gradcheck(bool maxp, int32_t n, int32_t h, int32_t w, int32_t ch, in
 	free(xd), free(dx), free(y), free(rv), free(am);
 }
 
+/* sum(r .* lppool(x)) through the fast forward */
+struct lpctx {
+	const struct cn_geom *g;
+	float p;
+	struct cn_tensor x, y;
+	const float *r; /* [N, HO, WO, C] */
+};
+
+static double lploss(void *q)
+{
+	struct lpctx *c = q;
+	cn_lppool2d_forward(c->g, c->p, &c->x, &c->y);
+	double s = 0;
+	for (size_t i = 0; i < cn_tensor_len(&c->y); i++) s += (double)c->r[i] * c->y.data[i];
+	return s;
+}
+
+/* |x| in [0.2, 1] with random signs: central differences never straddle the kink at 0 */
+static void lp_gradcheck(float p, int32_t n, int32_t h, int32_t w, int32_t ch, int32_t k, int32_t s,
+                         int32_t pad, uint64_t seed, double *worst)
+{
+	struct tu_rng r = tu_rng_make(seed);
+	struct cn_geom g;
+	assert_int_equal(cn_geom_init(&g, h, w, ch, k, k, s, s, pad, pad, NULL), CN_OK);
+	size_t xl = (size_t)n * h * w * ch, yl = (size_t)n * g.ho * g.wo * ch;
+	float *xd = tu_floats(xl), *dx = tu_floats(xl), *y = tu_floats(yl), *rv = tu_floats(yl);
+	for (size_t i = 0; i < xl; i++)
+		xd[i] = tu_uniform(&r, 0.2f, 1.0f) * (tu_int(&r, 0, 1) ? 1.0f : -1.0f);
+	tu_fill_uniform(&r, rv, yl, -1, 1);
+	struct lpctx c = {.g = &g, .p = p, .r = rv};
+	c.x = cn_tensor_make(xd, n, h, w, ch);
+	c.y = cn_tensor_make(y, n, g.ho, g.wo, ch);
+	struct cn_tensor dy = cn_tensor_make(rv, n, g.ho, g.wo, ch);
+	struct cn_tensor tdx = cn_tensor_make(dx, n, h, w, ch);
+	cn_lppool2d_backward(&g, p, &c.x, &dy, &tdx);
+	char what[64];
+	snprintf(what, sizeof what, "lppool p=%g k%d s%d p%d grad", (double)p, k, s, pad);
+	tu_track(worst, tu_gradcheck(what, lploss, &c, xd, xl, dx, 1e-2, 2e-2, 4096));
+	free(xd), free(dx), free(y), free(rv);
+}
+
+static void test_gradcheck_lppool(void **state)
+{
+	(void)state;
+	double worst = 0;
+	const float ps[] = {1.0f, 2.0f, 3.0f, 7.5f};
+	for (size_t i = 0; i < sizeof ps / sizeof ps[0]; i++) {
+		lp_gradcheck(ps[i], 2, 5, 5, 3, 3, 2, 1, 20 + i, &worst); /* overlapping, padded */
+		lp_gradcheck(ps[i], 1, 4, 6, 2, 2, 2, 0, 30 + i, &worst); /* tiling */
+		lp_gradcheck(ps[i], 1, 5, 4, 3, 2, 3, 0, 40 + i, &worst); /* stride > kernel */
+	}
+	print_message("lppool gradcheck: 3 shapes x p in {1, 2, 3, 7.5}; largest error %.3g\n",
+	              worst);
+}
+
+/*
+ * Overlapping max pooling as AlexNet has it (kernel 3, stride 2): ties inside and across the
+ * shared rows and columns go to the first maximum of each window, and an element two windows
+ * pick receives both gradients.
+ */
+static void test_overlapping_max(void **state)
+{
+	(void)state;
+	/* 5x5 of ones but a 9 at the centre (2,2), which all four 3x3 windows s2 contain */
+	float x[25], ones[25];
+	for (int i = 0; i < 25; i++) x[i] = 1.0f;
+	x[12] = 9.0f;
+	const float y9[] = {9, 9, 9, 9}, dy[] = {1, 2, 3, 4};
+	const int32_t am9[] = {12, 12, 12, 12};
+	float dx9[25] = {0};
+	dx9[12] = 10.0f;
+	hand("5x5 k3 s2: the shared centre wins every window", true, 5, 5, 3, 3, 2, 0, x, y9, am9,
+	     dy, dx9);
+	/* all ones: each window's first element (its top-left) wins, shared or not */
+	for (int i = 0; i < 25; i++) ones[i] = 1.0f;
+	const float y1[] = {1, 1, 1, 1};
+	const int32_t am1[] = {0, 2, 10, 12};
+	float dx1[25] = {0};
+	dx1[0] = 1, dx1[2] = 2, dx1[10] = 3, dx1[12] = 4;
+	hand("5x5 k3 s2 all equal: first maximum of each window", true, 5, 5, 3, 3, 2, 0, ones, y1,
+	     am1, dy, dx1);
+	double worst = 0;
+	gradcheck(true, 2, 13, 13, 3, 3, 2, 0, 14, &worst); /* AlexNet's 13x13 -> 6x6 */
+	gradcheck(true, 1, 7, 9, 2, 3, 2, 1, 15, &worst);
+}
+
 static void test_gradcheck(void **state)
 {
 	(void)state;
@@ -317,6 +476,9 @@ int main(void)
 	    cmocka_unit_test(test_edges),
 	    cmocka_unit_test(test_sweep),
 	    cmocka_unit_test(test_gradcheck),
+	    cmocka_unit_test(test_hand_lppool),
+	    cmocka_unit_test(test_gradcheck_lppool),
+	    cmocka_unit_test(test_overlapping_max),
 	};
 	return cmocka_run_group_tests_name("pool", tests, NULL, NULL);
 }

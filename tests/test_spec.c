@@ -90,6 +90,47 @@ static void every_form(void **state)
 	assert_int_equal(descs[7].act, CN_ACT_IDENTITY);
 }
 
+/* The report layers: L^p pooling and radial basis units. */
+static void lppool_and_rbf(void **state)
+{
+	(void)state;
+	int32_t n =
+	    parse_ok("lppool 3 s2 p=3.5 | lppool 2x3 p1 tanh | rbf 100 | rbf 7 imq sigmoid | "
+	             "rbf 1 gaussian | maxpool 3 s2");
+	assert_int_equal(n, 6);
+	assert_int_equal(descs[0].kind, CN_LAYER_LPPOOL2D);
+	assert_int_equal(descs[0].kh, 3);
+	assert_int_equal(descs[0].sh, 2);
+	assert_float_equal(descs[0].p, 3.5f, 1e-9);
+	assert_int_equal(descs[1].kw, 3);
+	assert_int_equal(descs[1].sw, 3); /* stride defaults to the kernel, as for every pool */
+	assert_int_equal(descs[1].ph, 1); /* p1 is padding, p=X the exponent */
+	assert_float_equal(descs[1].p, 2.0f, 1e-9);
+	assert_int_equal(descs[1].act, CN_ACT_TANH);
+	assert_int_equal(descs[2].kind, CN_LAYER_RBF);
+	assert_int_equal(descs[2].out, 100);
+	assert_int_equal(descs[2].rbf, CN_RBF_GAUSSIAN); /* the default kernel */
+	assert_int_equal(descs[3].rbf, CN_RBF_IMQ);
+	assert_int_equal(descs[3].act, CN_ACT_SIGMOID);
+	assert_int_equal(descs[4].out, 1);
+	assert_int_equal(descs[5].kind, CN_LAYER_MAXPOOL2D);
+	assert_int_equal(descs[5].kh, 3);
+	assert_int_equal(descs[5].sh, 2);
+	parse_bad("lppool 2 p=0.5", "norm exponent");
+	parse_bad("lppool 2 p=101", "norm exponent");
+	parse_bad("lppool 2 p=", "norm exponent");
+	parse_bad("lppool 2 p=nan", "norm exponent");
+	parse_bad("lppool 2 p=2x", "norm exponent");
+	parse_bad("lppool p=2", "missing pool size");
+	parse_bad("maxpool 2 p=2", "unexpected argument 'p=2'");
+	parse_bad("rbf", "missing output count");
+	parse_bad("rbf 0", "output count");
+	parse_bad("rbf 10 nobias", "unexpected argument 'nobias'");
+	parse_bad("rbf 10 init=xavier", "unexpected argument 'init=xavier'");
+	parse_bad("rbf 10 k3", "unexpected argument 'k3'");
+	parse_bad("linear 10 imq", "unexpected argument 'imq'");
+}
+
 static void malformed(void **state)
 {
 	(void)state;
@@ -146,9 +187,8 @@ static void too_big(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(tutorial_cnn),
-	    cmocka_unit_test(every_form),
-	    cmocka_unit_test(malformed),
+	    cmocka_unit_test(tutorial_cnn),   cmocka_unit_test(every_form),
+	    cmocka_unit_test(lppool_and_rbf), cmocka_unit_test(malformed),
 	    cmocka_unit_test(too_big),
 	};
 	return cmocka_run_group_tests_name("spec", tests, NULL, NULL);

@@ -99,12 +99,52 @@ void cn_avgpool2d_forward(const struct cn_geom *g, const struct cn_tensor *x, st
 void cn_avgpool2d_backward(const struct cn_geom *g, const struct cn_tensor *dy,
                            struct cn_tensor *dx);
 
+/*
+ * L^p pooling (PyTorch's LPPool2d without its sign quirk): y = (Σ_window |x|^p)^(1/p), a sum
+ * (not a mean) over the in-image part of the window; padding adds nothing. p >= 1. Computed as
+ * m·(Σ (|x|/m)^p)^(1/p) with m the window's max |x|, so large p cannot overflow.
+ */
+void cn_lppool2d_forward(const struct cn_geom *g, float p, const struct cn_tensor *x,
+                         struct cn_tensor *y);
+
+/*
+ * dx = 0, then dx += dy · sign(x)·(|x|/y)^(p-1) over every window (overlaps add up), with y
+ * recomputed from x (the layer's y may have been overwritten by its activation). A window
+ * whose elements are all zero has y = 0 and passes no gradient (the subgradient 0).
+ */
+void cn_lppool2d_backward(const struct cn_geom *g, float p, const struct cn_tensor *x,
+                          const struct cn_tensor *dy, struct cn_tensor *dx);
+
 /* y = act(x); y == x is allowed. slope is read only by leaky relu. */
 void cn_act_forward(enum cn_act act, float slope, const float *x, float *y, size_t len);
 
 /* dx = dy * act'(x), computed from y; dx == dy is allowed. */
 void cn_act_backward(enum cn_act act, float slope, const float *y, const float *dy, float *dx,
                      size_t len);
+
+/*
+ * ---- rbf.c: radial basis units. x [N, D], centers mu [K, D], lg [K] = log γ (γ = exp(lg)
+ * stays positive whatever the optimizer does), r [N, K] = γ_k·‖x_n − μ_k‖², y = f(r) with
+ * f(r) = exp(−r) (Gaussian) or 1/√(1 + r) (inverse multiquadric). ‖x − μ‖² is computed as
+ * ‖x‖² − 2x·μᵀ + ‖μ‖² (one GEMM), clamped at 0 against rounding.
+ */
+enum cn_rbf_kind { CN_RBF_GAUSSIAN, CN_RBF_IMQ, CN_RBF_COUNT };
+
+/* Floats of workspace forward and backward need: [2K]. */
+size_t cn_rbf_ws_len(int32_t k);
+
+/* y [N, K] = f(r); r [N, K] receives r for backward (may be NULL: inference). */
+void cn_rbf_forward(enum cn_rbf_kind kind, int32_t n, int32_t d, int32_t k, const float *mu,
+                    const float *lg, const float *x, float *y, float *r, float *ws);
+
+/*
+ * With e = dy·f'(r)·γ (dL/d‖x−μ‖², stored in e [N, K], scratch):
+ *   dlg[k] += Σ_n dy·f'(r)·r,  dmu += 2(diag(Σ_n e)·μ − eᵀ·x),  dx = 2(diag(Σ_k e)·x − e·μ).
+ * dmu and dlg accumulate; dx is overwritten (may be NULL).
+ */
+void cn_rbf_backward(enum cn_rbf_kind kind, int32_t n, int32_t d, int32_t k, const float *mu,
+                     const float *lg, const float *x, const float *r, const float *dy, float *dx,
+                     float *dmu, float *dlg, float *e, float *ws);
 
 /* ---- loss.c ---- */
 

@@ -2,8 +2,10 @@
  * Reference max and average pooling: one output element at a time, every kernel position
  * visited and bounds-checked, sums in double. x, dx [N, HI, WI, C]; y, dy, argmax [N, HO, WO, C].
  * Max tie rule (shared with ops/pool.c): the first in-image maximum in scan order (ky, then kx)
- * wins; padding never does. Avg divides by kh*kw, padding counting as zeros.
+ * wins; padding never does. Avg divides by kh*kw, padding counting as zeros. L^p pooling sums
+ * |x|^p over the in-image window (no division) and takes the p-th root.
  */
+#include <math.h>
 #include <stddef.h>
 #include <string.h>
 
@@ -105,6 +107,69 @@ void cn_avgpool2d_backward_ref(const struct cn_geom *g, const struct cn_tensor *
 							if (!inside(g, iy, ix)) continue;
 							dx->data[at4(g->hi, g->wi, c, n, iy, ix,
 							             ch)] += (float)d;
+						}
+				}
+}
+
+/*
+ * (Σ over the in-image window of |x|^p)^(1/p) in double, for output (n, oy, ox, ch), as
+ * m·(Σ (|x|/m)^p)^(1/p) with m the largest |x|: at p = 100 even double underflows 0.001^p.
+ */
+static double lp_window(const struct cn_geom *g, double p, const struct cn_tensor *x, int32_t n,
+                        int32_t oy, int32_t ox, int32_t ch)
+{
+	double m = 0.0, sum = 0.0;
+	for (int pass = 0; pass < 2; pass++)
+		for (int32_t ky = 0; ky < g->kh; ky++)
+			for (int32_t kx = 0; kx < g->kw; kx++) {
+				int32_t iy = oy * g->sh - g->ph + ky, ix = ox * g->sw - g->pw + kx;
+				if (!inside(g, iy, ix)) continue;
+				double v = fabs(x->data[at4(g->hi, g->wi, g->ci, n, iy, ix, ch)]);
+				if (pass == 0)
+					m = v > m ? v : m;
+				else
+					sum += pow(v / m, p);
+			}
+	return m > 0.0 ? m * pow(sum, 1.0 / p) : 0.0;
+}
+
+void cn_lppool2d_forward_ref(const struct cn_geom *g, float p, const struct cn_tensor *x,
+                             struct cn_tensor *y)
+{
+	for (int32_t n = 0; n < x->n; n++)
+		for (int32_t oy = 0; oy < g->ho; oy++)
+			for (int32_t ox = 0; ox < g->wo; ox++)
+				for (int32_t ch = 0; ch < g->ci; ch++)
+					y->data[at4(g->ho, g->wo, g->ci, n, oy, ox, ch)] =
+					    (float)lp_window(g, p, x, n, oy, ox, ch);
+}
+
+/* dx[i] += dy·sign(x_i)·|x_i|^(p-1) / y^(p-1); an all-zero window (y = 0) passes nothing. */
+void cn_lppool2d_backward_ref(const struct cn_geom *g, float p, const struct cn_tensor *x,
+                              const struct cn_tensor *dy, struct cn_tensor *dx)
+{
+	if (!dx || !dx->data) return;
+	const int32_t c = g->ci;
+	for (size_t i = 0; i < cn_tensor_len(dx); i++) dx->data[i] = 0.0f;
+	for (int32_t n = 0; n < dy->n; n++)
+		for (int32_t oy = 0; oy < g->ho; oy++)
+			for (int32_t ox = 0; ox < g->wo; ox++)
+				for (int32_t ch = 0; ch < c; ch++) {
+					double yv = lp_window(g, p, x, n, oy, ox, ch);
+					if (yv == 0.0) continue;
+					double d = dy->data[at4(g->ho, g->wo, c, n, oy, ox, ch)];
+					for (int32_t ky = 0; ky < g->kh; ky++)
+						for (int32_t kx = 0; kx < g->kw; kx++) {
+							int32_t iy = oy * g->sh - g->ph + ky;
+							int32_t ix = ox * g->sw - g->pw + kx;
+							if (!inside(g, iy, ix)) continue;
+							size_t at =
+							    at4(g->hi, g->wi, c, n, iy, ix, ch);
+							double v = x->data[at];
+							double s = v > 0 ? 1.0 : v < 0 ? -1.0 : 0.0;
+							dx->data[at] +=
+							    (float)(d * s *
+							            pow(fabs(v) / yv, p - 1.0));
 						}
 				}
 }

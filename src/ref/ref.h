@@ -33,6 +33,18 @@ void cn_avgpool2d_forward_ref(const struct cn_geom *g, const struct cn_tensor *x
 void cn_avgpool2d_backward_ref(const struct cn_geom *g, const struct cn_tensor *dy,
                                struct cn_tensor *dx);
 
+void cn_lppool2d_forward_ref(const struct cn_geom *g, float p, const struct cn_tensor *x,
+                             struct cn_tensor *y);
+void cn_lppool2d_backward_ref(const struct cn_geom *g, float p, const struct cn_tensor *x,
+                              const struct cn_tensor *dy, struct cn_tensor *dx);
+
+/* r may be NULL; backward needs no workspace (it recomputes r from x, μ and γ). */
+void cn_rbf_forward_ref(enum cn_rbf_kind kind, int32_t n, int32_t d, int32_t k, const float *mu,
+                        const float *lg, const float *x, float *y);
+void cn_rbf_backward_ref(enum cn_rbf_kind kind, int32_t n, int32_t d, int32_t k, const float *mu,
+                         const float *lg, const float *x, const float *dy, float *dx, float *dmu,
+                         float *dlg);
+
 void cn_act_forward_ref(enum cn_act act, float slope, const float *x, float *y, size_t len);
 void cn_act_backward_ref(enum cn_act act, float slope, const float *y, const float *dy, float *dx,
                          size_t len);
