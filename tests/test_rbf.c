@@ -60,7 +60,8 @@ static void run(const struct cfg *c, enum cn_rbf_kind kind, struct stats *st)
 	snprintf(name, sizeof(name), "%s: n%d d%d k%d %s", c->desc, c->n, c->d, c->k, kname(kind));
 	const size_t xl = (size_t)c->n * c->d, yl = (size_t)c->n * c->k, ml = (size_t)c->k * c->d;
 	struct tu_rng r = tu_rng_make(900 + (uint64_t)st->configs);
-	float *x = tu_rand_floats(&r, xl), *mu = tu_rand_floats(&r, ml), *dy = tu_rand_floats(&r, yl);
+	float *x = tu_rand_floats(&r, xl), *mu = tu_rand_floats(&r, ml),
+	      *dy = tu_rand_floats(&r, yl);
 	float *lg = tu_floats((size_t)c->k);
 	tu_fill_uniform(&r, lg, (size_t)c->k, -3.0f, 0.0f);
 	float *y = tu_nans(yl), *yr = tu_nans(yl), *rc = tu_nans(yl), *e = tu_nans(yl);
@@ -161,7 +162,8 @@ static void gradcheck(enum cn_rbf_kind kind, int32_t n, int32_t d, int32_t k, ui
 {
 	struct tu_rng r = tu_rng_make(seed);
 	const size_t xl = (size_t)n * d, yl = (size_t)n * k, ml = (size_t)k * d;
-	float *x = tu_rand_floats(&r, xl), *mu = tu_rand_floats(&r, ml), *w = tu_rand_floats(&r, yl);
+	float *x = tu_rand_floats(&r, xl), *mu = tu_rand_floats(&r, ml),
+	      *w = tu_rand_floats(&r, yl);
 	float *lg = tu_floats((size_t)k);
 	tu_fill_uniform(&r, lg, (size_t)k, -1.5f, 0.0f);
 	float *y = tu_floats(yl), *rc = tu_floats(yl), *e = tu_floats(yl);
