@@ -23,6 +23,8 @@ expect_fail "train --seed -1" 2 "--seed wants a non-negative integer" train --se
 expect_fail "missing value" 2 "--epochs needs a value" train --epochs
 expect_fail "unknown model" 2 "unknown model 'nosuch'" train --model nosuch --data "$DATA"
 expect_fail "bad spec" 1 "unknown layer kind 'blah'" train --model "conv 4 k3 | blah" --data "$DATA"
+expect_fail "bad lppool exponent" 1 "norm exponent must be p=X" train --model "lppool 2 p=0.5 | linear 10" --data "$DATA"
+expect_fail "rbf without units" 1 "missing output count after 'rbf'" train --model "rbf | linear 10" --data "$DATA"
 expect_fail "unknown optimizer" 2 "unknown optimizer" train --optim rmsprop --data "$DATA"
 expect_fail "bad schedule" 2 "--schedule" train --schedule warp --data "$DATA"
 expect_fail "bad init" 2 "needs a scale" train --init gaussian --data "$DATA"
@@ -92,6 +94,21 @@ if [ -f "$DATA/train-images-idx3-ubyte" ] || [ -f "$DATA/train-images-idx3-ubyte
 		--test-limit 500 --log "$tmp/m.csv" >"$tmp/resume" 2>&1 &&
 		[ "$(wc -l <"$tmp/m.csv")" -eq 4 ] && ok "resume extends the run and the log" ||
 		bad "resume: $(tail -n 3 "$tmp/resume")"
+	# the report layers end to end: overlapping max pooling, L^p pooling and radial units train,
+	# save and load back (their parameters ride in the flat block the checkpoint stores)
+	"$COLNET" train --model "conv 6 k5 sigmoid | maxpool 3 s2 | lppool 2 p=3 | rbf 30 | linear 10" \
+		--data "$DATA" --epochs 2 --limit 5000 --test-limit 1000 --lr 0.05 --save "$tmp/r.ckpt" \
+		--log "$tmp/r.csv" >"$tmp/rtrain" 2>&1
+	acc=$(awk -F, 'NR == 3 { print $5 }' "$tmp/r.csv" 2>/dev/null)
+	if [ -n "$acc" ] && awk "BEGIN { exit !($acc > 0.30) }"; then
+		ok "maxpool 3 s2 | lppool | rbf trains: test accuracy $acc > 0.30"
+	else
+		bad "maxpool 3 s2 | lppool | rbf: test accuracy '$acc' ($(tail -n 3 "$tmp/rtrain"))"
+	fi
+	pct=$(awk -v a="$acc" 'BEGIN { printf "%.2f%%", 100 * a }')
+	"$COLNET" eval --model "$tmp/r.ckpt" --data "$DATA" --limit 1000 >"$tmp/reval" 2>&1 &&
+		grep -q "accuracy $pct" "$tmp/reval" && ok "rbf checkpoint evaluates to the same $pct" ||
+		bad "rbf checkpoint eval (want $pct): $(head -n 1 "$tmp/reval")"
 	ls "$tmp" | grep -q '\.tmp\.' && bad "temporary files left behind" || ok "no temporary files left"
 else
 	echo "[  SKIPPED ] cli: no MNIST in $DATA (run 'make data')"
