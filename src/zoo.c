@@ -4,6 +4,10 @@
  * The Adam recipes decay their rate by a cosine over the run: measured on MNIST, tutorial-cnn
  * at a constant 0.001 peaked at 99.00% test accuracy (epoch 9 of 15) and drifted down to
  * 98.82%, while the cosine decay over 10 epochs ended at 99.10%.
+ * rbf and cnn-rbf are the CNN + RBF report's networks on sigmoid features. Of its two rates,
+ * 0.05 is the recipe for both, as for sigmoid-cnn (heavy-ball momentum 0.9, so the three curves
+ * compare): at 0.005 after 10 epochs cnn-rbf had only reached 51.5%, rbf 91.8% and sigmoid-cnn
+ * 94.1%, against 98.17%, 94.89% and 98.28% at 0.05.
  */
 #include <string.h>
 
