@@ -170,6 +170,35 @@ static void smaller_batches_match(void **state)
 	cn_net_free(net);
 }
 
+/*
+ * The report layers in both plans: an inference plan reserves no rbf cache (forward writes no
+ * r) and must still give what a training plan gives, image by image or batched.
+ */
+static void rbf_lppool_infer_matches_train(void **state)
+{
+	(void)state;
+	const char *spec = "conv 3 k3 sigmoid | lppool 3 s2 p=2.5 | rbf 6 imq | linear 4";
+	struct cn_shape in = {2, 9, 9};
+	char err[CN_ERR_LEN];
+	struct cn_net *net;
+	assert_int_equal(cn_net_create(&net, spec, in, 5, err), CN_OK);
+	struct tu_rng rng = tu_rng_make(11);
+	float x[3 * 162], train[3 * 4];
+	tu_fill_uniform(&rng, x, sizeof(x) / sizeof(x[0]), 0, 1);
+	const float *y;
+	assert_int_equal(cn_net_plan(net, 3, CN_PLAN_TRAIN), CN_OK);
+	assert_int_equal(cn_net_forward(net, x, 3, &y), CN_OK);
+	memcpy(train, y, sizeof(train));
+	assert_int_equal(cn_net_plan(net, 3, CN_PLAN_INFER), CN_OK);
+	assert_int_equal(cn_net_forward(net, x, 3, &y), CN_OK);
+	tu_check_close("infer vs train plan", y, train, 12, 1e-6, spec);
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(cn_net_forward(net, x + i * 162, 1, &y), CN_OK);
+		tu_check_close("image alone vs in batch", y, train + i * 4, 4, 1e-5, spec);
+	}
+	cn_net_free(net);
+}
+
 static void two_nets_are_independent(void **state)
 {
 	(void)state;
@@ -359,6 +388,7 @@ int main(void)
 	    cmocka_unit_test(impossible_shapes),
 	    cmocka_unit_test(whole_net_gradcheck),
 	    cmocka_unit_test(smaller_batches_match),
+	    cmocka_unit_test(rbf_lppool_infer_matches_train),
 	    cmocka_unit_test(two_nets_are_independent),
 	    cmocka_unit_test(state_and_argument_errors),
 	    cmocka_unit_test(zoo_entries_build),
