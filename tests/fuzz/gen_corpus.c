@@ -149,6 +149,7 @@ static void spec_seeds(void)
 	    "maxpool 2 p1 | conv 2 k2 s2 | relu | avgpool 3 s1 p1 | linear 4",
 	    "conv 8 k5",
 	    "linear 1",
+	    "conv 4 k3 sigmoid | maxpool 3 s2 | lppool 2x3 s1 p1 p=3.5 tanh | rbf 7 imq | rbf 3",
 	};
 	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
 		char name[16];
