@@ -61,6 +61,8 @@ static void step_allocates_nothing(void **state)
 	    "conv 6 k5 p2 tanh | avgpool 2 | conv 16 k5 tanh | avgpool 2 | linear 12 sigmoid | "
 	    "flatten | leaky | linear 10",
 	    "conv 4 k1 | maxpool 3 s2 p1 | linear 10",
+	    "conv 8 k3 p1 nobias | batchnorm relu | maxpool 2 | dropout 0.25 | linear 12 nobias | "
+	    "batchnorm relu | dropout | linear 10",
 	};
 	for (size_t s = 0; s < sizeof(specs) / sizeof(specs[0]); s++) {
 		char err[CN_ERR_LEN];
@@ -85,6 +87,10 @@ static void step_allocates_nothing(void **state)
 			assert_int_equal(cn_net_train_step(net, x, labels, n, &loss), CN_OK);
 			const float *y;
 			assert_int_equal(cn_net_forward(net, cn_net_input(net), n, &y), CN_OK);
+			/* evaluation behaviour (running statistics, no mask) allocates nothing either */
+			cn_net_set_training(net, 0);
+			assert_int_equal(cn_net_forward(net, cn_net_input(net), n, &y), CN_OK);
+			cn_net_set_training(net, 1);
 		}
 		long during = allocations - before;
 		if (during) print_error("'%s': %ld allocations in the step\n", specs[s], during);

@@ -15,14 +15,18 @@
 
 #include "ops.h"
 
-/* y = x * scale + shift per channel; scale, shift [C] */
-static void affine(size_t m, int32_t c, const float *scale, const float *shift, const float *x,
-                   float *y)
+/*
+ * y = (x - mean) * scale + beta per channel; mean, scale, beta [C]. Subtracting the mean first
+ * (not x * scale + folded shift) keeps a near-constant channel exact: its istd is ~316, and
+ * folding the mean into the shift cancelled catastrophically (beta off by 2e-4 measured).
+ */
+static void affine(size_t m, int32_t c, const float *mean, const float *scale, const float *beta,
+                   const float *x, float *y)
 {
 	for (size_t r = 0; r < m; r++) {
 		const float *xr = x + r * (size_t)c;
 		float *yr = y + r * (size_t)c;
-		for (int32_t j = 0; j < c; j++) yr[j] = xr[j] * scale[j] + shift[j];
+		for (int32_t j = 0; j < c; j++) yr[j] = (xr[j] - mean[j]) * scale[j] + beta[j];
 	}
 }
 
@@ -31,7 +35,7 @@ void cn_batchnorm_forward_train(size_t m, int32_t c, const float *gamma, const f
 {
 	assert(m >= 1 && c >= 1);
 	double *sum = (double *)ws, *sq = sum + c; /* [C] each */
-	float *scale = ws + 4 * (size_t)c, *shift = scale + c;
+	float *scale = ws + 4 * (size_t)c;
 	memset(sum, 0, 2 * (size_t)c * sizeof(double));
 	for (size_t r = 0; r < m; r++) {
 		const float *xr = x + r * (size_t)c;
@@ -51,13 +55,12 @@ void cn_batchnorm_forward_train(size_t m, int32_t c, const float *gamma, const f
 		saved[j] = (float)sum[j];
 		saved[c + j] = (float)istd;
 		scale[j] = (float)(gamma[j] * istd);
-		shift[j] = (float)(beta[j] - sum[j] * gamma[j] * istd);
 		run[j] += CN_BN_MOMENTUM * ((float)sum[j] - run[j]);
 		if (m > 1)
 			run[c + j] +=
 			    CN_BN_MOMENTUM * ((float)(sq[j] / (double)(m - 1)) - run[c + j]);
 	}
-	affine(m, c, scale, shift, x, y);
+	affine(m, c, saved, scale, beta, x, y);
 }
 
 void cn_batchnorm_forward_eval(size_t m, int32_t c, const float *gamma, const float *beta,
