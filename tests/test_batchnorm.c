@@ -184,6 +184,18 @@ static void test_single_row(void **state)
 	}
 }
 
+/* A NaN or Inf in the batch leaves that channel's running statistics as they were. */
+static void test_nonfinite_batch(void **state)
+{
+	(void)state;
+	const float x[] = {1, 2, NAN, 4, 5, INFINITY}, g[] = {1, 1}, b[] = {0, 0};
+	float y[6], sv[4], run[4] = {0.5f, 0.5f, 2, 2}, runr[4] = {0.5f, 0.5f, 2, 2}, ws[16];
+	cn_batchnorm_forward_train(3, 2, g, b, x, y, sv, run, ws);
+	cn_batchnorm_forward_train_ref(3, 2, g, b, x, y, sv, runr);
+	for (int j = 0; j < 4; j++) assert_true(run[j] == runr[j]);
+	assert_true(run[0] == 0.5f && run[1] == 0.5f && run[2] == 2 && run[3] == 2);
+}
+
 /* loss = Σ r .* y, r fixed, y from a training (batch statistics) or evaluation forward */
 struct gc {
 	size_t m;
@@ -339,6 +351,7 @@ int main(void)
 	    cmocka_unit_test(test_random_sweep),
 	    cmocka_unit_test(test_running_stats_by_hand),
 	    cmocka_unit_test(test_single_row),
+	    cmocka_unit_test(test_nonfinite_batch),
 	    cmocka_unit_test(test_gradcheck),
 	    cmocka_unit_test(test_net_modes_and_checkpoint),
 	};

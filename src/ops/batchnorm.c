@@ -55,6 +55,8 @@ void cn_batchnorm_forward_train(size_t m, int32_t c, const float *gamma, const f
 		saved[j] = (float)sum[j];
 		saved[c + j] = (float)istd;
 		scale[j] = (float)(gamma[j] * istd);
+		/* a batch gone NaN/Inf must not poison the statistics a skipped step leaves */
+		if (!isfinite(var)) continue;
 		run[j] += CN_BN_MOMENTUM * ((float)sum[j] - run[j]);
 		if (m > 1)
 			run[c + j] +=

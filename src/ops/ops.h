@@ -154,7 +154,9 @@ void cn_dropout_backward(size_t len, const float *mask, const float *dy, float *
  * Training: mean and biased variance of the batch; y = gamma (x - mean) / sqrt(var + eps) +
  * beta; run mean += momentum (mean - run mean), run var += momentum (var * M/(M-1) - run var)
  * (the unbiased variance, as PyTorch). With M = 1 the variance is 0, y = beta, and the running
- * variance is left as it was (one value has no unbiased variance). ws: cn_batchnorm_ws_len(c).
+ * variance is left as it was (one value has no unbiased variance). A channel whose batch
+ * statistics are NaN or Inf leaves its running ones untouched (a skipped step stays skipped).
+ * ws: cn_batchnorm_ws_len(c).
  */
 void cn_batchnorm_forward_train(size_t m, int32_t c, const float *gamma, const float *beta,
                                 const float *x, float *y, float *saved, float *run, float *ws);

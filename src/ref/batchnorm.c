@@ -22,6 +22,7 @@ void cn_batchnorm_forward_train_ref(size_t m, int32_t c, const float *gamma, con
 			y[r * c + j] = (float)(gamma[j] * (x[r * c + j] - mean) * istd + beta[j]);
 		saved[j] = (float)mean;
 		saved[c + j] = (float)istd;
+		if (!isfinite(var)) continue; /* a non-finite batch leaves the statistics alone */
 		run[j] = (float)((1.0 - CN_BN_MOMENTUM) * run[j] + CN_BN_MOMENTUM * mean);
 		if (m > 1)
 			run[c + j] = (float)((1.0 - CN_BN_MOMENTUM) * run[c + j] +
