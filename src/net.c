@@ -45,7 +45,7 @@ static enum cn_status build_layers(struct cn_net *net, const struct cn_layer_des
 		    !cn_add_ok(n_params, l->b_len, &n_params) || l->w_len == SIZE_MAX)
 			return cn_err_set(err, CN_ERR_NOMEM, "layer %d: parameter count overflows",
 			                  i + 1);
-		n_state += l->state_len; /* at most 2 * INT32_MAX per layer: no overflow */
+		n_state += l->state_len; /* twice the layer's parameters: cannot overflow here */
 		s = l->out;
 	}
 	net->n_params = n_params;
