@@ -18,6 +18,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
 #include "bytes.h"
 #include "colnet.h"
 #include "ops/ops.h"
@@ -182,6 +186,36 @@ static void test_single_row(void **state)
 		assert_float_equal(db[j], dy[j], 1e-6);
 		assert_float_equal(dg[j], 0, 1e-6); /* xhat is 0 */
 	}
+}
+
+/* Threads split channels (reductions) and rows (element-wise): bit-identical for 1 and 2. */
+static void test_thread_count_independent(void **state)
+{
+	(void)state;
+#ifdef _OPENMP
+	const size_t m = 4 * 28 * 28, c = 32, len = m * c;
+	struct tu_rng r = tu_rng_make(12);
+	float *x = activations(&r, m, (int32_t)c), *dy = tu_rand_floats(&r, len);
+	float *g = tu_rand_floats(&r, c), *b = tu_rand_floats(&r, c), *ws = tu_floats(8 * c);
+	float *out[2][5];
+	for (int t = 0; t < 2; t++) {
+		omp_set_num_threads(t + 1);
+		float *y = tu_floats(len), *dx = tu_floats(len), *sv = tu_floats(2 * c),
+		      *run = tu_floats(2 * c), *dg = tu_floats(2 * c);
+		memset(run, 0, 2 * c * sizeof(float));
+		memset(dg, 0, 2 * c * sizeof(float));
+		cn_batchnorm_forward_train(m, (int32_t)c, g, b, x, y, sv, run, ws);
+		cn_batchnorm_backward(m, (int32_t)c, true, g, sv, x, dy, dx, dg, dg + c, ws);
+		out[t][0] = y, out[t][1] = dx, out[t][2] = sv, out[t][3] = run, out[t][4] = dg;
+	}
+	omp_set_num_threads(2);
+	const size_t lens[5] = {len, len, 2 * c, 2 * c, 2 * c};
+	for (int k = 0; k < 5; k++) {
+		assert_memory_equal(out[0][k], out[1][k], lens[k] * sizeof(float));
+		free(out[0][k]), free(out[1][k]);
+	}
+	free(x), free(dy), free(g), free(b), free(ws);
+#endif
 }
 
 /* A NaN or Inf in the batch leaves that channel's running statistics as they were. */
@@ -351,6 +385,7 @@ int main(void)
 	    cmocka_unit_test(test_random_sweep),
 	    cmocka_unit_test(test_running_stats_by_hand),
 	    cmocka_unit_test(test_single_row),
+	    cmocka_unit_test(test_thread_count_independent),
 	    cmocka_unit_test(test_nonfinite_batch),
 	    cmocka_unit_test(test_gradcheck),
 	    cmocka_unit_test(test_net_modes_and_checkpoint),
