@@ -308,6 +308,12 @@ static void test_net_modes_and_checkpoint(void **state)
 	float *st = cn_net_state(net);
 	assert_true(st[0] == 0 && st[3] == 1 && st[6] == 0 && st[10] == 1); /* fresh: 0 and 1 */
 	assert_true(cn_net_training(net));
+	const float *gw, *gb; /* gamma and beta are layer 2's w and b: fresh, 1 and 0 */
+	size_t gwl, gbl;
+	struct cn_shape filt;
+	assert_int_equal(cn_net_layer_params(net, 1, &gw, &gwl, &gb, &gbl, &filt), CN_OK);
+	assert_true(gwl == 3 && gbl == 3 && gw[2] == 1 && gb[2] == 0);
+	assert_true(filt.c == 0 && filt.h == 0 && filt.w == 0);
 	struct tu_rng r = tu_rng_make(3);
 	float *x = tu_rand_floats(&r, 6 * 25), *yeval = tu_floats(6 * 3),
 	      *yinfer = tu_floats(6 * 3);
