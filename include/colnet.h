@@ -86,6 +86,8 @@ enum cn_plan_mode {
  *   linear OUT [nobias] [ACT]               (flattens its input)
  *   rbf K [gaussian|imq] [ACT]              (flattens; exp(−γ‖x−μ‖²) or 1/√(1+γ‖x−μ‖²), K
  *                                            trainable centers μ and widths γ = exp(b))
+ *   dropout [P] [ACT]                       (drops with probability P in [0, 1), default 0.5)
+ *   batchnorm [ACT]                         (per channel, or per feature after linear)
  *   flatten | ACT
  * where ACT is relu, sigmoid, tanh, identity or leaky[=SLOPE] (default slope 0.01).
  * conv and linear also take init=NAME (default, uniform, gaussian, xavier, xavier-normal, he,
@@ -152,6 +154,29 @@ enum cn_status cn_net_backward(struct cn_net *net);
 /* Set every gradient to zero. */
 void cn_net_zero_grad(struct cn_net *net);
 
+/*
+ * Training or evaluation behaviour of dropout and batchnorm layers (other layers have none).
+ * A forward behaves as in training when the network is in training mode AND planned with
+ * CN_PLAN_TRAIN: dropout then draws a fresh inverted mask from the network's seeded generator
+ * (seeded by cn_net_create / cn_net_init, so runs repeat for a seed and thread count) and
+ * batchnorm normalizes with the batch's statistics and updates its running ones. Otherwise
+ * (evaluation mode, or any CN_PLAN_INFER plan) dropout is the identity and batchnorm uses its
+ * running statistics. Backward differentiates whichever forward ran last. A network starts in
+ * training mode (PyTorch's convention); cn_trainer_epoch and cn_net_train_step switch it on,
+ * cn_evaluate evaluates whatever the mode and leaves it unchanged. CN_ERR_ARG if net is NULL.
+ */
+enum cn_status cn_net_set_training(struct cn_net *net, int on);
+int cn_net_training(const struct cn_net *net);
+
+/*
+ * The non-trainable state: batchnorm's running mean and variance, [C] each per batchnorm
+ * layer, in layer order (0 floats for a network without batchnorm). It is not in the
+ * parameter block, so no optimizer or weight decay touches it; checkpoints keep it, and a
+ * data-parallel front end may average it across replicas. Borrowed.
+ */
+size_t cn_net_state_count(const struct cn_net *net);
+float *cn_net_state(struct cn_net *net);
+
 /* zero_grad + forward + softmax cross-entropy + backward, in one call. */
 enum cn_status cn_net_train_step(struct cn_net *net, const float *x, const int32_t *labels,
                                  int32_t n, float *loss);
@@ -196,7 +221,8 @@ enum cn_status cn_net_layer_output(const struct cn_net *net, int32_t i, const fl
 
 /*
  * Layer i's parameters, borrowed views into cn_net_params(): *w [w_len] and *b [b_len] (NULL
- * and 0 if the layer has none). A conv's w is [CO, KH, KW, CI], a linear layer's [OUT, IN];
+ * and 0 if the layer has none). A conv's w is [CO, KH, KW, CI], a linear layer's [OUT, IN],
+ * a batchnorm's w and b its gamma [C] and beta [C] (its filter {0, 0, 0});
  * *filter receives the shape of one output's slice of w: {CI, KH, KW} for a conv, {IN, 1, 1}
  * for linear, {0, 0, 0} without weights. Any output pointer may be NULL. CN_ERR_ARG if i is
  * out of range.
@@ -331,7 +357,7 @@ enum cn_status cn_dataset_gather(const struct cn_dataset *ds, const int32_t *idx
 struct cn_train_opts {
 	int32_t epochs;             /* total epochs of the run */
 	int32_t batch;              /* images per step */
-	uint64_t seed;              /* shuffling (and dropout, later) */
+	uint64_t seed;              /* shuffling (dropout draws from the network's generator) */
 	struct cn_optim_opts optim; /* optim.lr is ignored: the schedule gives the rate */
 	struct cn_sched sched;
 	int init; /* enum cn_init a front end gives a fresh network (the trainer ignores it) */

@@ -16,7 +16,7 @@ level() {
 	src/net.[ch] | src/net_step.c | src/net_inspect.c | src/init.c | src/zoo.[ch]) echo 9 ;;
 	src/optim.[ch] | src/sched.[ch]) echo 10 ;;
 	src/idx.[ch] | src/dataset.[ch]) echo 11 ;;
-	src/checkpoint.[ch] | src/checkpoint_names.c | src/checkpoint_pos.c) echo 12 ;;
+	src/checkpoint.[ch] | src/checkpoint_names.c | src/checkpoint_pos.c | src/checkpoint_state.c) echo 12 ;;
 	src/train.[ch] | src/train_io.c | src/eval.c) echo 13 ;;
 	*) echo "" ;;
 	esac

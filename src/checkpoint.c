@@ -1,12 +1,14 @@
 /*
  * Checkpoint files. One format for a model alone and for a whole training state, so a model
- * can always be loaded from either. Version 2 (version 1 plus class names), every field
+ * can always be loaded from either. Version 3 (version 1 plus class names in version 2, plus
+ * the network's generator and batchnorm statistics in version 3), every field
  * fixed-width little-endian, written and read byte by byte (independent of the host's byte
  * order); f32 is the IEEE-754 bit pattern, L = spec_len, n = n_params, m = optim_state_len:
  *
  *   size    field
  *   8       magic "COLNETCK"
- *   4       u32 version: 1, or 2 when the model has class names
+ *   4       u32 version: 1; 2 when the model has class names; 3 when it has dropout or
+ *           batchnorm (then the names, if any, move into the version-3 section)
  *   4       u32 kind: 0 model, 1 model + training state, 2 training state stopped mid-epoch
  *   4 + L   u32 spec_len (1..65536), the spec's bytes (no NUL)
  *   12      i32 input c, h, w
@@ -24,6 +26,10 @@
  *   24      f64 loss sum, i64 correct, f64 seconds
  *   version 2 only (checkpoint_names.c):
  *   4 + ... u32 count (= outputs), then per class u32 len (1..255) and the name's bytes
+ *   version 3 only (checkpoint_state.c):
+ *   4       u32 flags (bit 0: the version-2 names section follows), [names]
+ *   32      u64 the network's generator s[4] (dropout masks)
+ *   8 + 4s  u64 state_len (the spec's), f32 state[s] (batchnorm running mean, variance)
  *   always:
  *   4       u32 CRC-32 (zlib's crc32) of every byte before it
  *
@@ -56,7 +62,7 @@
 #include "util.h"
 
 #define MAGIC     "COLNETCK"
-#define VERSION   2u
+#define VERSION   3u
 #define MAX_BYTES ((uint64_t)8 << 30) /* largest file read or written */
 
 /* ---- writing ---- */
@@ -65,8 +71,9 @@ static void put_body(struct cn_bytes_out *o, const struct cn_net *net,
                      const struct cn_ckpt_train *t)
 {
 	size_t spec_len = strlen(net->spec);
+	bool state = cn_ckpt_has_state(net);
 	cn_bytes_put(o, MAGIC, 8);
-	cn_bytes_put_u32(o, net->class_names ? VERSION : 1);
+	cn_bytes_put_u32(o, state ? 3 : net->class_names ? 2 : 1);
 	cn_bytes_put_u32(o, t ? (t->pos.step ? 2 : 1) : 0);
 	cn_bytes_put_u32(o, (uint32_t)spec_len);
 	cn_bytes_put(o, net->spec, spec_len);
@@ -99,7 +106,10 @@ static void put_body(struct cn_bytes_out *o, const struct cn_net *net,
 		cn_bytes_put_f32s(o, t->optim_state, t->optim_state_len);
 		if (t->pos.step) cn_ckpt_put_pos(o, &t->pos);
 	}
-	if (net->class_names) cn_ckpt_put_names(o, net);
+	if (state)
+		cn_ckpt_put_state(o, net);
+	else if (net->class_names)
+		cn_ckpt_put_names(o, net);
 	cn_bytes_put_u32(o, o->crc); /* put folds these 4 bytes into crc too; nobody reads it */
 }
 
@@ -139,7 +149,10 @@ static enum cn_status check_writable(const struct cn_net *net, const struct cn_c
 	if ((bad = first_nonfinite(net->params, net->n_params)) < net->n_params)
 		return cn_err_set(err, CN_ERR_NUMERIC, "%s: not saved: parameter %zu is %g", nm,
 		                  bad, (double)net->params[bad]);
-	size_t floats = net->n_params;
+	if ((bad = first_nonfinite(net->state, net->n_state)) < net->n_state)
+		return cn_err_set(err, CN_ERR_NUMERIC, "%s: not saved: batchnorm state %zu is %g",
+		                  nm, bad, (double)net->state[bad]);
+	size_t floats = net->n_params + net->n_state;
 	if (t) {
 		if ((unsigned)t->opts.optim.kind > CN_OPTIM_ADAM ||
 		    t->optim_state_len != state_len(t->opts.optim.kind, net->n_params) ||
@@ -393,7 +406,8 @@ enum cn_status cn_checkpoint_parse(const uint8_t *buf, size_t len, const char *n
 	if (bad < net->n_params) BAD("%s: parameter %zu is %g", nm, bad, (double)net->params[bad]);
 	if (kind >= 1 && (st = parse_train(&r, net->n_params, nm, &tmp, err))) goto fail;
 	if (kind == 2 && (st = cn_ckpt_take_pos(&r, tmp.opts.batch, nm, &tmp.pos, err))) goto fail;
-	if (version >= 2 && (st = cn_ckpt_take_names(&r, net, nm, err))) goto fail;
+	if (version == 2 && (st = cn_ckpt_take_names(&r, net, nm, err))) goto fail;
+	if (version == 3 && (st = cn_ckpt_take_state(&r, net, nm, err))) goto fail;
 	if (r.left) BAD("%s: %zu trailing bytes after the data", nm, r.left);
 	if (train)
 		*train = tmp;

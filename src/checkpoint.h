@@ -54,6 +54,13 @@ void cn_ckpt_put_names(struct cn_bytes_out *o, const struct cn_net *net);
 enum cn_status cn_ckpt_take_names(struct cn_bytes_in *r, struct cn_net *net, const char *nm,
                                   char *err);
 
+/* Version 3's section (checkpoint_state.c): class names if any, the network's generator and
+   its non-trainable state. Written for networks with dropout or batchnorm only. */
+bool cn_ckpt_has_state(const struct cn_net *net);
+void cn_ckpt_put_state(struct cn_bytes_out *o, const struct cn_net *net);
+enum cn_status cn_ckpt_take_state(struct cn_bytes_in *r, struct cn_net *net, const char *nm,
+                                  char *err);
+
 /* cn_checkpoint_read on the bytes buf[len] of a file; name is used in messages. No I/O. */
 enum cn_status cn_checkpoint_parse(const uint8_t *buf, size_t len, const char *name,
                                    struct cn_net **net, struct cn_ckpt_train *train, char *err);

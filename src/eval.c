@@ -29,6 +29,8 @@ enum cn_status cn_evaluate(struct cn_net *net, const struct cn_dataset *ds, doub
 	double loss_sum = 0;
 	int64_t right = 0;
 	enum cn_status st = CN_OK;
+	bool training = net->training; /* evaluation always uses running statistics, no dropout */
+	net->training = false;
 	for (int32_t first = 0; first < count && !st; first += batch) {
 		int32_t n = count - first < batch ? count - first : batch;
 		for (int32_t i = 0; i < n; i++) idx[i] = first + i;
@@ -46,6 +48,7 @@ enum cn_status cn_evaluate(struct cn_net *net, const struct cn_dataset *ds, doub
 			if (confusion) confusion[(size_t)labels[i] * k + best]++;
 		}
 	}
+	net->training = training;
 	free(idx);
 	if (st) return st;
 	if (loss) *loss = count ? loss_sum / count : 0;

@@ -1,6 +1,7 @@
 /*
  * Parameter initialization, drawn from a seeded generator so a run is reproducible.
- * fan_in = KH*KW*CI (conv) or IN (linear); fan_out = KH*KW*CO or OUT.
+ * fan_in = KH*KW*CI (conv) or IN (linear); fan_out = KH*KW*CO or OUT. Batch norm starts as
+ * the identity (gamma 1, beta 0, running mean 0 and variance 1), whatever the initializer.
  */
 #include <math.h>
 
@@ -51,7 +52,8 @@ enum cn_status cn_net_init(struct cn_net *net, enum cn_init kind, float scale, u
 		int k = net->layers[i].d.init >= 0 ? net->layers[i].d.init : (int)kind;
 		bool needs_scale = k == CN_INIT_UNIFORM || k == CN_INIT_GAUSSIAN;
 		bool own = net->layers[i].d.kind == CN_LAYER_RBF; /* its own scheme */
-		if (net->layers[i].w_len && needs_scale && !own &&
+		bool weighted = net->layers[i].d.kind != CN_LAYER_BATCHNORM;
+		if (net->layers[i].w_len && weighted && needs_scale && !own &&
 		    !(scale > 0.0f && isfinite(scale)))
 			return cn_err_set(net->err, CN_ERR_ARG,
 			                  "layer %d: initializer scale %g must be positive", i + 1,
@@ -60,6 +62,12 @@ enum cn_status cn_net_init(struct cn_net *net, enum cn_init kind, float scale, u
 	cn_rng_seed(&net->rng, seed);
 	for (int32_t i = 0; i < net->n_layers; i++) {
 		struct cn_layer *l = &net->layers[i];
+		if (l->d.kind == CN_LAYER_BATCHNORM) { /* the identity map, fresh statistics */
+			for (size_t j = 0; j < l->w_len; j++) l->w[j] = 1.0f, l->b[j] = 0.0f;
+			for (size_t j = 0; j < l->state_len; j++)
+				l->state[j] = j < l->state_len / 2 ? 0.0f : 1.0f;
+			continue;
+		}
 		if (!l->w_len) continue;
 		if (l->d.kind == CN_LAYER_RBF) {
 			init_rbf(&net->rng, l);

@@ -213,6 +213,64 @@ static void copy_backward(struct cn_layer *l, const float *dy, float *dx, float 
 	for (size_t i = 0; i < len; i++) dx[i] = dy[i];
 }
 
+/* ---- dropout: element-wise, its mask drawn from the net's generator ---- */
+
+static void dropout_forward(struct cn_layer *l, float *ws)
+{
+	(void)ws;
+	if (l->train)
+		cn_dropout_forward(cn_tensor_len(&l->x), l->d.rate, l->rng, l->x.data, l->y.data,
+		                   l->cache);
+	else
+		copy_forward(l, ws);
+}
+
+static void dropout_backward(struct cn_layer *l, const float *dy, float *dx, float *ws)
+{
+	if (!l->train) {
+		copy_backward(l, dy, dx, ws);
+		return;
+	}
+	if (dx) cn_dropout_backward(cn_tensor_len(&l->x), l->cache, dy, dx);
+}
+
+/* ---- batch normalization: rows of C channels, N*H*W of them ---- */
+
+static enum cn_status batchnorm_shape(struct cn_layer *l, char *err)
+{
+	(void)err;
+	l->out = l->in;
+	l->w_len = l->b_len = (size_t)l->in.c;
+	l->state_len = 2 * (size_t)l->in.c;
+	return CN_OK;
+}
+
+static size_t batchnorm_ws_len(const struct cn_layer *l, bool train)
+{
+	return train ? cn_batchnorm_ws_len(l->in.c) : 0;
+}
+
+static size_t rows(const struct cn_layer *l)
+{
+	return (size_t)l->x.n * (size_t)l->in.h * (size_t)l->in.w;
+}
+
+static void batchnorm_forward(struct cn_layer *l, float *ws)
+{
+	if (l->train)
+		cn_batchnorm_forward_train(rows(l), l->in.c, l->w, l->b, l->x.data, l->y.data,
+		                           l->cache, l->state, ws);
+	else
+		cn_batchnorm_forward_eval(rows(l), l->in.c, l->w, l->b, l->state, l->x.data,
+		                          l->y.data, l->cache);
+}
+
+static void batchnorm_backward(struct cn_layer *l, const float *dy, float *dx, float *ws)
+{
+	cn_batchnorm_backward(rows(l), l->in.c, l->train, l->w, l->cache, l->x.data, dy, dx, l->dw,
+	                      l->db, ws);
+}
+
 const struct cn_layer_impl cn_layer_impls[CN_LAYER_COUNT] = {
     [CN_LAYER_CONV2D] = {"conv", conv_shape, conv_ws_len, conv_forward, conv_backward, true},
     [CN_LAYER_LINEAR] = {"linear", linear_shape, no_ws, linear_forward, linear_backward, false},
@@ -222,6 +280,9 @@ const struct cn_layer_impl cn_layer_impls[CN_LAYER_COUNT] = {
     [CN_LAYER_FLATTEN] = {"flatten", flatten_shape, no_ws, copy_forward, copy_backward, false},
     [CN_LAYER_RBF] = {"rbf", rbf_shape, rbf_ws_len, rbf_forward, rbf_backward, false},
     [CN_LAYER_LPPOOL2D] = {"lppool", pool_shape, no_ws, lppool_forward, lppool_backward, false},
+    [CN_LAYER_DROPOUT] = {"dropout", same_shape, no_ws, dropout_forward, dropout_backward, false},
+    [CN_LAYER_BATCHNORM] = {"batchnorm", batchnorm_shape, batchnorm_ws_len, batchnorm_forward,
+                            batchnorm_backward, false},
 };
 
 void cn_layer_format(const struct cn_layer_desc *d, char *buf, size_t len)
@@ -250,6 +311,9 @@ void cn_layer_format(const struct cn_layer_desc *d, char *buf, size_t len)
 		break;
 	case CN_LAYER_ACT:
 		k = snprintf(buf, len, "%s", cn_act_name(d->act));
+		break;
+	case CN_LAYER_DROPOUT:
+		k = snprintf(buf, len, "dropout %g", (double)d->rate);
 		break;
 	default:
 		k = snprintf(buf, len, "%s", cn_layer_impls[d->kind].name);

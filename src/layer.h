@@ -2,7 +2,8 @@
  * Layer kinds and the per-kind table {name, shape, workspace, forward, backward}. A layer is an
  * op plus an optional element-wise activation applied in place on its output; backward first
  * turns dy into the op's output gradient in place (activations differentiate from y), then runs
- * the op's backward. Views (x, y, w, b, dw, db, argmax) point into the net's memory.
+ * the op's backward. Views (x, y, w, b, dw, db, argmax, state, cache) point into the net's
+ * memory. Dropout and batch norm behave as in training when the net's forward sets l->train.
  */
 #ifndef CN_LAYER_H
 #define CN_LAYER_H
@@ -14,6 +15,7 @@
 #include "colnet.h"
 #include "geom.h"
 #include "ops/ops.h"
+#include "rng.h"
 #include "tensor.h"
 
 enum cn_layer_kind {
@@ -25,6 +27,8 @@ enum cn_layer_kind {
 	CN_LAYER_FLATTEN,
 	CN_LAYER_RBF,
 	CN_LAYER_LPPOOL2D,
+	CN_LAYER_DROPOUT,   /* inverted dropout: training only, identity in evaluation */
+	CN_LAYER_BATCHNORM, /* per channel (NHWC) or per feature; gamma in w, beta in b */
 	CN_LAYER_COUNT
 };
 
@@ -40,6 +44,7 @@ struct cn_layer_desc {
 	int init;               /* enum cn_init for this layer's weights, or -1: the net's choice */
 	enum cn_rbf_kind rbf;   /* rbf: the kernel */
 	float p;                /* lppool: the norm's exponent, >= 1 */
+	float rate;             /* dropout: probability of dropping an element, in [0, 1) */
 };
 
 struct cn_layer {
@@ -52,7 +57,12 @@ struct cn_layer {
 	float *dw, *db;             /* same layouts, in the net's gradient block */
 	struct cn_tensor x, y;      /* [N, H, W, C] views: x is the previous layer's y */
 	int32_t *argmax;            /* maxpool: [N, HO, WO, C] */
-	float *cache; /* rbf, training plans: [2, N, K]: r from forward, e's scratch */
+	size_t state_len;           /* non-trainable state (batchnorm: 2C) */
+	float *state;               /* [state_len] in the net's state block: running mean, var */
+	float *cache;               /* dropout: mask [N, out] (train plans); batchnorm: [2, C];
+	                               rbf, train plans: [2, N, K]: r from forward, e's scratch */
+	struct cn_rng *rng;         /* dropout: the net's generator */
+	bool train;                 /* the last forward used training behaviour */
 };
 
 struct cn_layer_impl {

@@ -28,7 +28,7 @@ static enum cn_status build_layers(struct cn_net *net, const struct cn_layer_des
 {
 	char what[96];
 	struct cn_shape s = net->in;
-	size_t n_params = 0;
+	size_t n_params = 0, n_state = 0;
 	for (int32_t i = 0; i < count; i++) {
 		struct cn_layer *l = &net->layers[i];
 		/* from zero: a kind's shape function sets only the fields that kind has (a pool
@@ -45,9 +45,11 @@ static enum cn_status build_layers(struct cn_net *net, const struct cn_layer_des
 		    !cn_add_ok(n_params, l->b_len, &n_params) || l->w_len == SIZE_MAX)
 			return cn_err_set(err, CN_ERR_NOMEM, "layer %d: parameter count overflows",
 			                  i + 1);
+		n_state += l->state_len; /* twice the layer's parameters: cannot overflow here */
 		s = l->out;
 	}
 	net->n_params = n_params;
+	net->n_state = n_state;
 	return CN_OK;
 }
 
@@ -76,6 +78,13 @@ static void bind_params(struct cn_net *net)
 		l->b = l->b_len ? net->params + off : NULL;
 		l->db = l->b_len ? net->grads + off : NULL;
 		off += l->b_len;
+	}
+	off = 0;
+	for (int32_t i = 0; i < net->n_layers; i++) {
+		struct cn_layer *l = &net->layers[i];
+		l->state = l->state_len ? net->state + off : NULL;
+		l->rng = &net->rng;
+		off += l->state_len;
 	}
 }
 
@@ -111,7 +120,9 @@ enum cn_status cn_net_create(struct cn_net **out, const char *spec, struct cn_sh
 	}
 	net->params = calloc(1, bytes);
 	net->grads = calloc(1, bytes);
-	if (!net->params || !net->grads) {
+	net->state = calloc(net->n_state ? net->n_state : 1, sizeof(float));
+	net->training = true;
+	if (!net->params || !net->grads || !net->state) {
 		st = cn_err_set(err, CN_ERR_NOMEM, "cannot allocate %zu parameters", net->n_params);
 		goto fail;
 	}
@@ -130,6 +141,7 @@ void cn_net_free(struct cn_net *net)
 	cn_arena_release(&net->arena);
 	free(net->params);
 	free(net->grads);
+	free(net->state);
 	free(net->layers);
 	free(net->spec);
 	free(net->class_names);
@@ -167,6 +179,17 @@ struct plan_offsets {
 	size_t y[CN_SPEC_MAX_LAYERS], argmax[CN_SPEC_MAX_LAYERS], cache[CN_SPEC_MAX_LAYERS];
 };
 
+/* Floats a layer keeps from forward for backward: dropout's mask (only a training plan draws
+   one), batchnorm's statistics (the evaluation forward needs them too). */
+static size_t cache_len(const struct cn_layer *l, size_t out_len, bool train)
+{
+	if (l->d.kind == CN_LAYER_DROPOUT) return train ? out_len : 0;
+	if (l->d.kind == CN_LAYER_BATCHNORM) return 2 * (size_t)l->in.c;
+	/* rbf: r from forward, then backward's dL/d‖x−μ‖² */
+	if (l->d.kind == CN_LAYER_RBF) return train ? cn_mul4(out_len, 2, 1, 1) : 0;
+	return 0;
+}
+
 static enum cn_status reserve(struct cn_net *net, int32_t batch, bool train,
                               struct plan_offsets *off)
 {
@@ -185,9 +208,8 @@ static enum cn_status reserve(struct cn_net *net, int32_t batch, bool train,
 		off->y[i] = cn_arena_reserve_array(a, out_len, sizeof(float));
 		if (l->d.kind == CN_LAYER_MAXPOOL2D)
 			off->argmax[i] = cn_arena_reserve_array(a, out_len, sizeof(int32_t));
-		if (l->d.kind == CN_LAYER_RBF && train) /* r, then backward's dL/d‖x−μ‖² */
-			off->cache[i] =
-			    cn_arena_reserve_array(a, cn_mul4(out_len, 2, 1, 1), sizeof(float));
+		size_t cache = cache_len(l, out_len, train);
+		off->cache[i] = cache ? cn_arena_reserve_array(a, cache, sizeof(float)) : 0;
 		max_out = CN_MAX(max_out, out_len);
 		if (l->d.kind == CN_LAYER_CONV2D) l->conv = plan_conv(l, batch);
 		size_t ws = cn_layer_impls[l->d.kind].ws_len(l, train);
@@ -221,8 +243,8 @@ static void bind_plan(struct cn_net *net, int32_t batch, bool train, const struc
 		l->y =
 		    cn_tensor_make(cn_arena_at(a, off->y[i]), batch, l->out.h, l->out.w, l->out.c);
 		l->argmax = l->d.kind == CN_LAYER_MAXPOOL2D ? cn_arena_at(a, off->argmax[i]) : NULL;
-		l->cache =
-		    l->d.kind == CN_LAYER_RBF && train ? cn_arena_at(a, off->cache[i]) : NULL;
+		l->cache = cache_len(l, 1, train) ? cn_arena_at(a, off->cache[i]) : NULL;
+		l->train = false;
 		x = l->y;
 	}
 }
@@ -325,7 +347,31 @@ int64_t cn_net_layer_flops(const struct cn_net *net, int32_t i)
 	case CN_LAYER_AVGPOOL2D:
 	case CN_LAYER_LPPOOL2D:
 		return out * l->d.kh * l->d.kw;
+	case CN_LAYER_BATCHNORM: /* a multiply-add per element, then the activation */
+		return 2 * out + (l->d.act == CN_ACT_IDENTITY ? 0 : out);
 	default:
 		return l->d.act == CN_ACT_IDENTITY ? 0 : out;
 	}
+}
+
+enum cn_status cn_net_set_training(struct cn_net *net, int on)
+{
+	if (!net) return CN_ERR_ARG;
+	net->training = on != 0;
+	return CN_OK;
+}
+
+int cn_net_training(const struct cn_net *net)
+{
+	return net && net->training;
+}
+
+size_t cn_net_state_count(const struct cn_net *net)
+{
+	return net ? net->n_state : 0;
+}
+
+float *cn_net_state(struct cn_net *net)
+{
+	return net ? net->state : NULL;
 }

@@ -17,8 +17,12 @@ struct cn_net {
 	struct cn_layer *layers; /* [n_layers] */
 	size_t n_params;
 	float *params, *grads; /* [n_params] each, every layer's w then b, in order */
-	struct cn_rng rng;     /* initialization (and later dropout masks) */
-	char **class_names;    /* [outputs] names of the outputs, or NULL (one allocation) */
+	size_t n_state;
+	float *state;       /* [n_state] non-trainable state (batchnorm running mean and variance),
+	                      layer by layer; the optimizer never sees it, checkpoints keep it */
+	bool training;      /* forward in a CN_PLAN_TRAIN plan uses training behaviour */
+	struct cn_rng rng;  /* initialization, then dropout masks */
+	char **class_names; /* [outputs] names of the outputs, or NULL (one allocation) */
 
 	/* the plan */
 	struct cn_arena arena;

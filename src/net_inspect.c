@@ -39,7 +39,8 @@ enum cn_status cn_net_layer_params(const struct cn_net *net, int32_t i, const fl
 		struct cn_shape f = {0, 0, 0};
 		if (l->d.kind == CN_LAYER_CONV2D)
 			f = (struct cn_shape){l->in.c, l->d.kh, l->d.kw};
-		else if (l->w_len) /* linear: one row of [OUT, IN] per output */
+		else if (l->w_len &&
+		         l->d.kind == CN_LAYER_LINEAR) /* one row of [OUT, IN] per output */
 			f = (struct cn_shape){(int32_t)(l->w_len / (size_t)l->d.out), 1, 1};
 		*filter = f;
 	}

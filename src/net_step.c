@@ -19,9 +19,12 @@ enum cn_status cn_net_forward(struct cn_net *net, const float *x, int32_t n, con
 	size_t in_len = (size_t)n * net->in.h * net->in.w * net->in.c;
 	if (x != net->input)
 		for (size_t i = 0; i < in_len; i++) net->input[i] = x[i];
+	/* training behaviour (dropout masks, batch statistics) only where backward can follow */
+	bool train = net->training && net->mode == CN_PLAN_TRAIN;
 	for (int32_t i = 0; i < net->n_layers; i++) {
 		struct cn_layer *l = &net->layers[i];
 		l->x.n = l->y.n = n;
+		l->train = train;
 		const struct cn_layer_impl *impl = &cn_layer_impls[l->d.kind];
 		impl->forward(l, net->ws);
 		if (l->d.act != CN_ACT_IDENTITY && !impl->fuses_act)
@@ -113,6 +116,7 @@ enum cn_status cn_net_train_step(struct cn_net *net, const float *x, const int32
                                  int32_t n, float *loss)
 {
 	if (!net) return CN_ERR_ARG;
+	net->training = true;
 	cn_net_zero_grad(net);
 	enum cn_status st = cn_net_forward(net, x, n, NULL);
 	if (!st) st = cn_net_loss_xent(net, labels, loss, NULL);

@@ -2,6 +2,8 @@
  * Spec parser. Layers are separated by '|' (';' also works); inside a layer, tokens are
  * separated by blanks: a kind, then its arguments in any order. Pool kernels may be given bare
  * ("maxpool 2") or as kN; strides default to the pool kernel, to 1 for convolutions.
+ * "dropout P" takes the probability of DROPPING an element (PyTorch's p; default 0.5, so
+ * "dropout 0.5" keeps half), "batchnorm" no argument but an optional activation.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -105,12 +107,13 @@ static enum cn_status parse_kind(const struct cursor *c, const char *tok, struct
 	static const struct {
 		const char *name;
 		enum cn_layer_kind kind;
-	} kinds[] = {{"conv", CN_LAYER_CONV2D},       {"linear", CN_LAYER_LINEAR},
-	             {"maxpool", CN_LAYER_MAXPOOL2D}, {"avgpool", CN_LAYER_AVGPOOL2D},
-	             {"flatten", CN_LAYER_FLATTEN},   {"rbf", CN_LAYER_RBF},
-	             {"lppool", CN_LAYER_LPPOOL2D}};
+	} kinds[] = {{"conv", CN_LAYER_CONV2D},        {"linear", CN_LAYER_LINEAR},
+	             {"maxpool", CN_LAYER_MAXPOOL2D},  {"avgpool", CN_LAYER_AVGPOOL2D},
+	             {"flatten", CN_LAYER_FLATTEN},    {"rbf", CN_LAYER_RBF},
+	             {"lppool", CN_LAYER_LPPOOL2D},    {"dropout", CN_LAYER_DROPOUT},
+	             {"batchnorm", CN_LAYER_BATCHNORM}};
 	*d = (struct cn_layer_desc){
-	    .kh = 1, .kw = 1, .sh = 0, .sw = 0, .bias = true, .init = -1, .p = 2.0f};
+	    .kh = 1, .kw = 1, .sh = 0, .sw = 0, .bias = true, .init = -1, .p = 2.0f, .rate = 0.5f};
 	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
 		if (strcmp(tok, kinds[i].name) == 0) {
 			d->kind = kinds[i].kind;
@@ -152,6 +155,17 @@ static enum cn_status parse_arg(const struct cursor *c, const char *tok, struct 
 	if ((weighted || k == CN_LAYER_RBF) && !*have_count && isdigit((unsigned char)tok[0])) {
 		if (!parse_int(tok, &e, 1, MAX_UNITS, &d->out) || *e != '\0')
 			return bad(c, "output count must be an integer in 1..1000000, got", tok);
+		*have_count = true;
+		return CN_OK;
+	}
+	if (k == CN_LAYER_DROPOUT && !*have_count &&
+	    (isdigit((unsigned char)tok[0]) || tok[0] == '.')) {
+		char *end;
+		errno = 0;
+		float p = strtof(tok, &end);
+		if (errno || *end != '\0' || !(p >= 0.0f && p < 1.0f))
+			return bad(c, "dropout probability must be a number in [0, 1), got", tok);
+		d->rate = p;
 		*have_count = true;
 		return CN_OK;
 	}

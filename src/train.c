@@ -197,6 +197,7 @@ enum cn_status cn_trainer_epoch(struct cn_trainer *t, const struct cn_dataset *d
 	int32_t epoch = t->epochs_done; /* 0-based index of this epoch */
 	double t0 = now();
 	float lr = t->opts.sched.lr;
+	cn_net_set_training(net, 1); /* dropout and batch statistics, whatever a caller set */
 	float *params = cn_net_params(net), *grads = cn_net_grads(net);
 	size_t np = cn_net_param_count(net);
 	for (int32_t s = p.step; s < steps; s++) {

@@ -109,6 +109,20 @@ if [ -f "$DATA/train-images-idx3-ubyte" ] || [ -f "$DATA/train-images-idx3-ubyte
 	"$COLNET" eval --model "$tmp/r.ckpt" --data "$DATA" --limit 1000 >"$tmp/reval" 2>&1 &&
 		grep -q "accuracy $pct" "$tmp/reval" && ok "rbf checkpoint evaluates to the same $pct" ||
 		bad "rbf checkpoint eval (want $pct): $(head -n 1 "$tmp/reval")"
+	# dropout and batchnorm: eval (running statistics, any batch) repeats the accuracy the
+	# training measured after its last epoch, so the statistics were saved with the model
+	spec="conv 8 k3 p1 nobias | batchnorm relu | maxpool 2 | linear 32 | dropout 0.3 | linear 10"
+	"$COLNET" train --model "$spec" --data "$DATA" --epochs 2 --limit 3000 --test-limit 1000 \
+		--threads 2 --save "$tmp/bn.ckpt" --log "$tmp/bn.csv" >"$tmp/bn" 2>&1
+	acc=$(awk -F, 'NR == 3 { printf "%.2f%%", 100 * $5 }' "$tmp/bn.csv" 2>/dev/null)
+	"$COLNET" eval --model "$tmp/bn.ckpt" --data "$DATA" --limit 1000 --batch 37 >"$tmp/bneval" 2>&1
+	if [ -n "$acc" ] && grep -q "accuracy $acc," "$tmp/bneval"; then
+		ok "dropout + batchnorm: eval repeats the training's test accuracy $acc"
+	else
+		bad "dropout + batchnorm: training '$acc', eval: $(head -n 1 "$tmp/bneval") $(tail -n 2 "$tmp/bn")"
+	fi
+	expect_fail "dropout probability 1" 1 "dropout probability must be a number in" \
+		train --model "linear 10 | dropout 1" --data "$DATA"
 	ls "$tmp" | grep -q '\.tmp\.' && bad "temporary files left behind" || ok "no temporary files left"
 else
 	echo "[  SKIPPED ] cli: no MNIST in $DATA (run 'make data')"

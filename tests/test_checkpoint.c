@@ -394,9 +394,21 @@ static void test_flips_and_truncations(void **state)
 	assert_int_equal(cn_checkpoint_write(at("t.ck"), net, &t, NULL), CN_OK);
 	uint8_t *m = slurp(at("m.ck"), &lm), *tr = slurp(at("t.ck"), &lt);
 	int tried = corrupt_all(m, lm, false) + corrupt_all(tr, lt, true);
-	print_message("%d corrupted variants refused (%zu- and %zu-byte files: each byte "
+	/* version 3: the network's generator and batchnorm statistics after the parameters */
+	struct cn_net *norm =
+	    make_net("batchnorm | dropout 0.2 | linear 3", (struct cn_shape){1, 2, 2}, 3);
+	const char *names[] = {"a", "b", "c"};
+	assert_int_equal(cn_net_set_class_names(norm, names, 3), CN_OK);
+	size_t l3;
+	assert_int_equal(cn_net_save(norm, at("v3.ck"), NULL), CN_OK);
+	uint8_t *v3 = slurp(at("v3.ck"), &l3);
+	assert_int_equal(v3[8], 3);
+	tried += corrupt_all(v3, l3, false);
+	print_message("%d corrupted variants refused (%zu-, %zu- and %zu-byte files: each byte "
 	              "flipped, each truncation)\n",
-	              tried, lm, lt);
+	              tried, lm, lt, l3);
+	free(v3);
+	cn_net_free(norm);
 	free(m);
 	free(tr);
 	cn_net_free(net);
@@ -419,9 +431,12 @@ static void test_crafted(void **state)
 		const char *want;
 	} rows[] = {
 	    {"wrong magic", {"COLNETCX", 1, 0, 0, TINY, 1, 2, 2, 15, p, 15}, "not a colnet"},
-	    {"version 3",
+	    {"version 4",
+	     {"COLNETCK", 4, 0, 0, TINY, 1, 2, 2, 15, p, 15},
+	     "version 4 is not supported (this build reads 1..3)"},
+	    {"version 3 without its state section",
 	     {"COLNETCK", 3, 0, 0, TINY, 1, 2, 2, 15, p, 15},
-	     "version 3 is not supported (this build reads 1..2)"},
+	     "truncated in state flags"},
 	    {"version 2 without its class names",
 	     {"COLNETCK", 2, 0, 0, TINY, 1, 2, 2, 15, p, 15},
 	     "truncated in class names"},

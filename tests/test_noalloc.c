@@ -64,6 +64,8 @@ static void step_allocates_nothing(void **state)
 	    /* the report layers: overlapping max pooling, L^p pooling, radial basis units */
 	    "conv 4 k3 sigmoid | maxpool 3 s2 | lppool 2 p=3 tanh | rbf 7 imq | linear 10",
 	    "linear 16 sigmoid | rbf 9 gaussian tanh | linear 10",
+	    "conv 8 k3 p1 nobias | batchnorm relu | maxpool 2 | dropout 0.25 | linear 12 nobias | "
+	    "batchnorm relu | dropout | linear 10",
 	};
 	for (size_t s = 0; s < sizeof(specs) / sizeof(specs[0]); s++) {
 		char err[CN_ERR_LEN];
@@ -88,6 +90,10 @@ static void step_allocates_nothing(void **state)
 			assert_int_equal(cn_net_train_step(net, x, labels, n, &loss), CN_OK);
 			const float *y;
 			assert_int_equal(cn_net_forward(net, cn_net_input(net), n, &y), CN_OK);
+			/* evaluation behaviour (running statistics, no mask) allocates nothing either */
+			cn_net_set_training(net, 0);
+			assert_int_equal(cn_net_forward(net, cn_net_input(net), n, &y), CN_OK);
+			cn_net_set_training(net, 1);
 		}
 		long during = allocations - before;
 		if (during) print_error("'%s': %ld allocations in the step\n", specs[s], during);

@@ -71,7 +71,7 @@ static int draw_filters(const struct cn_net *net, int32_t layer, const struct cl
 	struct cn_shape f;
 	char title[200], sub[200], err[CLI_MSG_LEN];
 	cn_net_layer_params(net, layer, &w, &w_len, NULL, NULL, &f);
-	if (!w || f.h * f.w == 1)
+	if (!w || f.h * f.w <= 1) /* linear rows are 1x1; batchnorm scales have no filter */
 		return cli_usage_error("--filters: layer %d has no convolution kernels", layer + 1);
 	int32_t count = (int32_t)(w_len / ((size_t)f.c * f.h * f.w));
 	describe(net, layer, title, sizeof(title));

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "../geom.h"
+#include "../rng.h"
 #include "../tensor.h"
 
 /* ---- act.c: element-wise activations. Backward reads y, never x, so y may overwrite x. ---- */
@@ -165,5 +166,60 @@ float cn_mse_forward(size_t len, const float *y, const float *t);
 
 /* dy = 2 (y - t) / len. */
 void cn_mse_backward(size_t len, const float *y, const float *t, float *dy);
+
+/* ---- dropout.c: inverted dropout, element-wise over any layout ---- */
+
+/*
+ * Training: element i is kept when the i-th uniform draw from rng (cn_rng_uniform, in order)
+ * is >= p; mask[i] = kept ? 1/(1-p) : 0 and y = x * mask, so the expected output is x and
+ * evaluation is the identity. p in [0, 1). mask [len] is what backward reads.
+ */
+void cn_dropout_forward(size_t len, float p, struct cn_rng *rng, const float *x, float *y,
+                        float *mask);
+
+/* dx = dy * mask (the mask of the forward; never redrawn). dx == dy is allowed. */
+void cn_dropout_backward(size_t len, const float *mask, const float *dy, float *dx);
+
+/* ---- batchnorm.c: batch normalization per channel of NHWC rows ---- */
+
+#define CN_BN_MOMENTUM 0.1f  /* running = (1 - m) running + m batch (PyTorch's convention) */
+#define CN_BN_EPS      1e-5f /* added to the variance */
+
+/*
+ * x [M, C] is M rows of C channels: M = N*H*W after a convolution (statistics per channel
+ * over N, H, W), M = N after a linear layer (per feature). run [2, C] holds the running mean
+ * then the running variance; saved [2, C] receives the statistics backward needs: the mean
+ * then 1/sqrt(var + eps). Both forwards write all of y.
+ *
+ * Training: mean and biased variance of the batch; y = gamma (x - mean) / sqrt(var + eps) +
+ * beta; run mean += momentum (mean - run mean), run var += momentum (var * M/(M-1) - run var)
+ * (the unbiased variance, as PyTorch). With M = 1 the variance is 0, y = beta, and the running
+ * variance is left as it was (one value has no unbiased variance). A channel whose batch
+ * statistics are NaN or Inf leaves its running ones untouched (a skipped step stays skipped).
+ * ws: cn_batchnorm_ws_len(c).
+ */
+void cn_batchnorm_forward_train(size_t m, int32_t c, const float *gamma, const float *beta,
+                                const float *x, float *y, float *saved, float *run, float *ws);
+
+/* Evaluation: the same affine map with the running statistics, which saved receives. */
+void cn_batchnorm_forward_eval(size_t m, int32_t c, const float *gamma, const float *beta,
+                               const float *run, const float *x, float *y, float *saved);
+
+/*
+ * With xhat = (x - mean) * istd from saved: dgamma += Σ_rows dy xhat, dbeta += Σ_rows dy;
+ * dx (overwritten; may be NULL) is, for batch statistics (batch true),
+ *   dx = gamma istd (dy - Σdy/M - xhat Σ(dy xhat)/M),
+ * and for running statistics (a forward in evaluation mode) dx = gamma istd dy.
+ */
+void cn_batchnorm_backward(size_t m, int32_t c, bool batch, const float *gamma, const float *saved,
+                           const float *x, const float *dy, float *dx, float *dgamma, float *dbeta,
+                           float *ws);
+
+/* Floats of workspace both batchnorm passes need: per channel two double accumulators and
+   three float coefficients (8 floats, keeping the doubles first and aligned). */
+static inline size_t cn_batchnorm_ws_len(int32_t c)
+{
+	return 8 * (size_t)c;
+}
 
 #endif

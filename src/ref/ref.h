@@ -6,6 +6,7 @@
 #ifndef CN_REF_H
 #define CN_REF_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -55,5 +56,17 @@ void cn_softmax_xent_backward_ref(int32_t n, int32_t k, const float *prob, const
                                   float *dlogits);
 float cn_mse_forward_ref(size_t len, const float *y, const float *t);
 void cn_mse_backward_ref(size_t len, const float *y, const float *t, float *dy);
+
+void cn_dropout_forward_ref(size_t len, float p, struct cn_rng *rng, const float *x, float *y,
+                            float *mask);
+void cn_dropout_backward_ref(size_t len, const float *mask, const float *dy, float *dx);
+
+void cn_batchnorm_forward_train_ref(size_t m, int32_t c, const float *gamma, const float *beta,
+                                    const float *x, float *y, float *saved, float *run);
+void cn_batchnorm_forward_eval_ref(size_t m, int32_t c, const float *gamma, const float *beta,
+                                   const float *run, const float *x, float *y, float *saved);
+void cn_batchnorm_backward_ref(size_t m, int32_t c, bool batch, const float *gamma,
+                               const float *saved, const float *x, const float *dy, float *dx,
+                               float *dgamma, float *dbeta);
 
 #endif

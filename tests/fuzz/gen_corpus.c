@@ -102,6 +102,13 @@ static void checkpoint_seeds(void)
 	if (cn_net_set_class_names(net, names, 3) || cn_net_save(net, tmp, err)) exit(1);
 	ckpt_seed("model-names", tmp);
 	cn_net_free(net);
+	/* version 3: dropout's generator and batchnorm's running statistics, with names */
+	const char *norm = "conv 2 k3 p1 nobias | batchnorm relu | dropout 0.3 | linear 3";
+	if (cn_net_create(&net, norm, in, 1, err) || cn_net_set_class_names(net, names, 3) ||
+	    cn_net_save(net, tmp, err))
+		exit(1);
+	ckpt_seed("model-state", tmp);
+	cn_net_free(net);
 	const char *spec = "conv 2 k3 p1 relu | maxpool 2 | avgpool 1 | flatten | linear 3 tanh";
 	static const enum cn_optim_kind kinds[] = {CN_OPTIM_SGD, CN_OPTIM_MOMENTUM, CN_OPTIM_ADAM};
 	for (int k = 0; k < 3; k++) {
@@ -150,6 +157,7 @@ static void spec_seeds(void)
 	    "conv 8 k5",
 	    "linear 1",
 	    "conv 4 k3 sigmoid | maxpool 3 s2 | lppool 2x3 s1 p1 p=3.5 tanh | rbf 7 imq | rbf 3",
+	    "conv 3 k3 nobias | batchnorm leaky=0.2 | dropout .25 | linear 4 | batchnorm | dropout",
 	};
 	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
 		char name[16];
