@@ -115,7 +115,7 @@ $(BUILD)/tests/pngtool: $(BUILD)/tests/pngtool.o
 
 # The end-to-end scripts train on MNIST; a NAIVE_GEMM build may skip them with
 # TEST_SCRIPTS= (the unit tests are what its instrumented GEMM is for).
-TEST_SCRIPTS ?= tests/cli.sh tests/cli_pictures.sh tests/faults.sh tests/mlp.sh
+TEST_SCRIPTS ?= tests/cli.sh tests/cli_pictures.sh tests/faults.sh tests/mlp.sh tests/studies.sh
 
 test: check $(TEST_BIN) $(COLNET) $(BUILD)/tests/pngtool examples data
 	@COLNET=$(COLNET) DATA=$(DATA_DIR) PNGTOOL=$(BUILD)/tests/pngtool MLP=$(BUILD)/examples/mlp \
