@@ -28,7 +28,7 @@ struct opts {
 	long epochs;
 	int points; /* linear only */
 	uint64_t seed;
-	const char *act; /* sigmoid, tanh, relu, leaky, none */
+	const char *act;   /* sigmoid, tanh, relu, leaky, none */
 	const char *optim; /* sgd, momentum */
 	float beta;
 	int conv1d;
@@ -40,24 +40,25 @@ struct opts {
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-	        "usage: mlp [options]  (2 -> h -> h -> 1, full-batch gradient descent on MSE)\n"
-	        "  --dataset linear|xor  toy set (default linear)\n"
-	        "  --hidden N            units per hidden layer (default 4 linear, 100 xor)\n"
-	        "  --lr X                learning rate (default 0.05 linear, 0.01 xor)\n"
-	        "  --epochs N            full-batch steps (default 15000 linear, 30000 xor)\n"
-	        "  --points N            linear set size (default 1000)\n"
-	        "  --seed N              data and initialization seed (default 1)\n"
-	        "  --act NAME            hidden activation: sigmoid (default), tanh, relu,\n"
-	        "                        leaky (slope 0.001), none; the output is sigmoid\n"
-	        "  --optim sgd|momentum  plain steps (default) or v = b v + (1 - b) g, p -= lr v\n"
-	        "  --beta X              momentum's b (default 0.95)\n"
-	        "  --conv1d              front layer: a 1x3 convolution, stride 1, over (0, x1, x2, 0)\n"
-	        "  --loss sum|mean       squared errors summed over the points (default, the\n"
-	        "                        report's) or averaged (colnet's cn_net_loss_mse)\n"
-	        "  --init NAME[:S]       re-initialize: default, uniform:S, gaussian:S, xavier, ...\n"
-	        "  --every N             print loss and accuracy every N epochs (default 1000)\n"
-	        "  --show N              predictions printed at the end (default 21; 0: none)\n");
+	fprintf(
+	    f,
+	    "usage: mlp [options]  (2 -> h -> h -> 1, full-batch gradient descent on MSE)\n"
+	    "  --dataset linear|xor  toy set (default linear)\n"
+	    "  --hidden N            units per hidden layer (default 4 linear, 100 xor)\n"
+	    "  --lr X                learning rate (default 0.05 linear, 0.01 xor)\n"
+	    "  --epochs N            full-batch steps (default 15000 linear, 30000 xor)\n"
+	    "  --points N            linear set size (default 1000)\n"
+	    "  --seed N              data and initialization seed (default 1)\n"
+	    "  --act NAME            hidden activation: sigmoid (default), tanh, relu,\n"
+	    "                        leaky (slope 0.001), none; the output is sigmoid\n"
+	    "  --optim sgd|momentum  plain steps (default) or v = b v + (1 - b) g, p -= lr v\n"
+	    "  --beta X              momentum's b (default 0.95)\n"
+	    "  --conv1d              front layer: 1x3 convolution, stride 1, over (0, x1, x2, 0)\n"
+	    "  --loss sum|mean       squared errors summed over the points (default, the\n"
+	    "                        report's) or averaged (colnet's cn_net_loss_mse)\n"
+	    "  --init NAME[:S]       re-initialize: default, uniform:S, gaussian:S, xavier, ...\n"
+	    "  --every N             print loss and accuracy every N epochs (default 1000)\n"
+	    "  --show N              predictions printed at the end (default 21; 0: none)\n");
 }
 
 static int bad(const char *opt, const char *val, const char *why)
@@ -138,14 +139,14 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		} else if (!strcmp(a, "--beta"))
 			r = parse_float(a, v, -1e-30f, 1.0f, &o->beta);
 		else if (!strcmp(a, "--loss")) {
-			if (strcmp(v, "sum") && strcmp(v, "mean")) return bad(a, v, "want sum or mean");
+			if (strcmp(v, "sum") && strcmp(v, "mean"))
+				return bad(a, v, "want sum or mean");
 			o->loss_sum = !strcmp(v, "sum");
 		} else if (!strcmp(a, "--init")) {
 			char name[32];
 			snprintf(name, sizeof name, "%s", v);
 			name[strcspn(name, ":")] = '\0';
-			if (cn_init_from_name(name) < 0)
-				return bad(a, v, "unknown initializer");
+			if (cn_init_from_name(name) < 0) return bad(a, v, "unknown initializer");
 			o->init = v;
 		} else if (!strcmp(a, "--every"))
 			r = parse_long(a, v, 1, 100000000, &every);
@@ -156,9 +157,9 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		if (r) return r;
 	}
 	int xor = !strcmp(o->dataset, "xor");
-	o->hidden = (int)(hidden > 0 ? hidden : xor ? 100 : 4);
-	o->lr = lr > 0 ? lr : xor ? 0.01f : 0.05f;
-	o->epochs = epochs > 0 ? epochs : xor ? 30000 : 15000;
+	o->hidden = (int)(hidden > 0 ? hidden : xor? 100 : 4);
+	o->lr = lr > 0 ? lr : xor? 0.01f : 0.05f;
+	o->epochs = epochs > 0 ? epochs : xor? 30000 : 15000;
 	o->points = (int)points;
 	o->seed = (uint64_t)seed;
 	o->every = every;
@@ -211,8 +212,8 @@ static double accuracy(const float *y, const float *t, int n)
 
 int main(int argc, char **argv)
 {
-	struct opts o = {.dataset = "linear", .act = "sigmoid", .optim = "sgd", .beta = 0.95f,
-	                 .loss_sum = 1};
+	struct opts o = {
+	    .dataset = "linear", .act = "sigmoid", .optim = "sgd", .beta = 0.95f, .loss_sum = 1};
 	for (int i = 1; i < argc; i++) /* the dataset picks the defaults: find it first */
 		if (!strcmp(argv[i], "--dataset") && i + 1 < argc) o.dataset = argv[i + 1];
 	if (strcmp(o.dataset, "linear") && strcmp(o.dataset, "xor"))
@@ -229,7 +230,8 @@ int main(int argc, char **argv)
 	         o.conv1d ? "conv 1 k1x3 p0x1 | " : "", o.hidden, act, o.hidden, act);
 
 	int cap = o.points > 21 ? o.points : 21;
-	float *x = malloc(sizeof(float) * 2 * (size_t)cap), *t = malloc(sizeof(float) * (size_t)cap);
+	float *x = malloc(sizeof(float) * 2 * (size_t)cap),
+	      *t = malloc(sizeof(float) * (size_t)cap);
 	if (!x || !t) {
 		fprintf(stderr, "mlp: out of memory\n");
 		return 1;
