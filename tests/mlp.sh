@@ -52,7 +52,7 @@ final_acc "linear, 300 points, no activation" 95 --act none --points 300 --lr 0.
 for act in relu leaky none; do
 	final_acc "xor, $act runs" 0 --dataset xor --act "$act" --epochs 2000 --show 0
 done
-final_acc "xor, 1-D conv front runs" 0 --dataset xor --conv1d --epochs 2000 --show 0
+final_acc "xor, 1-D conv front at lr 0.05" 100 --dataset xor --conv1d --lr 0.05 --show 0
 
 expect_fail "unknown option" 2 "unknown" --bogus 1
 expect_fail "bad dataset" 2 "want linear or xor" --dataset spiral
