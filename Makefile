@@ -47,7 +47,7 @@ TRAIN_MODEL  ?= tutorial-cnn
 TRAIN_EPOCHS ?= 10
 RUNS         ?= runs
 
-EXAMPLES = xor
+EXAMPLES = xor mlp
 
 LIB_OBJ  = $(LIB_SRC:%.c=$(BUILD)/%.o)
 CLI_OBJ  = $(CLI_SRC:%.c=$(BUILD)/%.o)
@@ -118,10 +118,10 @@ $(BUILD)/tests/pngtool: $(BUILD)/tests/pngtool.o
 
 # The end-to-end scripts train on MNIST; a NAIVE_GEMM build may skip them with
 # TEST_SCRIPTS= (the unit tests are what its instrumented GEMM is for).
-TEST_SCRIPTS ?= tests/cli.sh tests/cli_pictures.sh tests/faults.sh
+TEST_SCRIPTS ?= tests/cli.sh tests/cli_pictures.sh tests/faults.sh tests/mlp.sh tests/studies.sh
 
 test: check $(TEST_BIN) $(COLNET) $(BUILD)/tests/pngtool examples data
-	@COLNET=$(COLNET) DATA=$(DATA_DIR) PNGTOOL=$(BUILD)/tests/pngtool \
+	@COLNET=$(COLNET) DATA=$(DATA_DIR) PNGTOOL=$(BUILD)/tests/pngtool MLP=$(BUILD)/examples/mlp \
 		scripts/run-tests.sh $(TEST_BIN) $(TEST_SCRIPTS) $(EXAMPLES:%=$(BUILD)/examples/%)
 
 check: check-symbols check-layers check-format
