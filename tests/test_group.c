@@ -66,7 +66,8 @@ static int team_reduce(void *ctx, void *buf, size_t n, enum cn_reduce_type type)
 			}
 	pthread_barrier_wait(&tm->bar);
 	if (m->rank != 0)
-		memcpy(buf, tm->bufs[0], n * (type == CN_REDUCE_FLOAT ? sizeof(float) : sizeof(double)));
+		memcpy(buf, tm->bufs[0],
+		       n * (type == CN_REDUCE_FLOAT ? sizeof(float) : sizeof(double)));
 	pthread_barrier_wait(&tm->bar);
 	return 0;
 }
@@ -192,7 +193,8 @@ static void members_match_one_trainer(void **state)
 		int k;
 	} cases[] = {{32, 2}, {32, 3}, {7, 3}, {2, 4}, {32, 1}};
 	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
-		struct member tmpl = {.train = train, .test = test, .opts = sgd_opts(cases[c].batch, 2)};
+		struct member tmpl = {
+		    .train = train, .test = test, .opts = sgd_opts(cases[c].batch, 2)};
 		struct member ref[1], team[MAX_K];
 		run_team(0, &tmpl, ref);
 		assert_int_equal(ref[0].last, CN_OK);
