@@ -423,7 +423,9 @@ struct cn_group {
  * the same step and the weights stay identical; the loss, accuracy, NaN/Inf decision and a
  * stop request (progress returning non-zero on any member) are reduced too. The figures and
  * the checkpoint do not depend on g->size: a run saved by 4 members resumes on 1, and back.
- * Re-plans the net for batches of ceil(opts.batch / size). Errors: CN_ERR_ARG.
+ * In a group, progress is called before each step's update (its answer is reduced with the
+ * step's figures). Re-plans the net for batches of ceil(opts.batch / size). Errors:
+ * CN_ERR_ARG, CN_ERR_NOMEM; CN_ERR_IO from cn_trainer_epoch if reduce failed.
  */
 enum cn_status cn_trainer_set_group(struct cn_trainer *t, const struct cn_group *g);
 
