@@ -57,3 +57,9 @@ HARDEN_PACKAGES = clang-14 libclang-rt-14-dev valgrind
 # Debian packages `make deps` installs
 DEB_PACKAGES = build-essential pkg-config libopenblas-openmp-dev libcmocka-dev zlib1g-dev \
 	clang-format curl ca-certificates libpng-dev libstb-dev fonts-dejavu-core
+
+# MPI (make MPI=1, into build-mpi/): the colnet tool trains one model in many processes under
+# mpirun; the library never needs MPI. `make deps MPI=1` adds the packages.
+MPICC        = mpicc
+MPIRUN       = mpirun
+MPI_PACKAGES = openmpi-bin libopenmpi-dev

@@ -424,6 +424,48 @@ enum cn_status cn_trainer_epoch(struct cn_trainer *t, const struct cn_dataset *d
 enum cn_status cn_evaluate(struct cn_net *net, const struct cn_dataset *ds, double *loss,
                            double *accuracy, int64_t *confusion);
 
+/* ======================== process groups (data parallel) ======================== */
+
+/*
+ * Data-parallel training across processes (or machines) without the library knowing the
+ * transport: the front end gives a group, and the trainer calls reduce, which must sum buf
+ * [n] elementwise across the group's members in place, every member ending with the same
+ * bits (MPI_Allreduce with MPI_SUM and MPI_IN_PLACE, as the colnet tool's MPI build does).
+ * Return 0, or non-zero when the reduction failed. Every member makes the same calls in the
+ * same order; a member that fails otherwise leaves the others waiting in reduce, so the front
+ * end ends the whole job then (MPI_Abort).
+ */
+enum cn_reduce_type { CN_REDUCE_FLOAT, CN_REDUCE_DOUBLE };
+typedef int (*cn_reduce_fn)(void *ctx, void *buf, size_t n, enum cn_reduce_type type);
+struct cn_group {
+	int32_t rank, size; /* this member, 0 <= rank < size */
+	cn_reduce_fn reduce;
+	void *ctx; /* passed to reduce */
+};
+
+/*
+ * Train as member g->rank of g->size (g is copied; NULL: alone again). Every member builds
+ * the same net and trainer (same seed, options, or checkpoint) and calls cn_trainer_epoch on
+ * the same dataset: each draws the same shuffle, takes its own disjoint slice of each batch
+ * of opts.batch images (the last rank's slices may be smaller, or empty), and after backward
+ * the gradient block is summed across the group in one reduce call, so every member applies
+ * the same step and the weights stay identical; the loss, accuracy, NaN/Inf decision and a
+ * stop request (progress returning non-zero on any member) are reduced too. The figures and
+ * the checkpoint do not depend on g->size: a run saved by 4 members resumes on 1, and back.
+ * In a group, progress is called before each step's update (its answer is reduced with the
+ * step's figures). Re-plans the net for batches of ceil(opts.batch / size). Errors:
+ * CN_ERR_ARG, CN_ERR_NOMEM; CN_ERR_IO from cn_trainer_epoch if reduce failed.
+ */
+enum cn_status cn_trainer_set_group(struct cn_trainer *t, const struct cn_group *g);
+
+/*
+ * cn_evaluate split across a group: member r evaluates its contiguous share of ds and the
+ * sums are reduced, so every member receives the whole set's figures. g NULL: cn_evaluate.
+ */
+enum cn_status cn_evaluate_group(struct cn_net *net, const struct cn_dataset *ds,
+                                 const struct cn_group *g, double *loss, double *accuracy,
+                                 int64_t *confusion);
+
 /* ======================== files ======================== */
 
 /*

@@ -1,4 +1,5 @@
 /* Evaluation: forward a dataset in planned-size batches; mean cross-entropy, accuracy, confusion. */
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -6,8 +7,9 @@
 #include "net.h"
 #include "ops/ops.h"
 
-enum cn_status cn_evaluate(struct cn_net *net, const struct cn_dataset *ds, double *loss,
-                           double *accuracy, int64_t *confusion)
+enum cn_status cn_evaluate_group(struct cn_net *net, const struct cn_dataset *ds,
+                                 const struct cn_group *g, double *loss, double *accuracy,
+                                 int64_t *confusion)
 {
 	if (!net || !ds) return CN_ERR_ARG;
 	if (!net->batch) return cn_err_set(net->err, CN_ERR_STATE, "evaluate before cn_net_plan");
@@ -22,6 +24,11 @@ enum cn_status cn_evaluate(struct cn_net *net, const struct cn_dataset *ds, doub
 		return cn_err_set(net->err, CN_ERR_SHAPE,
 		                  "the data has %d classes but the model has %d outputs",
 		                  cn_dataset_classes(ds), k);
+	if (g && (g->size < 1 || g->rank < 0 || g->rank >= g->size || !g->reduce))
+		return cn_err_set(net->err, CN_ERR_ARG, "group: rank %d of %d", g->rank, g->size);
+	/* this member's contiguous share [lo, hi) of the set */
+	int32_t lo = g ? (int32_t)((int64_t)count * g->rank / g->size) : 0;
+	int32_t hi = g ? (int32_t)((int64_t)count * (g->rank + 1) / g->size) : count;
 	int32_t *idx = malloc((size_t)batch * 2 * sizeof(int32_t));
 	if (!idx) return cn_err_set(net->err, CN_ERR_NOMEM, "out of memory");
 	int32_t *labels = idx + batch;
@@ -31,8 +38,8 @@ enum cn_status cn_evaluate(struct cn_net *net, const struct cn_dataset *ds, doub
 	enum cn_status st = CN_OK;
 	bool training = net->training; /* evaluation always uses running statistics, no dropout */
 	net->training = false;
-	for (int32_t first = 0; first < count && !st; first += batch) {
-		int32_t n = count - first < batch ? count - first : batch;
+	for (int32_t first = lo; first < hi && !st; first += batch) {
+		int32_t n = hi - first < batch ? hi - first : batch;
 		for (int32_t i = 0; i < n; i++) idx[i] = first + i;
 		cn_dataset_gather(ds, idx, n, net->input, labels);
 		const float *y;
@@ -51,7 +58,30 @@ enum cn_status cn_evaluate(struct cn_net *net, const struct cn_dataset *ds, doub
 	net->training = training;
 	free(idx);
 	if (st) return st;
+	if (g) {
+		/* counts stay exact as doubles up to 2^53 */
+		double sums[2] = {loss_sum, (double)right};
+		bool failed = g->reduce(g->ctx, sums, 2, CN_REDUCE_DOUBLE) != 0;
+		loss_sum = sums[0];
+		right = (int64_t)sums[1];
+		for (size_t i = 0; confusion && !failed && i < (size_t)k * k; i += 64) {
+			double c[64];
+			size_t m = (size_t)k * k - i < 64 ? (size_t)k * k - i : 64;
+			for (size_t j = 0; j < m; j++) c[j] = (double)confusion[i + j];
+			failed = g->reduce(g->ctx, c, m, CN_REDUCE_DOUBLE) != 0;
+			for (size_t j = 0; j < m; j++) confusion[i + j] = (int64_t)c[j];
+		}
+		if (failed)
+			return cn_err_set(net->err, CN_ERR_IO,
+			                  "evaluate: the reduction across the group failed");
+	}
 	if (loss) *loss = count ? loss_sum / count : 0;
 	if (accuracy) *accuracy = count ? (double)right / count : 0;
 	return CN_OK;
+}
+
+enum cn_status cn_evaluate(struct cn_net *net, const struct cn_dataset *ds, double *loss,
+                           double *accuracy, int64_t *confusion)
+{
+	return cn_evaluate_group(net, ds, NULL, loss, accuracy, confusion);
 }

@@ -127,6 +127,22 @@ void cn_trainer_set_skip_nonfinite(struct cn_trainer *t, int on)
 	t->opts.skip_nonfinite = on != 0;
 }
 
+enum cn_status cn_trainer_set_group(struct cn_trainer *t, const struct cn_group *g)
+{
+	if (!t) return CN_ERR_ARG;
+	if (g && (g->size < 1 || g->rank < 0 || g->rank >= g->size || !g->reduce))
+		return cn_err_set(t->err, CN_ERR_ARG,
+		                  "group: rank %d of %d (needs 0 <= rank < size and a reduce "
+		                  "function)",
+		                  g->rank, g->size);
+	t->group = g ? *g : (struct cn_group){0};
+	/* a member holds at most its share of a batch: plan (and spend memory) for that only */
+	int32_t size = g ? g->size : 1, local = (t->opts.batch + size - 1) / size;
+	if (cn_net_plan(t->net, local, CN_PLAN_TRAIN))
+		return cn_err_set(t->err, CN_ERR_NOMEM, "%s", cn_net_error(t->net));
+	return CN_OK;
+}
+
 static double now(void)
 {
 	struct timespec ts;
@@ -148,6 +164,22 @@ static bool all_finite(const float *a, size_t len)
 	float sum = 0; /* NaN and Inf survive summation; one pass, no branch per element */
 	for (size_t i = 0; i < len; i++) sum += a[i] * 0.0f;
 	return sum == 0.0f;
+}
+
+/*
+ * Batch norm's running statistics are per member (each normalizes its own slice, as DDP does by
+ * default); averaging them whenever the trainer hands control back keeps every member's state,
+ * and so every saved file, the same. 0, or the reduce's failure.
+ */
+static int average_state(struct cn_net *net, const struct cn_group *g)
+{
+	size_t len = cn_net_state_count(net);
+	float *state = cn_net_state(net);
+	if (!len || g->size == 1) return 0;
+	if (g->reduce(g->ctx, state, len, CN_REDUCE_FLOAT)) return -1;
+	float inv = 1.0f / (float)g->size;
+	for (size_t i = 0; i < len; i++) state[i] *= inv;
+	return 0;
 }
 
 enum cn_status cn_trainer_epoch(struct cn_trainer *t, const struct cn_dataset *ds,
@@ -200,29 +232,65 @@ enum cn_status cn_trainer_epoch(struct cn_trainer *t, const struct cn_dataset *d
 	cn_net_set_training(net, 1); /* dropout and batch statistics, whatever a caller set */
 	float *params = cn_net_params(net), *grads = cn_net_grads(net);
 	size_t np = cn_net_param_count(net);
+	const struct cn_group *g = t->group.size ? &t->group : NULL;
 	for (int32_t s = p.step; s < steps; s++) {
 		int32_t first = s * batch, n = count - first < batch ? count - first : batch;
-		cn_dataset_gather(ds, t->perm + first, n, cn_net_input(net), t->labels);
+		/* a member's slice of the batch: [lo, lo + ln), possibly empty */
+		int32_t lo = first, ln = n;
+		if (g) {
+			lo = first + (int32_t)((int64_t)n * g->rank / g->size);
+			ln = first + (int32_t)((int64_t)n * (g->rank + 1) / g->size) - lo;
+		}
 		cn_net_zero_grad(net);
-		float loss;
-		const float *probs;
-		enum cn_status st = cn_net_forward(net, cn_net_input(net), n, NULL);
-		if (!st) st = cn_net_loss_xent(net, t->labels, &loss, &probs);
-		if (!st) st = cn_net_backward(net);
+		float loss = 0;
+		const float *probs = NULL;
+		enum cn_status st = CN_OK;
+		if (ln > 0) {
+			cn_dataset_gather(ds, t->perm + lo, ln, cn_net_input(net), t->labels);
+			st = cn_net_forward(net, cn_net_input(net), ln, NULL);
+			if (!st) st = cn_net_loss_xent(net, t->labels, &loss, &probs);
+			if (!st) st = cn_net_backward(net);
+		}
+		if (st && st != CN_ERR_NUMERIC)
+			return cn_err_set(t->err, st, "%s", cn_net_error(net));
+		int64_t right = 0;
+		if (!st)
+			for (int32_t i = 0; i < ln; i++)
+				right += argmax(probs + (size_t)i * k, k) == t->labels[i];
+		double loss_sum = st ? 0 : (double)loss * ln;
+		bool stop = false;
+		if (g) {
+			/* grads hold this slice's mean: weigh it by its share, then sum over the group */
+			if (ln > 0 && ln != n) {
+				float w = (float)ln / (float)n;
+				for (size_t i = 0; i < np; i++) grads[i] *= w;
+			}
+			double running = p.seen ? p.loss_sum / p.seen : 0;
+			bool want = progress && progress(user, first + n, count, running);
+			double sums[4] = {loss_sum, (double)right, st ? 1 : 0, want ? 1 : 0};
+			if (g->reduce(g->ctx, grads, np, CN_REDUCE_FLOAT) ||
+			    g->reduce(g->ctx, sums, 4, CN_REDUCE_DOUBLE))
+				return cn_err_set(
+				    t->err, CN_ERR_IO,
+				    "epoch %d, batch %d: the reduction across the group "
+				    "failed",
+				    epoch + 1, s + 1);
+			loss_sum = sums[0];
+			right = (int64_t)sums[1];
+			st = sums[2] > 0 ? CN_ERR_NUMERIC : CN_OK;
+			stop = sums[3] > 0;
+		}
 		if (!st && !all_finite(grads, np)) st = CN_ERR_NUMERIC;
-		if (st == CN_ERR_NUMERIC && !t->opts.skip_nonfinite)
+		if (st && !t->opts.skip_nonfinite)
 			return cn_err_set(t->err, st,
 			                  "epoch %d, batch %d: loss or gradients are not "
 			                  "finite (try a lower learning rate)",
 			                  epoch + 1, s + 1);
-		if (st && st != CN_ERR_NUMERIC)
-			return cn_err_set(t->err, st, "%s", cn_net_error(net));
 		if (st) {
 			p.skipped++; /* no update: the parameters and optimizer stay as they were */
 		} else {
-			for (int32_t i = 0; i < n; i++)
-				p.right += argmax(probs + (size_t)i * k, k) == t->labels[i];
-			p.loss_sum += (double)loss * n;
+			p.right += right;
+			p.loss_sum += loss_sum;
 			p.seen += n;
 			lr = cn_sched_lr(&t->opts.sched, epoch + (double)s / steps,
 			                 (float)(p.loss_sum / p.seen));
@@ -231,8 +299,17 @@ enum cn_status cn_trainer_epoch(struct cn_trainer *t, const struct cn_dataset *d
 				return cn_err_set(t->err, st, "optimizer step: learning rate %g",
 				                  (double)lr);
 		}
-		double running = p.seen ? p.loss_sum / p.seen : 0;
-		if (progress && progress(user, first + n, count, running) && s + 1 < steps) {
+		if (!g) {
+			double running = p.seen ? p.loss_sum / p.seen : 0;
+			stop = progress && progress(user, first + n, count, running);
+		}
+		if (stop && s + 1 < steps) {
+			if (g && average_state(net, g))
+				return cn_err_set(
+				    t->err, CN_ERR_IO,
+				    "epoch %d, batch %d: averaging the running statistics "
+				    "across the group failed",
+				    epoch + 1, s + 1);
 			p.step = s + 1;
 			p.seconds += now() - t0;
 			t->pos = p;
@@ -241,6 +318,11 @@ enum cn_status cn_trainer_epoch(struct cn_trainer *t, const struct cn_dataset *d
 			                  s + 1, steps);
 		}
 	}
+	if (g && average_state(net, g))
+		return cn_err_set(
+		    t->err, CN_ERR_IO,
+		    "epoch %d: averaging the running statistics across the group failed",
+		    epoch + 1);
 	if (p.skipped == steps)
 		return cn_err_set(t->err, CN_ERR_NUMERIC,
 		                  "epoch %d: all %d batches had a loss or gradients that are not "

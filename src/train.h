@@ -20,7 +20,8 @@ struct cn_trainer {
 	struct cn_train_pos pos; /* where a stopped epoch stands; step 0: none */
 	int32_t *perm;           /* [perm_len] example order of the current epoch */
 	int32_t perm_len;
-	int32_t *labels; /* [opts.batch] labels of the current batch */
+	int32_t *labels;       /* [opts.batch] labels of the current batch */
+	struct cn_group group; /* size 0: alone; else a member of it (cn_trainer_set_group) */
 };
 
 /* Validate opts; message names the option. */

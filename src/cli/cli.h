@@ -113,6 +113,27 @@ bool cli_core_is_avx512(const char *core);
 /* The kernel family in use and how it was chosen, for info and the bench. */
 const char *cli_runtime_note(char *buf, size_t len);
 
+/*
+ * ---- group.c (default build) or mpi.c (make MPI=1): the processes training one model ----
+ * Alone, rank 0 of 1 and no group. Under mpirun, rank 0 alone prints, logs and saves (the
+ * others' stdout goes to /dev/null; their errors still reach stderr).
+ */
+
+/* Join the job (MPI_Init) if this is the MPI build; non-zero after a message if that failed. */
+int cli_group_init(int *argc, char ***argv);
+/* The group for cn_trainer_set_group and cn_evaluate_group; NULL when alone. */
+const struct cn_group *cli_group(void);
+int cli_group_rank(void);
+int cli_group_size(void);
+/* Processes of the job on this machine (for the default thread count). */
+int cli_group_local_size(void);
+/* Whether flag is true on any member (every member must call it). */
+bool cli_group_any(bool flag);
+/* Whether a[n] holds the same bytes on every member (a hash compared across the group). */
+bool cli_group_same(const float *a, size_t n);
+/* Leave the job with exit status rc (a failure on one member ends all: MPI_Abort). */
+int cli_group_end(int rc);
+
 int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_predict(int argc, char **argv);

@@ -2,6 +2,7 @@
  * colnet train: load the data, build or resume a model, run the epochs, and after each one
  * print the reports' table row, rewrite the CSV log and save the checkpoint (both atomically).
  */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,7 +34,8 @@ static const char usage[] =
     "  --init NAME[:S]     default, uniform:S, gaussian:S, xavier, xavier-normal, he,\n"
     "                      he-normal\n"
     "  --seed N            seed for initialization and shuffling (default 1)\n"
-    "  --threads N         BLAS threads (default: all cores)\n"
+    "  --threads N         BLAS threads (default: all cores; under mpirun, the cores\n"
+    "                      shared out among the machine's processes)\n"
     "  --save FILE         checkpoint written after every epoch\n"
     "  --resume FILE       continue a saved run exactly (its settings; --epochs extends it)\n"
     "  --log FILE.csv      per-epoch CSV: " CLI_CSV_HEADER "\n"
@@ -55,7 +57,9 @@ struct train_args {
 
 static int parse(int argc, char **argv, struct train_args *a)
 {
-	*a = (struct train_args){.data = CLI_DEFAULT_DATA, .threads = cli_cores(), .val = 0.1f};
+	int threads = cli_cores() / cli_group_local_size();
+	*a = (struct train_args){
+	    .data = CLI_DEFAULT_DATA, .threads = threads > 1 ? threads : 1, .val = 0.1f};
 	bool *set = &a->have_setting; /* any flag --resume cannot honour */
 	const struct cli_arg args[] = {
 	    {"--model", CLI_STR, &a->model, 0, 0, set},
@@ -90,6 +94,10 @@ static int parse(int argc, char **argv, struct train_args *a)
 		    "--epochs, --data (with --size, --val), --save, --log, --plot, "
 		    "--threads, the limits and --skip-nonfinite may be given "
 		    "with it");
+	if (cli_group_rank() != 0) { /* rank 0 alone writes files */
+		a->save = a->log = a->plot = NULL;
+		return 0;
+	}
 	if (a->save && cli_check_writable("--save", a->save)) return 1;
 	if (a->plot && cli_check_writable("--plot", a->plot)) return 1;
 	return 0;
@@ -155,6 +163,14 @@ static int setup(const struct train_args *a, const struct cn_dataset *train,
 	return 0;
 }
 
+/* Under mpirun: train as one member of the job (mpi.c); alone, nothing to do. */
+static int join(struct cn_trainer *t)
+{
+	const struct cn_group *g = cli_group();
+	if (g && cn_trainer_set_group(t, g)) return cli_fail("%s", cn_trainer_error(t));
+	return 0;
+}
+
 /*
  * A stop signal arrived: save what was trained since the last save (inside an epoch, the exact
  * mid-epoch state) and exit with the shell's status for that signal, 128 + its number. holder
@@ -164,6 +180,8 @@ static int stopped(const struct train_args *a, const struct cn_trainer *t, bool 
                    const char *holder)
 {
 	int sig = cli_stop_signal();
+	if (!sig) sig = SIGTERM;                     /* another member of the job received it */
+	if (cli_group_rank() != 0) return 128 + sig; /* rank 0 saves and speaks */
 	char err[CN_ERR_LEN], where[CN_ERR_LEN];
 	if (mid)
 		snprintf(where, sizeof(where), "%s", cn_trainer_error(t));
@@ -205,6 +223,7 @@ int cmd_train(int argc, char **argv)
 	struct cli_plotter plot = {0};
 	rc = load_data(&a, &train, &test, &cls);
 	if (!rc) rc = setup(&a, train, &cls, &t, &net);
+	if (!rc) rc = join(t);
 	if (!rc) rc = cli_log_open(&log, a.log, cn_trainer_epochs_done(t));
 	/* the legend names the run by its log, else by its model or checkpoint */
 	const char *run = a.log ? a.log : a.resume ? a.resume : a.model ? a.model : "tutorial-cnn";
@@ -217,13 +236,16 @@ int cmd_train(int argc, char **argv)
 	       "threads, BLAS %s\n",
 	       cn_net_param_count(net), cn_dataset_count(train), cn_dataset_count(test), o->batch,
 	       o->epochs, a.threads, cn_blas_core());
+	if (cli_group())
+		printf("%d processes (MPI), each %d threads and its share of every batch\n",
+		       cli_group_size(), a.threads);
 	cli_table_header(stdout);
 	double best = -1;
 	int best_epoch = 0;
 	bool dirty = false;            /* trained since the last save */
 	const char *holder = a.resume; /* the file that has the run so far */
 	while (cn_trainer_epochs_done(t) < o->epochs) {
-		if (cli_stop_signal()) {
+		if (cli_group_any(cli_stop_signal() != 0)) {
 			rc = stopped(&a, t, dirty, false, holder);
 			break;
 		}
@@ -241,13 +263,19 @@ int cmd_train(int argc, char **argv)
 			break;
 		}
 		dirty = true;
-		if (s.skipped)
+		if (!cli_group_same(cn_net_params(net), cn_net_param_count(net)) ||
+		    !cli_group_same(cn_net_state(net), cn_net_state_count(net))) {
+			rc = cli_fail("epoch %d: the processes' weights or statistics differ",
+			              s.epoch);
+			break;
+		}
+		if (s.skipped && cli_group_rank() == 0)
 			fprintf(stderr,
 			        "colnet: epoch %d: skipped %d batches whose loss or gradients "
 			        "were not finite\n",
 			        s.epoch, s.skipped);
 		double test_loss, test_acc;
-		if (cn_evaluate(net, test, &test_loss, &test_acc, NULL)) {
+		if (cn_evaluate_group(net, test, cli_group(), &test_loss, &test_acc, NULL)) {
 			rc = cli_fail("evaluate: %s", cn_net_error(net));
 			break;
 		}
@@ -266,6 +294,10 @@ int cmd_train(int argc, char **argv)
 		dirty = !a.save;
 		if (a.save) holder = a.save;
 	}
+	if (!rc && best >= 0 && cli_group())
+		printf("weights (and running statistics) bit-identical on all %d processes "
+		       "(checked after every epoch)\n",
+		       cli_group_size());
 	if (!rc && best >= 0)
 		printf("best test accuracy %.2f%% (epoch %d)%s%s%s%s\n", 100 * best, best_epoch,
 		       a.save ? "; checkpoint " : "", a.save ? a.save : "", a.log ? "; log " : "",

@@ -41,7 +41,13 @@ int main(int argc, char **argv)
 	} cmds[] = {{"train", cmd_train}, {"eval", cmd_eval}, {"predict", cmd_predict},
 	            {"info", cmd_info},   {"plot", cmd_plot}, {"featuremaps", cmd_featuremaps}};
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
-		if (strcmp(cmd, cmds[i].name) == 0) return cmds[i].run(argc - 2, argv + 2);
+		if (strcmp(cmd, cmds[i].name) == 0) {
+			/* train joins an MPI job (make MPI=1; mpi.c); alone, these do nothing */
+			bool group = cmds[i].run == cmd_train;
+			if (group && cli_group_init(&argc, &argv)) return 1;
+			int rc = cmds[i].run(argc - 2, argv + 2);
+			return group ? cli_group_end(rc) : rc;
+		}
 	fprintf(stderr, "colnet: unknown command '%s' (colnet --help lists the commands)\n", cmd);
 	return 2;
 }
