@@ -2,7 +2,7 @@
  * 2-D convolution as im2col + one GEMM per planned chunk of images, over NHWC.
  * Per chunk of c images (the last chunk may be smaller), with rows = c*HO*WO and
  * col = im2col(x_chunk) [rows, KH*KW*CI], W [CO, KH*KW*CI] (= [CO, KH, KW, CI]):
- *   forward   y = act(col · Wᵀ + b)             y_chunk [rows, CO] is the NHWC output as is
+ *   forward   y = act(b + col · Wᵀ)             y_chunk [rows, CO] is the NHWC output as is
  *   backward  dW += dYᵀ · col,  db += Σ_rows dY,  dcol = dY · W,  dx = col2im(dcol)
  * A 1x1, stride-1, unpadded kernel needs no lowering: x [N*HI*WI, CI] already is col.
  * Chunking bounds the workspace to one chunk's column matrix per thread and keeps it in cache
@@ -45,14 +45,15 @@ size_t cn_conv2d_ws_len(const struct cn_geom *g, int32_t co, const struct cn_con
 	return len;
 }
 
-/* y[r, :] = act(y[r, :] + b) for every row r of y [rows, CO] */
-static void bias_act(const struct cn_conv2d_plan *p, size_t rows, int32_t co, const float *b,
-                     float *y)
+/*
+ * y[r, :] = b for every row r of y [rows, CO], before a GEMM with beta 1 adds col·Wᵀ: with
+ * beta 0 OpenBLAS zeroes C in a pass of its own (sgemm_beta, 8% of tutorial-cnn's
+ * instructions), and the bias would take another pass after it.
+ */
+static void fill_bias(size_t rows, int32_t co, const float *b, float *y)
 {
-	if (b)
-		for (size_t r = 0; r < rows; r++)
-			for (int32_t j = 0; j < co; j++) y[r * co + j] += b[j];
-	if (p->act != CN_ACT_IDENTITY) cn_act_forward(p->act, p->slope, y, y, rows * (size_t)co);
+	for (size_t r = 0; r < rows; r++, y += co)
+		for (int32_t j = 0; j < co; j++) y[j] = b[j];
 }
 
 /* db[j] += Σ_r dy[r, j] for dy [rows, CO]; rows outer so dy is read once, in order. */
@@ -109,8 +110,10 @@ static void forward_chunk(const struct conv_call *c, int32_t q, float *col_ws)
 		cn_im2col(c->g, n, xc, col_ws);
 		col = col_ws;
 	}
-	cn_gemm(false, true, (int)rows, c->co, c->k, 1.0f, col, c->w, 0.0f, yc);
-	bias_act(c->p, rows, c->co, c->b, yc);
+	if (c->b) fill_bias(rows, c->co, c->b, yc);
+	cn_gemm(false, true, (int)rows, c->co, c->k, 1.0f, col, c->w, c->b ? 1.0f : 0.0f, yc);
+	if (c->p->act != CN_ACT_IDENTITY)
+		cn_act_forward(c->p->act, c->p->slope, yc, yc, rows * (size_t)c->co);
 }
 
 /*
