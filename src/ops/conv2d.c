@@ -77,6 +77,7 @@ struct conv_call {
 	const float *w, *b;
 	const struct cn_tensor *x, *dy;
 	struct cn_tensor *y, *dx;
+	const float *yact; /* backward: the forward's output, to undo p->act on dy (NULL: done) */
 	bool direct;       /* 1x1 stride-1 unpadded: x is the column matrix */
 	int k;             /* KH*KW*CI */
 	size_t pix;        /* HO*WO */
@@ -151,6 +152,11 @@ static void backward_chunk(const struct conv_call *c, int32_t q, float *col_ws, 
 	const float *xc = c->x->data + (size_t)i * c->xlen;   /* [N, HI, WI, CI] */
 	const float *dyc = c->dy->data + (size_t)i * c->ylen; /* [N*HO*WO, CO] */
 	const float *col = xc;                                /* [N*HO*WO, KH*KW*CI] */
+	if (c->yact) { /* dy's storage is the caller's to overwrite (cn_conv2d_backward_act) */
+		float *dyw = c->dy->data + (size_t)i * c->ylen;
+		cn_act_backward(c->p->act, c->p->slope, c->yact + (size_t)i * c->ylen, dyw, dyw,
+		                rows * (size_t)c->co);
+	}
 	if (!c->direct) {
 		cn_im2col(c->g, n, xc, col_ws);
 		col = col_ws;
@@ -174,9 +180,10 @@ static void backward_chunk(const struct conv_call *c, int32_t q, float *col_ws, 
  * column matrix in ws), added to the caller's in thread order at the end: a given thread
  * count always gives the same sums.
  */
-void cn_conv2d_backward(const struct cn_geom *g, int32_t co, const struct cn_conv2d_plan *p,
-                        const float *w, const struct cn_tensor *x, const struct cn_tensor *dy,
-                        struct cn_tensor *dx, float *dw, float *db, float *ws)
+static void backward(const struct cn_geom *g, int32_t co, const struct cn_conv2d_plan *p,
+                     const float *w, const struct cn_tensor *x, const float *yact,
+                     const struct cn_tensor *dy, struct cn_tensor *dx, float *dw, float *db,
+                     float *ws)
 {
 	assert(p->chunk >= 1 && p->threads >= 1 && co >= 1);
 	assert(x->h == g->hi && x->w == g->wi && x->c == g->ci);
@@ -184,6 +191,7 @@ void cn_conv2d_backward(const struct cn_geom *g, int32_t co, const struct cn_con
 	assert(!dx || (dx->n == x->n && dx->h == g->hi && dx->w == g->wi && dx->c == g->ci));
 	struct conv_call c = call_make(g, co, p, x);
 	c.w = w, c.dy = dy, c.dx = dx;
+	c.yact = p->act != CN_ACT_IDENTITY ? yact : NULL;
 	const size_t cols = col_len(g, p->chunk), wlen = (size_t)co * (size_t)c.k;
 	const size_t per_thread = cols + wlen + (size_t)co;
 	const int32_t nchunks = (x->n + p->chunk - 1) / p->chunk;
@@ -211,4 +219,19 @@ void cn_conv2d_backward(const struct cn_geom *g, int32_t co, const struct cn_con
 		if (db)
 			for (int32_t j = 0; j < co; j++) db[j] += tdw[wlen + (size_t)j];
 	}
+}
+
+void cn_conv2d_backward(const struct cn_geom *g, int32_t co, const struct cn_conv2d_plan *p,
+                        const float *w, const struct cn_tensor *x, const struct cn_tensor *dy,
+                        struct cn_tensor *dx, float *dw, float *db, float *ws)
+{
+	backward(g, co, p, w, x, NULL, dy, dx, dw, db, ws);
+}
+
+void cn_conv2d_backward_act(const struct cn_geom *g, int32_t co, const struct cn_conv2d_plan *p,
+                            const float *w, const struct cn_tensor *x, const float *y,
+                            struct cn_tensor *dy, struct cn_tensor *dx, float *dw, float *db,
+                            float *ws)
+{
+	backward(g, co, p, w, x, y, dy, dx, dw, db, ws);
 }
