@@ -9,6 +9,7 @@
  * them); each writes only its own images.
  */
 #include <assert.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -173,6 +174,31 @@ void cn_avgpool2d_forward(const struct cn_geom *g, const struct cn_tensor *x, st
 	}
 }
 
+/*
+ * Windows that tile the image exactly (stride = kernel, no padding, nothing left over, as the
+ * zoo's 2x2 pools on even sizes): each element of x is in one window, so dx is written once,
+ * in order, dx = dy(window) / (kh*kw), with no zeroing pass and no read-modify-write.
+ */
+static bool tiles(const struct cn_geom *g)
+{
+	return g->sh == g->kh && g->sw == g->kw && g->ph == 0 && g->pw == 0 &&
+	       g->ho * g->sh == g->hi && g->wo * g->sw == g->wi;
+}
+
+static void avgback_tiled(const struct cn_geom *g, const float *restrict dyi, float *restrict dxi,
+                          float inv)
+{
+	const size_t c = (size_t)g->ci;
+	for (int32_t oy = 0; oy < g->ho; oy++) {
+		const float *dyr = dyi + (size_t)oy * (size_t)g->wo * c; /* [WO, C] */
+		for (int32_t ky = 0; ky < g->kh; ky++)
+			for (int32_t ox = 0; ox < g->wo; ox++)
+				for (int32_t kx = 0; kx < g->kw; kx++, dxi += c)
+					for (size_t ch = 0; ch < c; ch++)
+						dxi[ch] = dyr[(size_t)ox * c + ch] * inv;
+	}
+}
+
 /* dx = 0, then dx[window] += dy / (kh*kw) for the in-image part of every window. */
 void cn_avgpool2d_backward(const struct cn_geom *g, const struct cn_tensor *dy,
                            struct cn_tensor *dx)
@@ -181,9 +207,14 @@ void cn_avgpool2d_backward(const struct cn_geom *g, const struct cn_tensor *dy,
 	const int32_t c = g->ci;
 	const size_t xlen = cn_tensor_image_len(dx), ylen = cn_tensor_image_len(dy);
 	const float inv = 1.0f / (float)(g->kh * g->kw);
+	const bool tiled = tiles(g);
 #pragma omp parallel for schedule(static) if (cn_tensor_len(dx) >= CN_PAR_MIN_LEN)
 	for (int32_t n = 0; n < dy->n; n++) {
 		float *dxi = dx->data + (size_t)n * xlen; /* [HI, WI, C] */
+		if (tiled) {
+			avgback_tiled(g, dy->data + (size_t)n * ylen, dxi, inv);
+			continue;
+		}
 		memset(dxi, 0, xlen * sizeof(float));
 		for (int32_t oy = 0; oy < g->ho; oy++) {
 			for (int32_t ox = 0; ox < g->wo; ox++) {
