@@ -2,14 +2,53 @@
  * im2col / col2im over NHWC with Caffe's loop order: the column matrix is walked strictly
  * sequentially, one output pixel (one row of col) at a time. In NHWC, kernel row ky of a
  * window is a contiguous run of kw*ci floats of image row iy, so each (pixel, ky) costs at most
- * three bulk operations: zeros for the part left of the image, one memcpy of the in-image part,
+ * three bulk operations: zeros for the part left of the image, one copy of the in-image part,
  * zeros for the part right of it (a whole run of zeros above or below the image). No branch
  * runs per element. col2im is the mirror image: zero x, then add every in-image run back,
  * which makes it the exact adjoint of im2col.
+ * Images whose zero-padded copy fits PAD_MAX floats (all of the zoo's) are first copied into a
+ * padded stack buffer and lowered from it without any clipping (see im2col_padded); col2im
+ * then accumulates there and copies the inside out. The clipping loops remain for larger ones.
+ * Runs are short in the layers that matter most here (kw*ci = 3..30 floats for first layers
+ * and few channels), where a libc memcpy/memset call per run cost more than the copy (im2col
+ * and memmove were 30% of sigmoid-cnn's training): runs under 64 floats are copied inline in
+ * blocks of 4 floats, the last block overlapping the one before rather than taking a tail loop.
  */
+#include <stdbool.h>
 #include <string.h>
 
 #include "im2col.h"
+
+/* runs of at least this many floats go to libc, whose wide-vector loops win there */
+#define LONG_RUN 64
+
+/* d[0..n) = s[0..n); short (n < LONG_RUN) says to copy inline */
+static inline void copy_run(float *restrict d, const float *restrict s, size_t n, bool short_)
+{
+	if (!short_ || n >= LONG_RUN) {
+		memcpy(d, s, n * sizeof(*d));
+	} else if (n >= 4) {
+		/* fixed 16-byte copies: one vector load and store each */
+		for (size_t j = 0; j + 4 < n; j += 4) memcpy(d + j, s + j, 4 * sizeof(*d));
+		memcpy(d + n - 4, s + n - 4, 4 * sizeof(*d));
+	} else {
+		for (size_t j = 0; j < n; j++) d[j] = s[j];
+	}
+}
+
+/* d[0..n) = 0, inline when short_ */
+static inline void zero_run(float *d, size_t n, bool short_)
+{
+	static const float zeros[4];
+	if (!short_ || n >= LONG_RUN) {
+		memset(d, 0, n * sizeof(*d));
+	} else if (n >= 4) {
+		for (size_t j = 0; j + 4 < n; j += 4) memcpy(d + j, zeros, sizeof zeros);
+		memcpy(d + n - 4, zeros, sizeof zeros);
+	} else {
+		for (size_t j = 0; j < n; j++) d[j] = 0.0f;
+	}
+}
 
 /*
  * Kernel columns [*lo, *hi) of a window whose left edge is image column ix0 that fall inside
@@ -24,72 +63,257 @@ static void span(int32_t ix0, int32_t kw, int32_t wi, int32_t *lo, int32_t *hi)
 	*hi = h;
 }
 
-/* dst[j] += src[j]: restrict lets the compiler vectorize the run. */
-static void add(float *restrict dst, const float *restrict src, size_t len)
+/*
+ * One image. Inlined once per common run length (below), so that for a window inside the
+ * image the copy of each kernel row is a fixed sequence of vector moves, not a loop.
+ */
+static inline __attribute__((always_inline)) void
+im2col_image(const struct cn_geom *g, const float *xi, float *col, size_t run, bool fixed)
 {
-	for (size_t j = 0; j < len; j++) dst[j] += src[j];
+	const size_t ci = (size_t)g->ci;
+	for (int32_t oy = 0; oy < g->ho; oy++) {
+		for (int32_t ox = 0; ox < g->wo; ox++) {
+			int32_t ix0 = ox * g->sw - g->pw, lo, hi;
+			span(ix0, g->kw, g->wi, &lo, &hi);
+			const size_t left = (size_t)lo * ci, mid = (size_t)(hi - lo) * ci;
+			for (int32_t ky = 0; ky < g->kh; ky++, col += run) {
+				int32_t iy = oy * g->sh - g->ph + ky;
+				/* one unsigned compare covers iy < 0 and iy >= hi */
+				if ((uint32_t)iy >= (uint32_t)g->hi) {
+					zero_run(col, run, fixed);
+					continue;
+				}
+				const float *src =
+				    xi + ((size_t)iy * (size_t)g->wi + (size_t)(ix0 + lo)) * ci;
+				if (fixed && mid == run) { /* whole row in the image */
+					copy_run(col, src, run, true);
+					continue;
+				}
+				if (left) zero_run(col, left, fixed);
+				/* cn_geom_init's padding < kernel means every window meets the
+				 * image, but a window that missed it must not index x */
+				if (mid) copy_run(col + left, src, mid, fixed);
+				if (left + mid < run)
+					zero_run(col + left + mid, run - left - mid, fixed);
+			}
+		}
+	}
+}
+
+/*
+ * Images whose zero-padded copy has at most PAD_MAX floats (every zoo layer; 32 KB of stack)
+ * are lowered from that copy: every kernel row of every window is then a whole run inside it,
+ * so the loop has no clipping and no branch at all, and each run is one fixed-length copy.
+ * The copy costs (HI+2PH)(WI+2PW)CI writes against the column matrix's HO*WO*KH*KW*CI.
+ */
+#define PAD_MAX 8192
+
+static size_t padded_len(const struct cn_geom *g)
+{
+	return (size_t)(g->hi + 2 * g->ph) * (size_t)(g->wi + 2 * g->pw) * (size_t)g->ci;
+}
+
+/* p [HI+2PH, WI+2PW, CI] = x with zeros around it */
+static void pad_image(const struct cn_geom *g, const float *xi, float *p)
+{
+	const size_t ci = (size_t)g->ci, wpc = (size_t)(g->wi + 2 * g->pw) * ci;
+	const size_t left = (size_t)g->pw * ci, in = (size_t)g->wi * ci;
+	for (int32_t py = 0; py < g->hi + 2 * g->ph; py++, p += wpc) {
+		int32_t iy = py - g->ph;
+		if ((uint32_t)iy >= (uint32_t)g->hi) {
+			memset(p, 0, wpc * sizeof(*p));
+			continue;
+		}
+		memset(p, 0, left * sizeof(*p));
+		memcpy(p + left, xi + (size_t)iy * in, in * sizeof(*p));
+		memset(p + left + in, 0, (wpc - left - in) * sizeof(*p));
+	}
+}
+
+/* im2col of one padded image p: kernel row ky of the window at (oy, ox) starts at padded
+ * (oy*sh + ky, ox*sw); inlined per run length like im2col_image */
+static inline __attribute__((always_inline)) void
+im2col_padded(const struct cn_geom *g, const float *p, float *col, size_t run)
+{
+	const size_t ci = (size_t)g->ci, wpc = (size_t)(g->wi + 2 * g->pw) * ci;
+	const size_t step = (size_t)g->sw * ci;
+	for (int32_t oy = 0; oy < g->ho; oy++) {
+		const float *prow = p + (size_t)oy * (size_t)g->sh * wpc;
+		for (int32_t ox = 0; ox < g->wo; ox++) {
+			const float *src = prow + (size_t)ox * step;
+			for (int32_t ky = 0; ky < g->kh; ky++, col += run, src += wpc)
+				copy_run(col, src, run, true);
+		}
+	}
 }
 
 void cn_im2col(const struct cn_geom *g, int32_t n, const float *x, float *col)
 {
-	const size_t ci = (size_t)g->ci;
-	const size_t run = (size_t)g->kw * ci; /* one kernel row: kw*ci floats */
-	const size_t img = (size_t)g->hi * (size_t)g->wi * ci;
+	const size_t run = (size_t)g->kw * (size_t)g->ci; /* one kernel row: kw*ci floats */
+	const size_t img = (size_t)g->hi * (size_t)g->wi * (size_t)g->ci;
+	const size_t clen = cn_geom_out_pixels(g) * cn_geom_patch_len(g);
+	if (padded_len(g) <= PAD_MAX) {
+		float p[PAD_MAX];
+		for (int32_t i = 0; i < n; i++) {
+			pad_image(g, x + (size_t)i * img, p);
+			float *c = col + (size_t)i * clen;
+			/* the zoo's first layers (one channel, 3x3 and 5x5) and few-channel ones */
+			switch (run) {
+			case 3:
+				im2col_padded(g, p, c, 3);
+				break;
+			case 5:
+				im2col_padded(g, p, c, 5);
+				break;
+			case 12:
+				im2col_padded(g, p, c, 12);
+				break;
+			case 18:
+				im2col_padded(g, p, c, 18);
+				break;
+			case 30:
+				im2col_padded(g, p, c, 30);
+				break;
+			default:
+				im2col_padded(g, p, c, run);
+				break;
+			}
+		}
+		return;
+	}
 	for (int32_t i = 0; i < n; i++) {
 		const float *xi = x + (size_t)i * img; /* [HI, WI, CI] */
-		for (int32_t oy = 0; oy < g->ho; oy++) {
-			for (int32_t ox = 0; ox < g->wo; ox++) {
-				int32_t ix0 = ox * g->sw - g->pw, lo, hi;
-				span(ix0, g->kw, g->wi, &lo, &hi);
-				const size_t left = (size_t)lo * ci, mid = (size_t)(hi - lo) * ci;
-				for (int32_t ky = 0; ky < g->kh; ky++, col += run) {
-					int32_t iy = oy * g->sh - g->ph + ky;
-					/* one unsigned compare covers iy < 0 and iy >= hi */
-					if ((uint32_t)iy >= (uint32_t)g->hi) {
-						memset(col, 0, run * sizeof(*col));
-						continue;
-					}
-					if (left) memset(col, 0, left * sizeof(*col));
-					/* cn_geom_init's padding < kernel means every window meets
-					 * the image, but a window that missed it must not index x */
-					if (mid)
-						memcpy(col + left,
-						       xi + ((size_t)iy * (size_t)g->wi +
-						             (size_t)(ix0 + lo)) *
-						                ci,
-						       mid * sizeof(*col));
-					if (left + mid < run)
-						memset(col + left + mid, 0,
-						       (run - left - mid) * sizeof(*col));
-				}
+		float *ci = col + (size_t)i * clen;
+		switch (run) {
+		case 3:
+			im2col_image(g, xi, ci, 3, true);
+			break;
+		case 5:
+			im2col_image(g, xi, ci, 5, true);
+			break;
+		case 12:
+			im2col_image(g, xi, ci, 12, true);
+			break;
+		case 18:
+			im2col_image(g, xi, ci, 18, true);
+			break;
+		case 30:
+			im2col_image(g, xi, ci, 30, true);
+			break;
+		default:
+			im2col_image(g, xi, ci, run, false);
+			break;
+		}
+	}
+}
+
+/* dst[0..n) += src[0..n), inlined like copy_run for constant n */
+static inline void add_run(float *restrict dst, const float *restrict src, size_t n)
+{
+	for (size_t j = 0; j < n; j++) dst[j] += src[j];
+}
+
+/* One image of col2im, inlined per run length like im2col_image. */
+static inline __attribute__((always_inline)) void
+col2im_image(const struct cn_geom *g, const float *col, float *xi, size_t run, bool fixed)
+{
+	const size_t ci = (size_t)g->ci;
+	for (int32_t oy = 0; oy < g->ho; oy++) {
+		for (int32_t ox = 0; ox < g->wo; ox++) {
+			int32_t ix0 = ox * g->sw - g->pw, lo, hi;
+			span(ix0, g->kw, g->wi, &lo, &hi);
+			const size_t left = (size_t)lo * ci, mid = (size_t)(hi - lo) * ci;
+			for (int32_t ky = 0; ky < g->kh; ky++, col += run) {
+				int32_t iy = oy * g->sh - g->ph + ky;
+				if ((uint32_t)iy >= (uint32_t)g->hi || !mid) continue;
+				float *dst =
+				    xi + ((size_t)iy * (size_t)g->wi + (size_t)(ix0 + lo)) * ci;
+				if (fixed && mid == run)
+					add_run(dst, col, run);
+				else
+					add_run(dst, col + left, mid);
 			}
+		}
+	}
+}
+
+/* col2im into a zeroed padded image p, the mirror of im2col_padded */
+static inline __attribute__((always_inline)) void
+col2im_padded(const struct cn_geom *g, const float *col, float *p, size_t run)
+{
+	const size_t ci = (size_t)g->ci, wpc = (size_t)(g->wi + 2 * g->pw) * ci;
+	const size_t step = (size_t)g->sw * ci;
+	for (int32_t oy = 0; oy < g->ho; oy++) {
+		float *prow = p + (size_t)oy * (size_t)g->sh * wpc;
+		for (int32_t ox = 0; ox < g->wo; ox++) {
+			float *dst = prow + (size_t)ox * step;
+			for (int32_t ky = 0; ky < g->kh; ky++, col += run, dst += wpc)
+				add_run(dst, col, run);
 		}
 	}
 }
 
 void cn_col2im(const struct cn_geom *g, int32_t n, const float *col, float *x)
 {
-	const size_t ci = (size_t)g->ci;
-	const size_t run = (size_t)g->kw * ci;
-	const size_t img = (size_t)g->hi * (size_t)g->wi * ci;
+	const size_t run = (size_t)g->kw * (size_t)g->ci;
+	const size_t img = (size_t)g->hi * (size_t)g->wi * (size_t)g->ci;
+	const size_t clen = cn_geom_out_pixels(g) * cn_geom_patch_len(g);
+	const size_t plen = padded_len(g);
+	if (plen <= PAD_MAX) {
+		/* accumulate in the padded image, then copy its inside out: x is overwritten
+		 * without a zeroing pass of its own, and the padding's entries are dropped */
+		float p[PAD_MAX];
+		const size_t ci = (size_t)g->ci, wpc = (size_t)(g->wi + 2 * g->pw) * ci;
+		const size_t in = (size_t)g->wi * ci;
+		for (int32_t i = 0; i < n; i++) {
+			const float *c = col + (size_t)i * clen;
+			memset(p, 0, plen * sizeof(*p));
+			switch (run) {
+			case 3:
+				col2im_padded(g, c, p, 3);
+				break;
+			case 5:
+				col2im_padded(g, c, p, 5);
+				break;
+			case 18:
+				col2im_padded(g, c, p, 18);
+				break;
+			case 30:
+				col2im_padded(g, c, p, 30);
+				break;
+			default:
+				col2im_padded(g, c, p, run);
+				break;
+			}
+			float *xi = x + (size_t)i * img;
+			for (int32_t iy = 0; iy < g->hi; iy++)
+				memcpy(xi + (size_t)iy * in,
+				       p + (size_t)(iy + g->ph) * wpc + (size_t)g->pw * ci,
+				       in * sizeof(*p));
+		}
+		return;
+	}
 	/* overwrite, not accumulate: the padding entries of col have nowhere to go */
 	memset(x, 0, (size_t)n * img * sizeof(*x));
 	for (int32_t i = 0; i < n; i++) {
 		float *xi = x + (size_t)i * img; /* [HI, WI, CI] */
-		for (int32_t oy = 0; oy < g->ho; oy++) {
-			for (int32_t ox = 0; ox < g->wo; ox++) {
-				int32_t ix0 = ox * g->sw - g->pw, lo, hi;
-				span(ix0, g->kw, g->wi, &lo, &hi);
-				const size_t left = (size_t)lo * ci, mid = (size_t)(hi - lo) * ci;
-				for (int32_t ky = 0; ky < g->kh; ky++, col += run) {
-					int32_t iy = oy * g->sh - g->ph + ky;
-					if ((uint32_t)iy >= (uint32_t)g->hi || !mid) continue;
-					float *dst =
-					    xi +
-					    ((size_t)iy * (size_t)g->wi + (size_t)(ix0 + lo)) * ci;
-					add(dst, col + left, mid);
-				}
-			}
+		const float *ci = col + (size_t)i * clen;
+		switch (run) {
+		case 3:
+			col2im_image(g, ci, xi, 3, true);
+			break;
+		case 5:
+			col2im_image(g, ci, xi, 5, true);
+			break;
+		case 18:
+			col2im_image(g, ci, xi, 18, true);
+			break;
+		case 30:
+			col2im_image(g, ci, xi, 30, true);
+			break;
+		default:
+			col2im_image(g, ci, xi, run, false);
+			break;
 		}
 	}
 }

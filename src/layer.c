@@ -52,8 +52,9 @@ static void conv_backward(struct cn_layer *l, const float *dy, float *dx, float 
 	struct cn_tensor tdy = l->y, tdx = l->x;
 	tdy.data = (float *)dy;
 	tdx.data = dx;
-	cn_conv2d_backward(&l->g, l->d.out, &l->conv, l->w, &l->x, &tdy, dx ? &tdx : NULL, l->dw,
-	                   l->db, ws);
+	/* fuses_act_backward: dy is the network's scratch gradient buffer, dy*act'(y) overwrites it */
+	cn_conv2d_backward_act(&l->g, l->d.out, &l->conv, l->w, &l->x, l->y.data, &tdy,
+	                       dx ? &tdx : NULL, l->dw, l->db, ws);
 }
 
 /* ---- linear (flattens its input: NHWC makes that free) ---- */
@@ -272,7 +273,7 @@ static void batchnorm_backward(struct cn_layer *l, const float *dy, float *dx, f
 }
 
 const struct cn_layer_impl cn_layer_impls[CN_LAYER_COUNT] = {
-    [CN_LAYER_CONV2D] = {"conv", conv_shape, conv_ws_len, conv_forward, conv_backward, true},
+    [CN_LAYER_CONV2D] = {"conv", conv_shape, conv_ws_len, conv_forward, conv_backward, true, true},
     [CN_LAYER_LINEAR] = {"linear", linear_shape, no_ws, linear_forward, linear_backward, false},
     [CN_LAYER_MAXPOOL2D] = {"maxpool", pool_shape, no_ws, maxpool_forward, maxpool_backward, false},
     [CN_LAYER_AVGPOOL2D] = {"avgpool", pool_shape, no_ws, avgpool_forward, avgpool_backward, false},

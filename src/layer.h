@@ -72,9 +72,14 @@ struct cn_layer_impl {
 	/* floats of scratch for batches of n (SIZE_MAX on overflow) */
 	size_t (*ws_len)(const struct cn_layer *l, bool train);
 	void (*forward)(struct cn_layer *l, float *ws);
-	/* dy [N, out] is the op's output gradient (activation already undone); dx may be NULL */
+	/*
+	 * dy [N, out] is the op's output gradient (activation already undone, unless
+	 * fuses_act_backward); dx may be NULL
+	 */
 	void (*backward)(struct cn_layer *l, const float *dy, float *dx, float *ws);
 	bool fuses_act; /* forward applies d.act itself (while its output is in cache) */
+	/* backward gets dy before d.act's derivative, applies it itself and may overwrite dy */
+	bool fuses_act_backward;
 };
 
 extern const struct cn_layer_impl cn_layer_impls[CN_LAYER_COUNT];

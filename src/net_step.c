@@ -97,7 +97,7 @@ enum cn_status cn_net_backward(struct cn_net *net)
 	float *dy = net->dbuf[0], *dx = net->dbuf[1];
 	for (int32_t i = net->n_layers - 1; i >= 0; i--) {
 		struct cn_layer *l = &net->layers[i];
-		if (l->d.act != CN_ACT_IDENTITY)
+		if (l->d.act != CN_ACT_IDENTITY && !cn_layer_impls[l->d.kind].fuses_act_backward)
 			cn_act_backward(l->d.act, l->d.slope, l->y.data, dy, dy,
 			                cn_tensor_len(&l->y));
 		/* the first layer's input gradient feeds nothing: skip it */

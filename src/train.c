@@ -159,10 +159,20 @@ static int32_t argmax(const float *v, int32_t k)
 	return best;
 }
 
+/*
+ * NaN and Inf survive summation (x*0 is ±0 for finite x, NaN otherwise); one pass, no branch
+ * per element. Sixteen independent lanes: one running sum is a chain of dependent adds the
+ * compiler may not reorder (4 cycles a float: 10% of mlp's training), lanes vectorize.
+ */
 static bool all_finite(const float *a, size_t len)
 {
-	float sum = 0; /* NaN and Inf survive summation; one pass, no branch per element */
-	for (size_t i = 0; i < len; i++) sum += a[i] * 0.0f;
+	float lane[16] = {0};
+	size_t i = 0;
+	for (; i + 16 <= len; i += 16)
+		for (int j = 0; j < 16; j++) lane[j] += a[i + (size_t)j] * 0.0f;
+	float sum = 0;
+	for (; i < len; i++) sum += a[i] * 0.0f;
+	for (int j = 0; j < 16; j++) sum += lane[j];
 	return sum == 0.0f;
 }
 

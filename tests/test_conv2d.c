@@ -91,6 +91,8 @@ static void run(const struct cfg *c, struct stats *st)
 	      *dy = tu_rand_floats(&r, yl);
 	float *y = tu_nans(yl), *yr = tu_nans(yl), *dx = tu_nans(xl), *dxr = tu_nans(xl);
 	float *dw = tu_rand_floats(&r, wl), *dwr = tu_copy(dw, wl), *dw2 = tu_copy(dw, wl);
+	float *dwf = tu_copy(dw, wl), *dwfr = tu_copy(dw, wl), *dxf = tu_nans(xl),
+	      *dxfr = tu_nans(xl);
 	float *db = tu_rand_floats(&r, bl), *dbr = tu_copy(db, bl), *db2 = tu_copy(db, bl),
 	      *db0 = tu_copy(db, bl);
 	/* every other configuration runs its chunks on two threads; most fuse an activation */
@@ -123,9 +125,23 @@ static void run(const struct cfg *c, struct stats *st)
 	tu_track(&st->dw, tu_check_close("dw (dx NULL)", dw2, dwr, wl, TOL, name));
 	tu_track(&st->db, tu_check_close("db", c->bias ? db : db2, dbr, bl, TOL, name));
 	assert_memory_equal(c->bias ? db2 : db, db0, bl * sizeof(*db0)); /* NULL db: untouched */
+
+	/*
+	 * Fused: cn_conv2d_backward_act undoes p.act on dy itself (in place, per chunk), against
+	 * the reference act backward followed by the reference conv backward.
+	 */
+	float *dyf = tu_copy(dy, yl), *dyfr = tu_nans(yl);
+	struct cn_tensor dyft = dyt, dyfrt = dyt, dxft = xt, dxfrt = xt;
+	dyft.data = dyf, dyfrt.data = dyfr, dxft.data = dxf, dxfrt.data = dxfr;
+	cn_act_backward_ref(p.act, p.slope, y, dy, dyfr, yl);
+	cn_conv2d_backward_act(&g, c->co, &p, w, &xt, y, &dyft, &dxft, dwf, NULL, wsb);
+	cn_conv2d_backward_ref(&g, c->co, w, &xt, &dyfrt, &dxfrt, dwfr, NULL);
+	tu_track(&st->dx, tu_check_close("dx (fused act)", dxf, dxfr, xl, TOL, name));
+	tu_track(&st->dw, tu_check_close("dw (fused act)", dwf, dwfr, wl, TOL, name));
 	st->configs++;
 
-	float *all[] = {x, w, b, dy, y, yr, dx, dxr, dw, dwr, dw2, db, dbr, db2, db0, wsf, wsb};
+	float *all[] = {x,   w,   b,   dy,  y,   yr,  dx,   dxr, dw,   dwr, dw2, db,
+	                dbr, db2, db0, wsf, wsb, dwf, dwfr, dxf, dxfr, dyf, dyfr};
 	for (size_t i = 0; i < LEN(all); i++) free(all[i]);
 }
 

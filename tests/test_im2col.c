@@ -42,6 +42,15 @@ static const struct cfg edges[] = {
     {"7x7 stride 2 padding 3", 2, 11, 12, 3, 7, 7, 2, 2, 3, 3},
     {"odd sizes, one channel", 3, 7, 5, 1, 3, 3, 2, 2, 1, 1},
     {"many channels", 1, 5, 5, 64, 3, 3, 1, 1, 1, 1},
+    /* the run lengths (kw*ci) im2col.c inlines, with padding so borders cut runs short */
+    {"run 3: k3 ci1 p1", 2, 9, 8, 1, 3, 3, 1, 1, 1, 1},
+    {"run 5: k5 ci1 p2", 2, 9, 10, 1, 5, 5, 1, 1, 2, 2},
+    {"run 12: k3 ci4 p1 s2", 2, 7, 8, 4, 3, 3, 2, 2, 1, 1},
+    {"run 18: k3 ci6 p1", 1, 6, 7, 6, 3, 3, 1, 1, 1, 1},
+    {"run 30: k5 ci6 p2", 2, 8, 7, 6, 5, 5, 1, 1, 2, 2},
+    /* padded copy over im2col.c's PAD_MAX (8192 floats): the clipping path */
+    {"large, clipping path: k3 ci6 p1 on 40x40", 1, 40, 40, 6, 3, 3, 1, 1, 1, 1},
+    {"large, clipping path, run 5: k5 ci1 p2 s2 on 95x97", 1, 95, 97, 1, 5, 5, 2, 2, 2, 2},
 };
 
 static void make_geom(const struct cfg *c, struct cn_geom *g)

@@ -13,10 +13,11 @@ void cn_linear_forward(int32_t n, int32_t in, int32_t out, const float *w, const
                        const float *x, float *y)
 {
 	assert(n >= 1 && in >= 1 && out >= 1);
-	cn_gemm(false, true, n, out, in, 1.0f, x, w, 0.0f, y);
-	if (!b) return;
-	for (int32_t i = 0; i < n; i++)
-		for (int32_t j = 0; j < out; j++) y[(size_t)i * out + j] += b[j];
+	/* y = b, then y += x·Wᵀ: a beta-0 GEMM would zero y in a pass of its own first */
+	if (b)
+		for (int32_t i = 0; i < n; i++)
+			for (int32_t j = 0; j < out; j++) y[(size_t)i * out + j] = b[j];
+	cn_gemm(false, true, n, out, in, 1.0f, x, w, b ? 1.0f : 0.0f, y);
 }
 
 /* dW and db accumulate (GEMM beta 1), dx is overwritten (beta 0); dx and db may be NULL. */

@@ -71,6 +71,16 @@ void cn_conv2d_backward(const struct cn_geom *g, int32_t co, const struct cn_con
                         const float *w, const struct cn_tensor *x, const struct cn_tensor *dy,
                         struct cn_tensor *dx, float *dw, float *db, float *ws);
 
+/*
+ * cn_conv2d_backward that first undoes p->act itself, chunk by chunk while the chunk is in
+ * cache: dy holds the gradient of the activation's output and is overwritten in place with
+ * dy * act'(y), y the forward's output (saves the separate pass of cn_act_backward).
+ */
+void cn_conv2d_backward_act(const struct cn_geom *g, int32_t co, const struct cn_conv2d_plan *p,
+                            const float *w, const struct cn_tensor *x, const float *y,
+                            struct cn_tensor *dy, struct cn_tensor *dx, float *dw, float *db,
+                            float *ws);
+
 /* ---- linear.c: y[n, out] = x[n, in] · Wᵀ + b ---- */
 
 void cn_linear_forward(int32_t n, int32_t in, int32_t out, const float *w, const float *b,

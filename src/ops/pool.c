@@ -72,6 +72,28 @@ static void maxwin(const struct cn_geom *g, const struct win *w, const float *xi
 	}
 }
 
+/*
+ * maxwin for an unclipped 2x2 window, the zoo's pooling: the four rows of C channels are read
+ * once each and the running maximum stays in registers (maxwin stores it back to y and argmax
+ * after every kernel position, as y might alias x for all the compiler knows). Same scan order
+ * and strict >, so the same ties.
+ */
+static void maxwin2x2(const struct cn_geom *g, const struct win *w, const float *restrict xi,
+                      float *restrict yo, int32_t *restrict am)
+{
+	const int32_t c = g->ci, o00 = (int32_t)pix(g, w, 0, 0), o01 = o00 + c;
+	const int32_t o10 = (int32_t)pix(g, w, 1, 0), o11 = o10 + c;
+	for (int32_t ch = 0; ch < c; ch++) {
+		float b = xi[o00 + ch], v1 = xi[o01 + ch], v2 = xi[o10 + ch], v3 = xi[o11 + ch];
+		int32_t a = o00 + ch, m;
+		m = -(int32_t)(v1 > b), a = (a & ~m) | ((o01 + ch) & m), b = v1 > b ? v1 : b;
+		m = -(int32_t)(v2 > b), a = (a & ~m) | ((o10 + ch) & m), b = v2 > b ? v2 : b;
+		m = -(int32_t)(v3 > b), a = (a & ~m) | ((o11 + ch) & m), b = v3 > b ? v3 : b;
+		yo[ch] = b;
+		am[ch] = a;
+	}
+}
+
 void cn_maxpool2d_forward(const struct cn_geom *g, const struct cn_tensor *x, struct cn_tensor *y,
                           int32_t *argmax)
 {
@@ -85,7 +107,11 @@ void cn_maxpool2d_forward(const struct cn_geom *g, const struct cn_tensor *x, st
 			for (int32_t ox = 0; ox < g->wo; ox++) {
 				struct win w = window(g, oy, ox);
 				size_t at = (size_t)n * ylen + ((size_t)oy * g->wo + ox) * g->ci;
-				maxwin(g, &w, xi, y->data + at, argmax + at);
+				if (g->kh == 2 && g->kw == 2 && w.ky0 == 0 && w.ky1 == 2 &&
+				    w.kx0 == 0 && w.kx1 == 2)
+					maxwin2x2(g, &w, xi, y->data + at, argmax + at);
+				else
+					maxwin(g, &w, xi, y->data + at, argmax + at);
 			}
 		}
 	}
@@ -108,6 +134,16 @@ void cn_maxpool2d_backward(const struct cn_geom *g, const struct cn_tensor *dy,
 	}
 }
 
+/* An unclipped 2x2 average in registers, summed in the general loop's order (same bits). */
+static void avgwin2x2(const struct cn_geom *g, const struct win *w, const float *restrict xi,
+                      float *restrict yo, float inv)
+{
+	const float *r0 = xi + pix(g, w, 0, 0), *r1 = xi + pix(g, w, 1, 0); /* [2, C] each */
+	const int32_t c = g->ci;
+	for (int32_t ch = 0; ch < c; ch++)
+		yo[ch] = (r0[ch] + r0[c + ch] + r1[ch] + r1[c + ch]) * inv;
+}
+
 void cn_avgpool2d_forward(const struct cn_geom *g, const struct cn_tensor *x, struct cn_tensor *y)
 {
 	const int32_t c = g->ci;
@@ -121,6 +157,11 @@ void cn_avgpool2d_forward(const struct cn_geom *g, const struct cn_tensor *x, st
 				struct win w = window(g, oy, ox);
 				float *yo = y->data + (size_t)n * ylen +
 				            ((size_t)oy * g->wo + ox) * c; /* [C] */
+				if (g->kh == 2 && g->kw == 2 && w.ky0 == 0 && w.ky1 == 2 &&
+				    w.kx0 == 0 && w.kx1 == 2) {
+					avgwin2x2(g, &w, xi, yo, inv);
+					continue;
+				}
 				for (int32_t ch = 0; ch < c; ch++) yo[ch] = 0.0f;
 				/* padding adds zeros: only the clipped window is summed */
 				for (int32_t ky = w.ky0; ky < w.ky1; ky++) {
@@ -135,6 +176,31 @@ void cn_avgpool2d_forward(const struct cn_geom *g, const struct cn_tensor *x, st
 	}
 }
 
+/*
+ * Windows that tile the image exactly (stride = kernel, no padding, nothing left over, as the
+ * zoo's 2x2 pools on even sizes): each element of x is in one window, so dx is written once,
+ * in order, dx = dy(window) / (kh*kw), with no zeroing pass and no read-modify-write.
+ */
+static bool tiles(const struct cn_geom *g)
+{
+	return g->sh == g->kh && g->sw == g->kw && g->ph == 0 && g->pw == 0 &&
+	       g->ho * g->sh == g->hi && g->wo * g->sw == g->wi;
+}
+
+static void avgback_tiled(const struct cn_geom *g, const float *restrict dyi, float *restrict dxi,
+                          float inv)
+{
+	const size_t c = (size_t)g->ci;
+	for (int32_t oy = 0; oy < g->ho; oy++) {
+		const float *dyr = dyi + (size_t)oy * (size_t)g->wo * c; /* [WO, C] */
+		for (int32_t ky = 0; ky < g->kh; ky++)
+			for (int32_t ox = 0; ox < g->wo; ox++)
+				for (int32_t kx = 0; kx < g->kw; kx++, dxi += c)
+					for (size_t ch = 0; ch < c; ch++)
+						dxi[ch] = dyr[(size_t)ox * c + ch] * inv;
+	}
+}
+
 /* dx = 0, then dx[window] += dy / (kh*kw) for the in-image part of every window. */
 void cn_avgpool2d_backward(const struct cn_geom *g, const struct cn_tensor *dy,
                            struct cn_tensor *dx)
@@ -143,9 +209,14 @@ void cn_avgpool2d_backward(const struct cn_geom *g, const struct cn_tensor *dy,
 	const int32_t c = g->ci;
 	const size_t xlen = cn_tensor_image_len(dx), ylen = cn_tensor_image_len(dy);
 	const float inv = 1.0f / (float)(g->kh * g->kw);
+	const bool tiled = tiles(g);
 #pragma omp parallel for schedule(static) if (cn_tensor_len(dx) >= CN_PAR_MIN_LEN)
 	for (int32_t n = 0; n < dy->n; n++) {
 		float *dxi = dx->data + (size_t)n * xlen; /* [HI, WI, C] */
+		if (tiled) {
+			avgback_tiled(g, dy->data + (size_t)n * ylen, dxi, inv);
+			continue;
+		}
 		memset(dxi, 0, xlen * sizeof(float));
 		for (int32_t oy = 0; oy < g->ho; oy++) {
 			for (int32_t ox = 0; ox < g->wo; ox++) {

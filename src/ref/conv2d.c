@@ -56,8 +56,8 @@ void cn_conv2d_backward_ref(const struct cn_geom *g, int32_t co, const float *w,
                             const struct cn_tensor *x, const struct cn_tensor *dy,
                             struct cn_tensor *dx, float *dw, float *db)
 {
-	/* dw[o, ky, kx, c] += Σ_{n, oy, ox} dy[n, oy, ox, o] * x[n, iy, ix, c] */
-	for (int32_t o = 0; o < co; o++)
+	/* dw[o, ky, kx, c] += Σ_{n, oy, ox} dy[n, oy, ox, o] * x[n, iy, ix, c] (dw NULL: skipped) */
+	for (int32_t o = 0; dw && o < co; o++)
 		for (int32_t ky = 0; ky < g->kh; ky++)
 			for (int32_t kx = 0; kx < g->kw; kx++)
 				for (int32_t c = 0; c < g->ci; c++) {

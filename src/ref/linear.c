@@ -19,8 +19,8 @@ void cn_linear_forward_ref(int32_t n, int32_t in, int32_t out, const float *w, c
 void cn_linear_backward_ref(int32_t n, int32_t in, int32_t out, const float *w, const float *x,
                             const float *dy, float *dx, float *dw, float *db)
 {
-	/* dw[j, k] += Σ_i dy[i, j] * x[i, k] */
-	for (int32_t j = 0; j < out; j++)
+	/* dw[j, k] += Σ_i dy[i, j] * x[i, k] (dw NULL: skipped) */
+	for (int32_t j = 0; dw && j < out; j++)
 		for (int32_t k = 0; k < in; k++) {
 			double acc = 0;
 			for (int32_t i = 0; i < n; i++)

@@ -16,6 +16,8 @@
 
 void cn_conv2d_forward_ref(const struct cn_geom *g, int32_t co, const float *w, const float *b,
                            const struct cn_tensor *x, struct cn_tensor *y);
+/* Backward references: dx, dw and db may each be NULL (not computed), so a pass can be timed
+ * alone (bench_layers). */
 void cn_conv2d_backward_ref(const struct cn_geom *g, int32_t co, const float *w,
                             const struct cn_tensor *x, const struct cn_tensor *dy,
                             struct cn_tensor *dx, float *dw, float *db);
