@@ -222,7 +222,8 @@ enum cn_status cn_net_layer_output(const struct cn_net *net, int32_t i, const fl
 /*
  * Layer i's parameters, borrowed views into cn_net_params(): *w [w_len] and *b [b_len] (NULL
  * and 0 if the layer has none). A conv's w is [CO, KH, KW, CI], a linear layer's [OUT, IN],
- * a batchnorm's w and b its gamma [C] and beta [C] (its filter {0, 0, 0});
+ * a batchnorm's w and b its gamma [C] and beta [C], an rbf layer's its centers [K, IN] and
+ * log-widths [K] (the filter of both {0, 0, 0});
  * *filter receives the shape of one output's slice of w: {CI, KH, KW} for a conv, {IN, 1, 1}
  * for linear, {0, 0, 0} without weights. Any output pointer may be NULL. CN_ERR_ARG if i is
  * out of range.
