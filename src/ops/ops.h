@@ -201,9 +201,10 @@ void cn_dropout_backward(size_t len, const float *mask, const float *dy, float *
 void cn_batchnorm_forward_train(size_t m, int32_t c, const float *gamma, const float *beta,
                                 const float *x, float *y, float *saved, float *run, float *ws);
 
-/* Evaluation: the same affine map with the running statistics, which saved receives. */
+/* Evaluation: the same affine map with the running statistics, which saved receives.
+   ws: cn_batchnorm_eval_ws_len(c). */
 void cn_batchnorm_forward_eval(size_t m, int32_t c, const float *gamma, const float *beta,
-                               const float *run, const float *x, float *y, float *saved);
+                               const float *run, const float *x, float *y, float *saved, float *ws);
 
 /*
  * With xhat = (x - mean) * istd from saved: dgamma += Σ_rows dy xhat, dbeta += Σ_rows dy;
@@ -220,6 +221,12 @@ void cn_batchnorm_backward(size_t m, int32_t c, bool batch, const float *gamma, 
 static inline size_t cn_batchnorm_ws_len(int32_t c)
 {
 	return 8 * (size_t)c;
+}
+
+/* Floats of workspace the evaluation forward alone needs: the per-channel scale. */
+static inline size_t cn_batchnorm_eval_ws_len(int32_t c)
+{
+	return (size_t)c;
 }
 
 #endif
