@@ -124,27 +124,21 @@ def build(spec, nn, shape=(1, 28, 28)):
                 layer = nn.AvgPool2d(k, stride=s, padding=p, count_include_pad=True)
             layers.insert(at, layer)
             c, h, w = out, (h + 2 * p[0] - k[0]) // s[0] + 1, (w + 2 * p[1] - k[1]) // s[1] + 1
-        elif kind == "linear":
+        elif kind in ("linear", "rbf"):  # both flatten their input
             if not flat:
                 layers.append(nn.Flatten())
                 flat = True
             out = int(rest[0])
             at = len(layers)
+            own = ("gaussian", "imq") if kind == "rbf" else ("nobias",)
             for t in rest[1:]:
-                if not t.startswith("init=") and t != "nobias" and not act(t):
+                if not t.startswith("init=") and t not in own and not act(t):
                     raise ValueError("unknown token %r in %r" % (t, part))
-            layers.insert(at, nn.Linear(c * h * w, out, bias="nobias" not in rest))
-            c, h, w = out, 1, 1
-        elif kind == "rbf":
-            if not flat:
-                layers.append(nn.Flatten())
-                flat = True
-            out = int(rest[0])
-            at = len(layers)
-            for t in rest[1:]:
-                if t not in ("gaussian", "imq") and not act(t):
-                    raise ValueError("unknown token %r in %r" % (t, part))
-            layers.insert(at, rbf_module(nn, c * h * w, out, "imq" not in rest))
+            if kind == "rbf":
+                layer = rbf_module(nn, c * h * w, out, "imq" not in rest)
+            else:
+                layer = nn.Linear(c * h * w, out, bias="nobias" not in rest)
+            layers.insert(at, layer)
             c, h, w = out, 1, 1
         elif kind == "dropout":
             p = 0.5
