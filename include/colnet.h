@@ -84,8 +84,9 @@ enum cn_plan_mode {
  *   avgpool K[xK2] [sS[xS2]] [pP[xP2]]
  *   lppool K[xK2] [sS[xS2]] [pP[xP2]] [p=X]  ((Σ|x|^X)^(1/X) per window; X in 1..100, default 2)
  *   linear OUT [nobias] [ACT]               (flattens its input)
- *   rbf K [gaussian|imq] [ACT]              (flattens; exp(−γ‖x−μ‖²) or 1/√(1+γ‖x−μ‖²), K
- *                                            trainable centers μ and widths γ = exp(b))
+ *   rbf K [gaussian|imq] [ACT]              (flattens; gaussian exp(−γ‖x−μ‖²), the default,
+ *                                            or imq 1/√(1+γ‖x−μ‖²); K trainable centers μ
+ *                                            and widths γ = exp(b))
  *   dropout [P] [ACT]                       (drops with probability P in [0, 1), default 0.5)
  *   batchnorm [ACT]                         (per channel, or per feature after linear)
  *   flatten | ACT
@@ -194,7 +195,10 @@ enum cn_init {
 /*
  * Re-initialize every parameter with a seeded generator (cn_net_create uses CN_INIT_DEFAULT
  * with its seed). scale is read by UNIFORM and GAUSSIAN only. fan_in is KH*KW*CI for a conv,
- * IN for a linear layer.
+ * IN for a linear layer. Whatever kind says, batchnorm restarts as the identity (gamma 1, beta
+ * 0, running mean 0, variance 1) and rbf centers are drawn in [0.3, 0.7]^IN with one width
+ * 75/IN (made for sigmoid features). The network's generator restarts from seed, and with it
+ * the dropout masks.
  */
 enum cn_status cn_net_init(struct cn_net *net, enum cn_init kind, float scale, uint64_t seed);
 
