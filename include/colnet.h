@@ -178,7 +178,8 @@ int cn_net_training(const struct cn_net *net);
 size_t cn_net_state_count(const struct cn_net *net);
 float *cn_net_state(struct cn_net *net);
 
-/* zero_grad + forward + softmax cross-entropy + backward, in one call. */
+/* Training mode on (cn_net_set_training), then zero_grad + forward + softmax cross-entropy +
+   backward, in one call. */
 enum cn_status cn_net_train_step(struct cn_net *net, const float *x, const int32_t *labels,
                                  int32_t n, float *loss);
 
