@@ -164,7 +164,8 @@ void cn_net_zero_grad(struct cn_net *net);
  * (evaluation mode, or any CN_PLAN_INFER plan) dropout is the identity and batchnorm uses its
  * running statistics. Backward differentiates whichever forward ran last. A network starts in
  * training mode (PyTorch's convention); cn_trainer_epoch and cn_net_train_step switch it on,
- * cn_evaluate evaluates whatever the mode and leaves it unchanged. CN_ERR_ARG if net is NULL.
+ * cn_evaluate always evaluates in evaluation mode and leaves the mode as it was. CN_ERR_ARG if
+ * net is NULL.
  */
 enum cn_status cn_net_set_training(struct cn_net *net, int on);
 int cn_net_training(const struct cn_net *net);
@@ -426,6 +427,8 @@ enum cn_status cn_trainer_epoch(struct cn_trainer *t, const struct cn_dataset *d
 /*
  * Evaluate net on ds in batches of its planned size: mean cross-entropy, accuracy, and if
  * confusion is not NULL the [outputs x outputs] counts (row: true label, column: predicted).
+ * Always with evaluation behaviour (no dropout, batchnorm's running statistics, none of them
+ * updated), whatever cn_net_training says; the mode is left as it was.
  */
 enum cn_status cn_evaluate(struct cn_net *net, const struct cn_dataset *ds, double *loss,
                            double *accuracy, int64_t *confusion);
