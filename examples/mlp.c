@@ -136,9 +136,11 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			if (strcmp(v, "sgd") && strcmp(v, "momentum"))
 				return bad(a, v, "want sgd or momentum");
 			o->optim = v;
-		} else if (!strcmp(a, "--beta"))
-			r = parse_float(a, v, -1e-30f, 1.0f, &o->beta);
-		else if (!strcmp(a, "--loss")) {
+		} else if (!strcmp(a, "--beta")) {
+			/* 0 (no momentum) is allowed: not an open interval like the others */
+			r = parse_float(a, v, -1.0f, 1.0f, &o->beta);
+			if (!r && !(o->beta >= 0.0f)) return bad(a, v, "want a number in [0, 1)");
+		} else if (!strcmp(a, "--loss")) {
 			if (strcmp(v, "sum") && strcmp(v, "mean"))
 				return bad(a, v, "want sum or mean");
 			o->loss_sum = !strcmp(v, "sum");

@@ -84,8 +84,9 @@ enum cn_plan_mode {
  *   avgpool K[xK2] [sS[xS2]] [pP[xP2]]
  *   lppool K[xK2] [sS[xS2]] [pP[xP2]] [p=X]  ((Σ|x|^X)^(1/X) per window; X in 1..100, default 2)
  *   linear OUT [nobias] [ACT]               (flattens its input)
- *   rbf K [gaussian|imq] [ACT]              (flattens; exp(−γ‖x−μ‖²) or 1/√(1+γ‖x−μ‖²), K
- *                                            trainable centers μ and widths γ = exp(b))
+ *   rbf K [gaussian|imq] [ACT]              (flattens; gaussian exp(−γ‖x−μ‖²), the default,
+ *                                            or imq 1/√(1+γ‖x−μ‖²); K trainable centers μ
+ *                                            and widths γ = exp(b))
  *   dropout [P] [ACT]                       (drops with probability P in [0, 1), default 0.5)
  *   batchnorm [ACT]                         (per channel, or per feature after linear)
  *   flatten | ACT
@@ -163,7 +164,8 @@ void cn_net_zero_grad(struct cn_net *net);
  * (evaluation mode, or any CN_PLAN_INFER plan) dropout is the identity and batchnorm uses its
  * running statistics. Backward differentiates whichever forward ran last. A network starts in
  * training mode (PyTorch's convention); cn_trainer_epoch and cn_net_train_step switch it on,
- * cn_evaluate evaluates whatever the mode and leaves it unchanged. CN_ERR_ARG if net is NULL.
+ * cn_evaluate always evaluates in evaluation mode and leaves the mode as it was. CN_ERR_ARG if
+ * net is NULL.
  */
 enum cn_status cn_net_set_training(struct cn_net *net, int on);
 int cn_net_training(const struct cn_net *net);
@@ -177,7 +179,8 @@ int cn_net_training(const struct cn_net *net);
 size_t cn_net_state_count(const struct cn_net *net);
 float *cn_net_state(struct cn_net *net);
 
-/* zero_grad + forward + softmax cross-entropy + backward, in one call. */
+/* Training mode on (cn_net_set_training), then zero_grad + forward + softmax cross-entropy +
+   backward, in one call. */
 enum cn_status cn_net_train_step(struct cn_net *net, const float *x, const int32_t *labels,
                                  int32_t n, float *loss);
 
@@ -194,7 +197,10 @@ enum cn_init {
 /*
  * Re-initialize every parameter with a seeded generator (cn_net_create uses CN_INIT_DEFAULT
  * with its seed). scale is read by UNIFORM and GAUSSIAN only. fan_in is KH*KW*CI for a conv,
- * IN for a linear layer.
+ * IN for a linear layer. Whatever kind says, batchnorm restarts as the identity (gamma 1, beta
+ * 0, running mean 0, variance 1) and rbf centers are drawn in [0.3, 0.7]^IN with one width
+ * 75/IN (made for sigmoid features). The network's generator restarts from seed, and with it
+ * the dropout masks.
  */
 enum cn_status cn_net_init(struct cn_net *net, enum cn_init kind, float scale, uint64_t seed);
 
@@ -222,7 +228,8 @@ enum cn_status cn_net_layer_output(const struct cn_net *net, int32_t i, const fl
 /*
  * Layer i's parameters, borrowed views into cn_net_params(): *w [w_len] and *b [b_len] (NULL
  * and 0 if the layer has none). A conv's w is [CO, KH, KW, CI], a linear layer's [OUT, IN],
- * a batchnorm's w and b its gamma [C] and beta [C] (its filter {0, 0, 0});
+ * a batchnorm's w and b its gamma [C] and beta [C], an rbf layer's its centers [K, IN] and
+ * log-widths [K] (the filter of both {0, 0, 0});
  * *filter receives the shape of one output's slice of w: {CI, KH, KW} for a conv, {IN, 1, 1}
  * for linear, {0, 0, 0} without weights. Any output pointer may be NULL. CN_ERR_ARG if i is
  * out of range.
@@ -420,6 +427,8 @@ enum cn_status cn_trainer_epoch(struct cn_trainer *t, const struct cn_dataset *d
 /*
  * Evaluate net on ds in batches of its planned size: mean cross-entropy, accuracy, and if
  * confusion is not NULL the [outputs x outputs] counts (row: true label, column: predicted).
+ * Always with evaluation behaviour (no dropout, batchnorm's running statistics, none of them
+ * updated), whatever cn_net_training says; the mode is left as it was.
  */
 enum cn_status cn_evaluate(struct cn_net *net, const struct cn_dataset *ds, double *loss,
                            double *accuracy, int64_t *confusion);

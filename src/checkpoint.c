@@ -401,6 +401,12 @@ enum cn_status cn_checkpoint_parse(const uint8_t *buf, size_t len, const char *n
 	if (net->n_params != n)
 		BAD("%s: spec has %zu parameters but the file stores %llu", nm, net->n_params,
 		    (unsigned long long)n);
+	/* this build writes such a spec only as version 3; older ones could not parse it, and
+	   without the section batchnorm would run on a running variance of 0 */
+	if (version < 3 && cn_ckpt_has_state(net))
+		BAD("%s: version %u lacks the state section its dropout or batchnorm layers need "
+		    "(version 3)",
+		    nm, version);
 	cn_bytes_take_f32s(&r, net->params, net->n_params);
 	size_t bad = first_nonfinite(net->params, net->n_params);
 	if (bad < net->n_params) BAD("%s: parameter %zu is %g", nm, bad, (double)net->params[bad]);

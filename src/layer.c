@@ -248,7 +248,7 @@ static enum cn_status batchnorm_shape(struct cn_layer *l, char *err)
 
 static size_t batchnorm_ws_len(const struct cn_layer *l, bool train)
 {
-	return train ? cn_batchnorm_ws_len(l->in.c) : 0;
+	return train ? cn_batchnorm_ws_len(l->in.c) : cn_batchnorm_eval_ws_len(l->in.c);
 }
 
 static size_t rows(const struct cn_layer *l)
@@ -263,7 +263,7 @@ static void batchnorm_forward(struct cn_layer *l, float *ws)
 		                           l->cache, l->state, ws);
 	else
 		cn_batchnorm_forward_eval(rows(l), l->in.c, l->w, l->b, l->state, l->x.data,
-		                          l->y.data, l->cache);
+		                          l->y.data, l->cache, ws);
 }
 
 static void batchnorm_backward(struct cn_layer *l, const float *dy, float *dx, float *ws)

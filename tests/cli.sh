@@ -129,5 +129,9 @@ else
 fi
 "$COLNET" info --model tutorial-cnn >"$tmp/info" 2>&1 && grep -q "parameters: 50186" "$tmp/info" &&
 	ok "info" || bad "info: $(cat "$tmp/info")"
+# the MFLOP/img column lines up even past 64 characters (deep-cnn-bn's 1280000-weight layer)
+"$COLNET" info --model deep-cnn-bn >"$tmp/info" 2>&1 &&
+	[ "$(grep -E '^ *([0-9]+ |# )' "$tmp/info" | awk '{ print length($0) }' | sort -u | wc -l)" -eq 1 ] &&
+	ok "info: one MFLOP column" || bad "info columns: $(cat "$tmp/info")"
 
 summary

@@ -67,6 +67,7 @@ for v in 0 -1 nan inf abc ""; do
 	expect_fail "--epochs '$v'" 2 "want an integer" --epochs "$v"
 done
 expect_fail "--beta 1" 2 "want a number" --beta 1
+expect_fail "--beta -0.1" 2 "want a number in \[0, 1)" --beta -0.1
 expect_fail "--points 1" 2 "want an integer" --points 1
 expect_fail "bad init" 2 "unknown initializer" --init nosuch
 expect_fail "init without scale" 2 "--init" --init gaussian

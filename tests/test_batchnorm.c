@@ -92,7 +92,7 @@ static void run(const struct cfg *c, struct stats *st)
 	tu_track(&st->dg, tu_check_close("dbeta (train)", db, dbr, cl, TOL, name));
 
 	/* evaluation: the running statistics (the ones before this batch) */
-	cn_batchnorm_forward_eval(m, c->c, g, b, run0, x, y, sv);
+	cn_batchnorm_forward_eval(m, c->c, g, b, run0, x, y, sv, ws);
 	cn_batchnorm_forward_eval_ref(m, c->c, g, b, run0, x, yr, svr);
 	tu_track(&st->y, tu_check_close("y (eval)", y, yr, len, TOL, name));
 	cn_batchnorm_backward(m, c->c, false, g, sv, x, dy, dx, dg, db, ws);
@@ -156,7 +156,7 @@ static void test_running_stats_by_hand(void **state)
 		assert_float_equal(y[2 * i + 1], -1.0f, 1e-6); /* zero deviation: beta */
 	}
 	/* evaluation with those running statistics */
-	cn_batchnorm_forward_eval(4, 2, g, b, run, x, y, sv);
+	cn_batchnorm_forward_eval(4, 2, g, b, run, x, y, sv, ws);
 	assert_float_equal(y[0], 2 * (1 - 0.25) / sqrt(run[2] + 1e-5) + 0.5, 1e-5);
 	assert_float_equal(y[1], (10 - 1) / sqrt(0.9 + 1e-5) - 1, 1e-4);
 }
@@ -246,7 +246,7 @@ static double loss(void *p)
 		cn_batchnorm_forward_train(c->m, c->c, c->g, c->b, c->x, c->y, c->sv, c->run,
 		                           c->ws);
 	else
-		cn_batchnorm_forward_eval(c->m, c->c, c->g, c->b, c->run, c->x, c->y, c->sv);
+		cn_batchnorm_forward_eval(c->m, c->c, c->g, c->b, c->run, c->x, c->y, c->sv, c->ws);
 	double s = 0;
 	for (size_t i = 0; i < c->m * c->c; i++) s += c->r[i] * c->y[i];
 	return s;

@@ -414,6 +414,61 @@ static void test_flips_and_truncations(void **state)
 	cn_net_free(net);
 }
 
+/* Little-endian stores into a file's bytes, for patching one field. */
+static void put_le(uint8_t *b, uint64_t v, int bytes)
+{
+	for (int i = 0; i < bytes; i++) b[i] = (uint8_t)(v >> (8 * i));
+}
+
+/*
+ * Version 3's section with a valid CRC and one field wrong: each must be refused by name. The
+ * file of "batchnorm" on 1x2x2 (one channel) ends flags, generator s[4], state_len = 2,
+ * running mean, running variance, CRC.
+ */
+static void test_crafted_state(void **state)
+{
+	(void)state;
+	struct cn_net *net = make_net("batchnorm", (struct cn_shape){1, 2, 2}, 3);
+	size_t len;
+	assert_int_equal(cn_net_save(net, at("s.ck"), NULL), CN_OK);
+	uint8_t *good = slurp(at("s.ck"), &len), *b = tu_alloc(len);
+	const size_t var = len - 8, mean = var - 4, count = mean - 8, gen = count - 32,
+	             flags = gen - 4;
+	const struct {
+		size_t at;
+		uint64_t v;
+		int bytes;
+		const char *want;
+	} rows[] = {
+	    {flags, 2, 4, "unknown state flags 2"},
+	    {count, 3, 8, "3 state values, the spec has 2"},
+	    {count, 1ull << 62, 8, "4611686018427387904 state values, the spec has 2"},
+	    {mean, 0x7fc00000, 4, "running mean 0 is nan"},
+	    {var, 0xbf800000, 4, "running variance 0 is -1"},
+	    {var, 0x7f800000, 4, "running variance 0 is inf"},
+	};
+	for (size_t i = 0; i < LEN(rows); i++) {
+		memcpy(b, good, len);
+		put_le(b + rows[i].at, rows[i].v, rows[i].bytes);
+		put_le(b + len - 4, crc32(0, b, (uInt)(len - 4)), 4);
+		spill(at("c.ck"), b, len);
+		load_fails(at("c.ck"), CN_ERR_FORMAT, rows[i].want);
+	}
+	memcpy(b, good, len);
+	memset(b + gen, 0, 32);
+	put_le(b + len - 4, crc32(0, b, (uInt)(len - 4)), 4);
+	spill(at("c.ck"), b, len);
+	load_fails(at("c.ck"), CN_ERR_FORMAT, "network generator is all zero");
+	/* the unpatched file loads, with its statistics */
+	struct cn_net *back;
+	assert_int_equal(cn_net_load(&back, at("s.ck"), NULL), CN_OK);
+	assert_memory_equal(cn_net_state(back), cn_net_state(net), 2 * sizeof(float));
+	cn_net_free(back);
+	free(b);
+	free(good);
+	cn_net_free(net);
+}
+
 /* Files with a valid CRC that must still be refused, each for its own reason. */
 static void test_crafted(void **state)
 {
@@ -437,6 +492,12 @@ static void test_crafted(void **state)
 	    {"version 3 without its state section",
 	     {"COLNETCK", 3, 0, 0, TINY, 1, 2, 2, 15, p, 15},
 	     "truncated in state flags"},
+	    {"batchnorm in version 1",
+	     {"COLNETCK", 1, 0, 0, "batchnorm", 1, 2, 2, 2, p, 2},
+	     "version 1 lacks the state section"},
+	    {"dropout in version 1",
+	     {"COLNETCK", 1, 0, 0, "dropout | linear 3", 1, 2, 2, 15, p, 15},
+	     "version 1 lacks the state section"},
 	    {"version 2 without its class names",
 	     {"COLNETCK", 2, 0, 0, TINY, 1, 2, 2, 15, p, 15},
 	     "truncated in class names"},
@@ -823,6 +884,7 @@ int main(void)
 	    cmocka_unit_test(test_train_round_trip),
 	    cmocka_unit_test(test_flips_and_truncations),
 	    cmocka_unit_test(test_crafted),
+	    cmocka_unit_test(test_crafted_state),
 	    cmocka_unit_test(test_no_allocation_from_spec),
 	    cmocka_unit_test(test_paths),
 	    cmocka_unit_test(test_replace),

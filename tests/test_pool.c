@@ -314,6 +314,39 @@ static void test_hand_lppool(void **state)
 	hand_lp("p=2, overlapping 1x2 windows s1 add up", 2.0f, 1, 3, 1, 2, 1, row, yrow, dxrow);
 }
 
+/*
+ * Non-finite input reaches the output, fast and ref, for every p: a NaN (even among zeros) gives
+ * NaN, an Inf gives Inf, and backward passes NaN on. The fast version once scaled by 1/max|x|,
+ * which is 0 for an Inf, and its max dropped NaNs: both windows came out 0, a diverged input
+ * hidden from the loss.
+ */
+static void test_lppool_nonfinite(void **state)
+{
+	(void)state;
+	/* 2x6: three 2x2 windows {0, NaN, 0, 0}, {1, Inf, 2, 0} and {NaN, -Inf, 3, 0} */
+	const float x[] = {0, NAN, 1, INFINITY, NAN, -INFINITY, 0, 0, 2, 0, 3, 0};
+	struct cn_geom g;
+	assert_int_equal(cn_geom_init(&g, 2, 6, 1, 2, 2, 2, 2, 0, 0, NULL), CN_OK);
+	float y[3], dx[12], ones[3] = {1, 1, 1};
+	struct cn_tensor tx = cn_tensor_make((float *)x, 1, 2, 6, 1);
+	struct cn_tensor ty = cn_tensor_make(y, 1, 1, 3, 1), dy = cn_tensor_make(ones, 1, 1, 3, 1);
+	struct cn_tensor tdx = cn_tensor_make(dx, 1, 2, 6, 1);
+	for (size_t k = 0; k < sizeof(lp_ps) / sizeof(lp_ps[0]); k++)
+		for (int ref = 0; ref < 2; ref++) {
+			float p = lp_ps[k];
+			(ref ? cn_lppool2d_forward_ref : cn_lppool2d_forward)(&g, p, &tx, &ty);
+			if (!isnan(y[0]) || !(isinf(y[1]) && y[1] > 0) || !isnan(y[2]))
+				fail_msg("lppool p=%g (%s): y = %g %g %g, want nan inf nan",
+				         (double)p, ref ? "ref" : "fast", (double)y[0],
+				         (double)y[1], (double)y[2]);
+			(ref ? cn_lppool2d_backward_ref : cn_lppool2d_backward)(&g, p, &tx, &dy,
+			                                                        &tdx);
+			if (p != 1.0f && !isnan(dx[1])) /* at p = 1, |x|^0 is 1 even for NaN */
+				fail_msg("lppool p=%g (%s): dx at the NaN is %g", (double)p,
+				         ref ? "ref" : "fast", (double)dx[1]);
+		}
+}
+
 struct gctx {
 	const struct cn_geom *g;
 	struct cn_tensor x, y;
@@ -478,6 +511,7 @@ int main(void)
 	    cmocka_unit_test(test_gradcheck),
 	    cmocka_unit_test(test_hand_lppool),
 	    cmocka_unit_test(test_gradcheck_lppool),
+	    cmocka_unit_test(test_lppool_nonfinite),
 	    cmocka_unit_test(test_overlapping_max),
 	};
 	return cmocka_run_group_tests_name("pool", tests, NULL, NULL);

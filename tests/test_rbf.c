@@ -136,6 +136,36 @@ static void test_clamp(void **state)
 	}
 }
 
+/*
+ * Huge distances: γ‖x−μ‖² overflows float to Inf (here 5e21 · 1e20), the unit answers 0 and
+ * every gradient must be 0 as in the reference (r·f'(r) → 0 as r → ∞), not 0·Inf = NaN in
+ * dlg, which would poison the parameters on the next step.
+ */
+static void test_huge_distance(void **state)
+{
+	(void)state;
+	/* unit 0: r = Inf; unit 1 (γ = 1): r = 1e20, finite */
+	const float x[] = {1e10f, 0.5f}, mu[] = {0.0f, 0.5f, 0.0f, 0.0f}, lg[] = {50.0f, 0.0f};
+	for (int kind = 0; kind < CN_RBF_COUNT; kind++) {
+		float y[2], r[2], ws[4], e[2], dx[2], dmu[4] = {0}, dlg[2] = {0};
+		float yr[2], dxr[2], dmur[4] = {0}, dlgr[2] = {0};
+		const float dy[] = {1.0f, 1.0f};
+		cn_rbf_forward((enum cn_rbf_kind)kind, 1, 2, 2, mu, lg, x, y, r, ws);
+		cn_rbf_backward((enum cn_rbf_kind)kind, 1, 2, 2, mu, lg, x, r, dy, dx, dmu, dlg, e,
+		                ws);
+		cn_rbf_forward_ref((enum cn_rbf_kind)kind, 1, 2, 2, mu, lg, x, yr);
+		cn_rbf_backward_ref((enum cn_rbf_kind)kind, 1, 2, 2, mu, lg, x, dy, dxr, dmur,
+		                    dlgr);
+		const char *k = kname((enum cn_rbf_kind)kind);
+		tu_check_close("huge y", y, yr, 2, TOL, k);
+		tu_check_close("huge dx", dx, dxr, 2, TOL, k);
+		tu_check_close("huge dmu", dmu, dmur, 4, TOL, k);
+		tu_check_close("huge dlg", dlg, dlgr, 2, TOL, k);
+		for (int i = 0; i < 2; i++)
+			if (!isfinite(dlg[i])) fail_msg("%s: dlg[%d] = %g", k, i, (double)dlg[i]);
+	}
+}
+
 struct gctx {
 	enum cn_rbf_kind kind;
 	int32_t n, d, k;
@@ -203,9 +233,8 @@ static void test_gradcheck(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_hand),
-	    cmocka_unit_test(test_clamp),
-	    cmocka_unit_test(test_edges_and_sweep),
+	    cmocka_unit_test(test_hand),          cmocka_unit_test(test_clamp),
+	    cmocka_unit_test(test_huge_distance), cmocka_unit_test(test_edges_and_sweep),
 	    cmocka_unit_test(test_gradcheck),
 	};
 	return cmocka_run_group_tests_name("rbf", tests, NULL, NULL);

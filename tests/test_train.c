@@ -228,6 +228,42 @@ static void learns_with_dropout_and_batchnorm(void **state)
 	cn_dataset_free(test);
 }
 
+/*
+ * Evaluating between epochs changes nothing in what training does next: train, evaluate, train
+ * gives the parameters, running statistics and generator of train, train, bit for bit (the
+ * evaluation draws no dropout mask and moves no statistic, and the trainer switches training
+ * behaviour back on).
+ */
+static void evaluation_between_epochs_is_invisible(void **state)
+{
+	(void)state;
+	struct cn_dataset *train = make_data(1, COUNT), *test = make_data(2, 120);
+	struct cn_train_opts o = opts_for_test();
+	char err[CN_ERR_LEN];
+	struct cn_net *a = new_net_of(SPEC_NORM), *b = new_net_of(SPEC_NORM);
+	struct cn_trainer *ta, *tb;
+	assert_int_equal(cn_trainer_create(&ta, a, &o, err), CN_OK);
+	assert_int_equal(cn_trainer_create(&tb, b, &o, err), CN_OK);
+	for (int e = 0; e < 2; e++) {
+		assert_int_equal(cn_trainer_epoch(ta, train, NULL, NULL, NULL), CN_OK);
+		assert_int_equal(cn_trainer_epoch(tb, train, NULL, NULL, NULL), CN_OK);
+		cn_net_set_training(b, 0); /* a caller's choice the trainer must override */
+		assert_int_equal(cn_evaluate(b, test, NULL, NULL, NULL), CN_OK);
+	}
+	assert_int_equal(cn_trainer_epoch(ta, train, NULL, NULL, NULL), CN_OK);
+	assert_int_equal(cn_trainer_epoch(tb, train, NULL, NULL, NULL), CN_OK);
+	assert_memory_equal(cn_net_params(a), cn_net_params(b),
+	                    cn_net_param_count(a) * sizeof(float));
+	assert_memory_equal(cn_net_state(a), cn_net_state(b),
+	                    cn_net_state_count(a) * sizeof(float));
+	cn_trainer_free(ta);
+	cn_trainer_free(tb);
+	cn_net_free(a);
+	cn_net_free(b);
+	cn_dataset_free(train);
+	cn_dataset_free(test);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -235,6 +271,7 @@ int main(void)
 	    cmocka_unit_test(refuses_bad_combinations),
 	    cmocka_unit_test(resume_is_exact),
 	    cmocka_unit_test(learns_with_dropout_and_batchnorm),
+	    cmocka_unit_test(evaluation_between_epochs_is_invisible),
 	};
 	return cmocka_run_group_tests_name("train", tests, NULL, NULL);
 }

@@ -6,7 +6,10 @@ Models are built from colnet's own spec lines, read from bench/results/zoo.tsv (
 bench_train, with each model's optimizer recipe) so the two benches cannot drift apart; a
 built-in copy of the zoo is used when that file is missing. Layers map one to one: conv ->
 Conv2d, maxpool/avgpool -> MaxPool2d/AvgPool2d (avg counts padding as zeros, as colnet does),
-linear -> Flatten + Linear. PyTorch runs NCHW; only the flatten order differs, not the work.
+linear -> Flatten + Linear, dropout -> Dropout, batchnorm -> BatchNorm2d (BatchNorm1d after
+linear), rbf -> Flatten + a small RBF module (PyTorch has none: ||x-mu||^2 as colnet computes
+it, a matrix product plus norms, then the kernel). PyTorch runs NCHW; only the flatten order
+differs, not the work.
 Training step: zero_grad, forward, cross-entropy, backward, optimizer step. Inference runs
 under torch.inference_mode() in eval mode. Writes bench/results/pytorch.csv.
 
@@ -24,12 +27,19 @@ ZOO = {
                      "linear 10 init=xavier", "adam", 0.001, 0.0, 0.0),
     "deep-cnn": ("conv 32 k3 p1 relu | maxpool 2 | conv 64 k3 p1 relu | maxpool 2 | "
                  "conv 128 k3 p1 relu | maxpool 2 p1 | linear 625 relu init=xavier | "
-                 "linear 10 init=xavier", "adam", 0.001, 0.0, 0.0),
+                 "dropout 0.5 | linear 10 init=xavier", "adam", 0.001, 0.0, 0.0),
+    "deep-cnn-bn": ("conv 32 k3 p1 nobias | batchnorm relu | maxpool 2 | conv 64 k3 p1 nobias | "
+                    "batchnorm relu | maxpool 2 | conv 128 k3 p1 nobias | batchnorm relu | "
+                    "maxpool 2 p1 | linear 625 nobias init=xavier | batchnorm relu | "
+                    "dropout 0.5 | linear 10 init=xavier", "adam", 0.001, 0.0, 0.0),
     "lenet5": ("conv 6 k5 p2 tanh | avgpool 2 | conv 16 k5 tanh | avgpool 2 | "
                "linear 120 tanh | linear 84 tanh | linear 10", "momentum", 0.05, 0.9, 0.0),
     "sigmoid-cnn": ("conv 6 k5 sigmoid | maxpool 2 | conv 12 k5 sigmoid | maxpool 2 | "
                     "linear 10", "momentum", 0.05, 0.9, 0.0),
     "mlp": ("linear 256 relu | linear 10", "momentum", 0.05, 0.9, 0.0),
+    "rbf": ("linear 64 sigmoid | rbf 100 gaussian | linear 10", "momentum", 0.05, 0.9, 0.0),
+    "cnn-rbf": ("conv 6 k5 sigmoid | maxpool 2 | conv 12 k5 sigmoid | maxpool 2 | "
+                "rbf 100 gaussian | linear 10", "momentum", 0.05, 0.9, 0.0),
     "avgpool-cnn": ("conv 4 k3 p1 relu | avgpool 2 | conv 4 k3 p1 relu | avgpool 2 | "
                     "linear 10", "momentum", 0.015, 0.9, 0.0005),
 }
@@ -49,6 +59,25 @@ def read_zoo(path):
 def pair(text):
     a, _, b = text.partition("x")
     return (int(a), int(b or a))
+
+
+def rbf_module(nn, d, k, gaussian):
+    """colnet's rbf layer: k centers mu [k, d], widths gamma = exp(lg), exp(-r) or 1/sqrt(1+r)
+    with r = gamma * max(|x|^2 - 2 x.mu + |mu|^2, 0)."""
+    import torch
+
+    class RBF(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.mu = nn.Parameter(0.3 + 0.4 * torch.rand(k, d))
+            self.lg = nn.Parameter(torch.full((k,), float(torch.log(torch.tensor(75.0 / d)))))
+
+        def forward(self, x):
+            d2 = (x * x).sum(1, keepdim=True) - 2 * x @ self.mu.t() + (self.mu * self.mu).sum(1)
+            r = torch.exp(self.lg) * torch.clamp(d2, min=0)
+            return torch.exp(-r) if gaussian else torch.rsqrt(1 + r)
+
+    return RBF()
 
 
 def build(spec, nn, shape=(1, 28, 28)):
@@ -95,17 +124,37 @@ def build(spec, nn, shape=(1, 28, 28)):
                 layer = nn.AvgPool2d(k, stride=s, padding=p, count_include_pad=True)
             layers.insert(at, layer)
             c, h, w = out, (h + 2 * p[0] - k[0]) // s[0] + 1, (w + 2 * p[1] - k[1]) // s[1] + 1
-        elif kind == "linear":
+        elif kind in ("linear", "rbf"):  # both flatten their input
             if not flat:
                 layers.append(nn.Flatten())
                 flat = True
             out = int(rest[0])
             at = len(layers)
+            own = ("gaussian", "imq") if kind == "rbf" else ("nobias",)
             for t in rest[1:]:
-                if not t.startswith("init=") and t != "nobias" and not act(t):
+                if not t.startswith("init=") and t not in own and not act(t):
                     raise ValueError("unknown token %r in %r" % (t, part))
-            layers.insert(at, nn.Linear(c * h * w, out, bias="nobias" not in rest))
+            if kind == "rbf":
+                layer = rbf_module(nn, c * h * w, out, "imq" not in rest)
+            else:
+                layer = nn.Linear(c * h * w, out, bias="nobias" not in rest)
+            layers.insert(at, layer)
             c, h, w = out, 1, 1
+        elif kind == "dropout":
+            p = 0.5
+            at = len(layers)
+            for t in rest:
+                if t[0].isdigit() or t[0] == ".":
+                    p = float(t)
+                elif not act(t):
+                    raise ValueError("unknown token %r in %r" % (t, part))
+            layers.insert(at, nn.Dropout(p))
+        elif kind == "batchnorm":
+            at = len(layers)
+            for t in rest:
+                if not act(t):
+                    raise ValueError("unknown token %r in %r" % (t, part))
+            layers.insert(at, nn.BatchNorm1d(c * h * w) if flat else nn.BatchNorm2d(c))
         elif kind == "flatten":
             layers.append(nn.Flatten())
             flat = True
@@ -202,6 +251,8 @@ def main():
             opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=m, weight_decay=wd,
                                   dampening=m if optim == "momentum-ema" else 0.0)
         params = sum(p.numel() for p in model.parameters())
+        # PyTorch refuses to train BatchNorm1d on one row (colnet gives y = beta): no figure
+        bn1d = any(isinstance(m, nn.BatchNorm1d) for m in model.modules())
         print("\n### %s: %s\n%d parameters, %s lr %g\n  batch thr  train img/s    infer img/s"
               % (name, spec, params, optim, lr))
         for n in batches + ([a.infer_batch] if a.infer_batch > 0 else []):
@@ -221,7 +272,7 @@ def main():
             for t in threads:
                 torch.set_num_threads(t)
                 tr = None
-                if not infer_only:
+                if not infer_only and not (n == 1 and bn1d):
                     model.train()
                     tr = images_per_sec(train_step, n, a.seconds)
                 model.eval()

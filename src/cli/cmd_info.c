@@ -57,14 +57,20 @@ static int print_model(const char *model, struct cn_shape in, int32_t batch)
 	for (int32_t i = 0; cn_net_class_name(net, i); i++) /* a model trained on class folders */
 		printf("%s%s", i ? ", " : "classes: ", cn_net_class_name(net, i));
 	if (cn_net_class_name(net, 0)) printf("\n");
-	printf("%3s  %-64s %12s\n", "#", "layer -> output", "MFLOP/img");
+	/* the widest description sets the column: 1280000 params overflowed a fixed 64 */
+	int width = 64;
+	char line[160];
+	for (int32_t i = 0; i < cn_net_layer_count(net); i++) {
+		cn_net_layer_describe(net, i, line, sizeof(line));
+		if ((int)strlen(line) > width) width = (int)strlen(line);
+	}
+	printf("%3s  %-*s %12s\n", "#", width, "layer -> output", "MFLOP/img");
 	int64_t total = 0;
 	for (int32_t i = 0; i < cn_net_layer_count(net); i++) {
-		char line[160];
 		cn_net_layer_describe(net, i, line, sizeof(line));
 		int64_t fl = cn_net_layer_flops(net, i);
 		total += fl;
-		printf("%3d  %-64s %12.3f\n", i + 1, line, fl / 1e6);
+		printf("%3d  %-*s %12.3f\n", i + 1, width, line, fl / 1e6);
 	}
 	printf("parameters: %zu (%.2f MB)\n", cn_net_param_count(net),
 	       cn_net_param_count(net) * 4 / 1e6);

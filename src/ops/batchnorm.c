@@ -97,24 +97,17 @@ void cn_batchnorm_forward_train(size_t m, int32_t c, const float *gamma, const f
 }
 
 void cn_batchnorm_forward_eval(size_t m, int32_t c, const float *gamma, const float *beta,
-                               const float *run, const float *x, float *y, float *saved)
+                               const float *run, const float *x, float *y, float *saved, float *ws)
 {
 	assert(m >= 1 && c >= 1);
+	float *scale = ws; /* [C] */
 	for (int32_t j = 0; j < c; j++) {
+		double istd = 1.0 / sqrt((double)run[c + j] + CN_BN_EPS);
 		saved[j] = run[j];
-		saved[c + j] = (float)(1.0 / sqrt((double)run[c + j] + CN_BN_EPS));
+		saved[c + j] = (float)istd;
+		scale[j] = (float)(gamma[j] * istd); /* as in training: same statistics, same y */
 	}
-#pragma omp parallel if (parallel(m, c))
-	{
-		size_t lo, hi;
-		share(m, &lo, &hi);
-		for (size_t r = lo; r < hi; r++) {
-			const float *xr = x + r * (size_t)c;
-			float *yr = y + r * (size_t)c;
-			for (int32_t j = 0; j < c; j++)
-				yr[j] = (xr[j] - saved[j]) * saved[c + j] * gamma[j] + beta[j];
-		}
-	}
+	affine(m, c, saved, scale, beta, x, y);
 }
 
 void cn_batchnorm_backward(size_t m, int32_t c, bool batch, const float *gamma, const float *saved,

@@ -113,7 +113,8 @@ void cn_avgpool2d_backward(const struct cn_geom *g, const struct cn_tensor *dy,
 /*
  * L^p pooling (PyTorch's LPPool2d without its sign quirk): y = (Σ_window |x|^p)^(1/p), a sum
  * (not a mean) over the in-image part of the window; padding adds nothing. p >= 1. Computed as
- * m·(Σ (|x|/m)^p)^(1/p) with m the window's max |x|, so large p cannot overflow.
+ * m·(Σ (|x|/m)^p)^(1/p) with m the window's max |x|, so large p cannot overflow. A window
+ * holding a NaN gives NaN, else one holding an Inf gives Inf.
  */
 void cn_lppool2d_forward(const struct cn_geom *g, float p, const struct cn_tensor *x,
                          struct cn_tensor *y);
@@ -211,9 +212,10 @@ void cn_dropout_backward(size_t len, const float *mask, const float *dy, float *
 void cn_batchnorm_forward_train(size_t m, int32_t c, const float *gamma, const float *beta,
                                 const float *x, float *y, float *saved, float *run, float *ws);
 
-/* Evaluation: the same affine map with the running statistics, which saved receives. */
+/* Evaluation: the same affine map with the running statistics, which saved receives.
+   ws: cn_batchnorm_eval_ws_len(c). */
 void cn_batchnorm_forward_eval(size_t m, int32_t c, const float *gamma, const float *beta,
-                               const float *run, const float *x, float *y, float *saved);
+                               const float *run, const float *x, float *y, float *saved, float *ws);
 
 /*
  * With xhat = (x - mean) * istd from saved: dgamma += Σ_rows dy xhat, dbeta += Σ_rows dy;
@@ -230,6 +232,12 @@ void cn_batchnorm_backward(size_t m, int32_t c, bool batch, const float *gamma, 
 static inline size_t cn_batchnorm_ws_len(int32_t c)
 {
 	return 8 * (size_t)c;
+}
+
+/* Floats of workspace the evaluation forward alone needs: the per-channel scale. */
+static inline size_t cn_batchnorm_eval_ws_len(int32_t c)
+{
+	return (size_t)c;
 }
 
 #endif

@@ -248,26 +248,34 @@ static float powp(float v, float p)
 /*
  * yb[j] = (Σ over window w of |x|^p)^(1/p) for channels ch0 .. ch0+nb-1 (nb <= LP_BLOCK),
  * as m·(Σ (|x|/m)^p)^(1/p) with m the largest |x|, so no power overflows; m = 0 gives 0.
+ * A NaN in the window makes m NaN and an Inf makes it Inf, and yb is then m itself: scaling
+ * by 1/m would turn an Inf into 0 and hide a diverged input from the loss.
  */
 static void lp_block(const struct cn_geom *g, const struct win *w, const float *xi, float p,
                      int32_t ch0, int32_t nb, float *yb)
 {
-	float m[LP_BLOCK], s[LP_BLOCK];
+	float m[LP_BLOCK], inv[LP_BLOCK], s[LP_BLOCK];
 	for (int32_t j = 0; j < nb; j++) m[j] = 0.0f, s[j] = 0.0f;
 	for (int32_t ky = w->ky0; ky < w->ky1; ky++)
 		for (int32_t kx = w->kx0; kx < w->kx1; kx++) {
 			const float *xp = xi + pix(g, w, ky, kx) + ch0; /* [nb] */
-			for (int32_t j = 0; j < nb; j++) m[j] = fmaxf(m[j], fabsf(xp[j]));
+			for (int32_t j = 0; j < nb; j++) {
+				float a = fabsf(xp[j]);
+				m[j] = a > m[j] || a != a
+				           ? a
+				           : m[j]; /* a NaN sticks (fmaxf drops it) */
+			}
 		}
-	for (int32_t j = 0; j < nb; j++) m[j] = m[j] > 0.0f ? 1.0f / m[j] : 0.0f; /* now 1/m */
+	for (int32_t j = 0; j < nb; j++)
+		inv[j] = m[j] > 0.0f && m[j] < INFINITY ? 1.0f / m[j] : 0.0f;
 	for (int32_t ky = w->ky0; ky < w->ky1; ky++)
 		for (int32_t kx = w->kx0; kx < w->kx1; kx++) {
 			const float *xp = xi + pix(g, w, ky, kx) + ch0; /* [nb] */
-			for (int32_t j = 0; j < nb; j++) s[j] += powp(fabsf(xp[j]) * m[j], p);
+			for (int32_t j = 0; j < nb; j++) s[j] += powp(fabsf(xp[j]) * inv[j], p);
 		}
 	for (int32_t j = 0; j < nb; j++) {
 		float root = p == 2.0f ? sqrtf(s[j]) : p == 1.0f ? s[j] : powf(s[j], 1.0f / p);
-		yb[j] = m[j] > 0.0f ? root / m[j] : 0.0f;
+		yb[j] = inv[j] > 0.0f ? root / inv[j] : m[j]; /* m: 0, NaN or Inf */
 	}
 }
 
@@ -313,7 +321,7 @@ void cn_lppool2d_backward(const struct cn_geom *g, float p, const struct cn_tens
 					float inv[LP_BLOCK], d[LP_BLOCK];
 					lp_block(g, &w, xi, p, ch0, nb, inv);
 					for (int32_t j = 0; j < nb; j++) {
-						bool live = inv[j] > 0.0f;
+						bool live = inv[j] != 0.0f; /* NaN passes on */
 						d[j] = live ? dyo[ch0 + j] : 0.0f;
 						inv[j] = live ? 1.0f / inv[j] : 0.0f;
 					}

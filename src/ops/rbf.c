@@ -74,7 +74,8 @@ void cn_rbf_backward(enum cn_rbf_kind kind, int32_t n, int32_t d, int32_t k, con
 		for (int32_t j = 0; j < k; j++) {
 			size_t at = (size_t)i * k + j;
 			float t = dy[at] * kernel_df(kind, r[at]);
-			dlg[j] += t * r[at];
+			/* r·f'(r) → 0 as r → ∞, but at r = Inf (γ‖x−μ‖² past FLT_MAX) 0·Inf is NaN */
+			dlg[j] += t != 0.0f ? t * r[at] : 0.0f;
 			e[at] = t * gamma[j];
 			esum[j] += e[at];
 		}

@@ -114,6 +114,7 @@ void cn_avgpool2d_backward_ref(const struct cn_geom *g, const struct cn_tensor *
 /*
  * (Σ over the in-image window of |x|^p)^(1/p) in double, for output (n, oy, ox, ch), as
  * m·(Σ (|x|/m)^p)^(1/p) with m the largest |x|: at p = 100 even double underflows 0.001^p.
+ * A NaN in the window gives NaN, else an Inf gives Inf (the sum's own value).
  */
 static double lp_window(const struct cn_geom *g, double p, const struct cn_tensor *x, int32_t n,
                         int32_t oy, int32_t ox, int32_t ch)
@@ -126,10 +127,11 @@ static double lp_window(const struct cn_geom *g, double p, const struct cn_tenso
 				if (!inside(g, iy, ix)) continue;
 				double v = fabs(x->data[at4(g->hi, g->wi, g->ci, n, iy, ix, ch)]);
 				if (pass == 0)
-					m = v > m ? v : m;
+					m = v > m || v != v ? v : m; /* a NaN sticks */
 				else
 					sum += pow(v / m, p);
 			}
+	if (!(m < HUGE_VAL)) return m; /* NaN or Inf */
 	return m > 0.0 ? m * pow(sum, 1.0 / p) : 0.0;
 }
 
