@@ -62,17 +62,9 @@ static const char *at(const char *name)
 static struct cn_dataset *make_data(int32_t count, const int32_t *hot, int n_hot)
 {
 	uint8_t *px = tu_alloc((size_t)count * SIDE * SIDE), *labels = tu_alloc((size_t)count);
-	struct tu_rng r = tu_rng_make(7);
-	for (int32_t i = 0; i < count; i++) {
-		uint8_t *img = px + (size_t)i * SIDE * SIDE;
-		int q = tu_int(&r, 0, 3);
-		labels[i] = (uint8_t)q;
-		for (int p = 0; p < SIDE * SIDE; p++) img[p] = (uint8_t)tu_int(&r, 0, 80);
-		int oy = (q / 2) * 4 + tu_int(&r, 0, 2), ox = (q % 2) * 4 + tu_int(&r, 0, 2);
-		for (int dy = 0; dy < 2; dy++)
-			for (int dx = 0; dx < 2; dx++) img[(oy + dy) * SIDE + ox + dx] = 255;
-		img[0] = img[1] = 0;
-	}
+	tu_quadrant_images(7, count, SIDE, px, labels);
+	for (int32_t i = 0; i < count; i++)
+		px[(size_t)i * SIDE * SIDE] = px[i * SIDE * SIDE + 1] = 0;
 	for (int h = 0; h < n_hot; h++)
 		px[(size_t)hot[h] * SIDE * SIDE] = px[hot[h] * SIDE * SIDE + 1] = 255;
 	struct cn_dataset *ds;

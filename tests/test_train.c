@@ -26,28 +26,9 @@
 	"conv 4 k3 p1 nobias | batchnorm relu | maxpool 2 | dropout 0.3 | linear 6 nobias | "      \
 	"batchnorm relu | dropout | linear 4"
 
-/* Which quadrant holds a bright 2x2 blob: four classes, separable, noisy. */
 static struct cn_dataset *make_data(uint64_t seed, int32_t count)
 {
-	uint8_t *px = tu_alloc((size_t)count * SIDE * SIDE), *labels = tu_alloc((size_t)count);
-	struct tu_rng r = tu_rng_make(seed);
-	for (int32_t i = 0; i < count; i++) {
-		uint8_t *img = px + (size_t)i * SIDE * SIDE;
-		int q = tu_int(&r, 0, 3);
-		labels[i] = (uint8_t)q;
-		for (int p = 0; p < SIDE * SIDE; p++) img[p] = (uint8_t)tu_int(&r, 0, 80);
-		int oy = (q / 2) * 4 + tu_int(&r, 0, 2), ox = (q % 2) * 4 + tu_int(&r, 0, 2);
-		for (int dy = 0; dy < 2; dy++)
-			for (int dx = 0; dx < 2; dx++) img[(oy + dy) * SIDE + ox + dx] = 255;
-	}
-	struct cn_dataset *ds;
-	char err[CN_ERR_LEN];
-	assert_int_equal(
-	    cn_dataset_create(&ds, (struct cn_shape){1, SIDE, SIDE}, count, px, labels, err),
-	    CN_OK);
-	free(px);
-	free(labels);
-	return ds;
+	return tu_quadrant_dataset(seed, count, SIDE);
 }
 
 static struct cn_train_opts opts_for_test(void)

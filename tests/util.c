@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "colnet.h"
 #include "util.h"
 
 struct tu_rng tu_rng_make(uint64_t seed)
@@ -170,4 +171,34 @@ void tu_rm_rf(const char *path)
 	} else {
 		unlink(path);
 	}
+}
+
+void tu_quadrant_images(uint64_t seed, int32_t count, int side, uint8_t *px, uint8_t *labels)
+{
+	struct tu_rng r = tu_rng_make(seed);
+	int half = side / 2;
+	for (int32_t i = 0; i < count; i++) {
+		uint8_t *img = px + (size_t)i * side * side;
+		int q = tu_int(&r, 0, 3);
+		labels[i] = (uint8_t)q;
+		for (int p = 0; p < side * side; p++) img[p] = (uint8_t)tu_int(&r, 0, 80);
+		int oy = (q / 2) * half + tu_int(&r, 0, half - 2);
+		int ox = (q % 2) * half + tu_int(&r, 0, half - 2);
+		for (int dy = 0; dy < 2; dy++)
+			for (int dx = 0; dx < 2; dx++) img[(oy + dy) * side + ox + dx] = 255;
+	}
+}
+
+struct cn_dataset *tu_quadrant_dataset(uint64_t seed, int32_t count, int side)
+{
+	uint8_t *px = tu_alloc((size_t)count * side * side), *labels = tu_alloc((size_t)count);
+	tu_quadrant_images(seed, count, side, px, labels);
+	struct cn_dataset *ds;
+	char err[CN_ERR_LEN];
+	assert_int_equal(
+	    cn_dataset_create(&ds, (struct cn_shape){1, side, side}, count, px, labels, err),
+	    CN_OK);
+	free(px);
+	free(labels);
+	return ds;
 }

@@ -59,6 +59,14 @@ double tu_gradcheck(const char *what, double (*loss)(void *ctx), void *ctx, floa
 /* Remove path and, for a directory, everything under it (test scratch folders). */
 void tu_rm_rf(const char *path);
 
+/*
+ * The trainer tests' four-class problem: which quadrant of a side x side image holds a bright
+ * 2x2 blob, on noise up to 80 (separable, not trivially). px [count, side, side], labels
+ * [count]; the dataset form asserts its creation.
+ */
+void tu_quadrant_images(uint64_t seed, int32_t count, int side, uint8_t *px, uint8_t *labels);
+struct cn_dataset *tu_quadrant_dataset(uint64_t seed, int32_t count, int side);
+
 /* Update *worst with v if v is larger (for per-op "largest error" summaries). */
 static inline void tu_track(double *worst, double v)
 {
