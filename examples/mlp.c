@@ -234,15 +234,17 @@ int main(int argc, char **argv)
 	int cap = o.points > 21 ? o.points : 21;
 	float *x = malloc(sizeof(float) * 2 * (size_t)cap),
 	      *t = malloc(sizeof(float) * (size_t)cap);
+	/* every exit below goes through done: what was made is freed, whatever failed */
+	int rc = 1;
+	struct cn_net *net = NULL;
+	struct cn_optim *opt = NULL;
 	if (!x || !t) {
 		fprintf(stderr, "mlp: out of memory\n");
-		return 1;
+		goto done;
 	}
 	int n = make_data(&o, x, t);
 
 	char err[CN_ERR_LEN];
-	struct cn_net *net = NULL;
-	struct cn_optim *opt = NULL;
 	struct cn_optim_opts oo = cn_optim_opts_default();
 	oo.kind = !strcmp(o.optim, "momentum") ? CN_OPTIM_MOMENTUM_EMA : CN_OPTIM_SGD;
 	oo.momentum = o.beta;
@@ -252,7 +254,7 @@ int main(int argc, char **argv)
 	if (cn_net_create(&net, spec, (struct cn_shape){1, 1, 2}, o.seed, err) ||
 	    cn_optim_create(&opt, &oo, cn_net_param_count(net), err)) {
 		fprintf(stderr, "mlp: %s\n", err);
-		return 1;
+		goto done;
 	}
 	if (o.init) {
 		char name[32];
@@ -261,16 +263,20 @@ int main(int argc, char **argv)
 		float scale = 0;
 		if (colon) {
 			*colon = '\0';
-			if (parse_float("--init", colon + 1, 0.0f, 1e6f, &scale)) return 2;
+			if (parse_float("--init", colon + 1, 0.0f, 1e6f, &scale)) {
+				rc = 2;
+				goto done;
+			}
 		}
 		if (cn_net_init(net, (enum cn_init)cn_init_from_name(name), scale, o.seed)) {
 			fprintf(stderr, "mlp: --init %s: %s\n", o.init, cn_net_error(net));
-			return 2;
+			rc = 2;
+			goto done;
 		}
 	}
 	if (cn_net_plan(net, n, CN_PLAN_TRAIN)) {
 		fprintf(stderr, "mlp: %s\n", cn_net_error(net));
-		return 1;
+		goto done;
 	}
 	printf("mlp: %s, %d points; %s; %s loss, %s, lr %g, %ld epochs\n", o.dataset, n, spec,
 	       o.loss_sum ? "summed" : "mean", !strcmp(o.optim, "sgd") ? "sgd" : "momentum (EMA)",
@@ -285,13 +291,13 @@ int main(int argc, char **argv)
 		    cn_net_backward(net) ||
 		    cn_optim_step(opt, cn_net_params(net), cn_net_grads(net), oo.lr)) {
 			fprintf(stderr, "mlp: epoch %ld: %s\n", e, cn_net_error(net));
-			return 1;
+			goto done;
 		}
 		if (e % o.every == 0 || e == o.epochs) {
 			/* y is the forward before this step: report the network as it is now */
 			if (cn_net_forward(net, x, n, &y) || cn_net_loss_mse(net, t, &loss)) {
 				fprintf(stderr, "mlp: %s\n", cn_net_error(net));
-				return 1;
+				goto done;
 			}
 			printf("epoch %6ld  loss %.6f  accuracy %.2f%%\n", e, loss * scale,
 			       accuracy(y, t, n));
@@ -302,9 +308,11 @@ int main(int argc, char **argv)
 		       (double)x[2 * i + 1], (double)y[i], (double)t[i]);
 	printf("final: loss %.6f, accuracy %.2f%% (%d points)\n", loss * scale, accuracy(y, t, n),
 	       n);
+	rc = 0;
+done:
 	cn_optim_free(opt);
 	cn_net_free(net);
 	free(x);
 	free(t);
-	return 0;
+	return rc;
 }
