@@ -19,6 +19,9 @@ if [ ! -f "$DATA/train-images-idx3-ubyte" ] && [ ! -f "$DATA/train-images-idx3-u
 fi
 model="conv 8 k5 relu | maxpool 2 | linear 10"
 run="--data $DATA --limit 3000 --test-limit 300 --threads 2"
+# the signalled runs need epochs long enough (~0.5 s here) for a signal to land inside one:
+# at 3000 images an epoch took 0.05 s, as long as one poll of wait_kind
+sig="--data $DATA --limit 30000 --test-limit 300 --threads 2"
 
 # The kind field of a checkpoint (byte 12): 1 after a whole epoch, 2 stopped inside one.
 kind() { od -An -tu1 -j12 -N1 "$1" 2>/dev/null | tr -d ' '; }
@@ -32,13 +35,13 @@ wait_kind() {
 }
 
 # --- the reference: 3 epochs, never interrupted
-"$COLNET" train --model "$model" $run --batch 50 --epochs 3 --seed 7 --save "$tmp/a.ckpt" \
+"$COLNET" train --model "$model" $sig --batch 50 --epochs 3 --seed 7 --save "$tmp/a.ckpt" \
 	--log "$tmp/a.csv" >"$tmp/a.out" 2>&1
 rc=$?
 check "uninterrupted run" '[ $rc -eq 0 ] && [ -f "$tmp/a.ckpt" ]' "$(tail -n 2 "$tmp/a.out")"
 
 # --- the same run, SIGINT once epoch 1 is saved (so inside epoch 2)
-"$COLNET" train --model "$model" $run --batch 50 --epochs 3 --seed 7 --save "$tmp/b.ckpt" \
+"$COLNET" train --model "$model" $sig --batch 50 --epochs 3 --seed 7 --save "$tmp/b.ckpt" \
 	--log "$tmp/b.csv" >"$tmp/b1.out" 2>"$tmp/b1.err" &
 pid=$!
 wait_kind "$tmp/b.ckpt" 1 $pid
@@ -48,12 +51,12 @@ rc=$?
 check "SIGINT: exit status 130" '[ $rc -eq 130 ]' "exit $rc: $(cat "$tmp/b1.err")"
 # (a signal landing in the instant between epoch 1's save and epoch 2 stops there instead)
 check "SIGINT: message names where it stopped, checkpoint matches" \
-	'{ grep -q "interrupted by SIGINT (stopped in epoch 2 after batch [0-9]* of 60); continue with --resume" "$tmp/b1.err" && [ "$(kind "$tmp/b.ckpt")" = 2 ]; } ||
+	'{ grep -q "interrupted by SIGINT (stopped in epoch 2 after batch [0-9]* of 600); continue with --resume" "$tmp/b1.err" && [ "$(kind "$tmp/b.ckpt")" = 2 ]; } ||
 	{ grep -q "interrupted by SIGINT (after epoch 1); continue with --resume" "$tmp/b1.err" && [ "$(kind "$tmp/b.ckpt")" = 1 ]; }' \
 	"kind $(kind "$tmp/b.ckpt"): $(cat "$tmp/b1.err")"
 
 # --- resume; SIGTERM once epoch 2 is saved (so inside epoch 3)
-"$COLNET" train --resume "$tmp/b.ckpt" $run --save "$tmp/b.ckpt" --log "$tmp/b.csv" \
+"$COLNET" train --resume "$tmp/b.ckpt" $sig --save "$tmp/b.ckpt" --log "$tmp/b.csv" \
 	>"$tmp/b2.out" 2>"$tmp/b2.err" &
 pid=$!
 wait_kind "$tmp/b.ckpt" 1 $pid
@@ -66,7 +69,7 @@ check "SIGTERM: message names where it stopped" \
 	"$(cat "$tmp/b2.err")"
 
 # --- resume to the end: the same bytes as the run that was never stopped
-"$COLNET" train --resume "$tmp/b.ckpt" $run --save "$tmp/b.ckpt" --log "$tmp/b.csv" \
+"$COLNET" train --resume "$tmp/b.ckpt" $sig --save "$tmp/b.ckpt" --log "$tmp/b.csv" \
 	>"$tmp/b3.out" 2>&1
 rc=$?
 check "resumed twice: run completes" '[ $rc -eq 0 ]' "$(tail -n 2 "$tmp/b3.out")"

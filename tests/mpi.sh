@@ -61,9 +61,10 @@ rc=$?
 echo "# $(cat "$tmp/cmp")"
 check "colnet -np 2 within 1e-4 of -np 1" "[ $rc -eq 0 ]" "$(cat "$tmp/cmp" "$tmp/err1")"
 
-# 3. checkpoints across process counts (3 epochs of 2000 images; reference: one process)
+# 3. checkpoints across process counts (3 epochs of 4000 images, long enough for a signal to
+#    land inside one; reference: one process)
 kind() { od -An -tu1 -j12 -N1 "$1" 2>/dev/null | tr -d ' '; }
-run="$sgd --limit 2000 --test-limit 200"
+run="$sgd --limit 4000 --test-limit 200"
 mpi 1 "$COLNET" train $run --epochs 3 --save "$tmp/ref.ckpt" >/dev/null 2>&1
 mpi_bg 2 "$COLNET" train $run --epochs 3 --save "$tmp/s.ckpt" >"$tmp/out" 2>"$tmp/err"
 mp=$!
@@ -77,14 +78,14 @@ wait $mp
 check "SIGTERM to mpirun: rank 0 saves, all stop" \
 	"grep -q 'interrupted by SIGTERM.*continue with --resume' '$tmp/err'" "$(tail -c 400 "$tmp/err")"
 echo "# stopped: $(grep -o 'interrupted by SIGTERM ([^)]*)' "$tmp/err"), checkpoint kind $(kind "$tmp/s.ckpt")"
-mpi 1 "$COLNET" train --resume "$tmp/s.ckpt" --data "$DATA" --limit 2000 --test-limit 200 \
+mpi 1 "$COLNET" train --resume "$tmp/s.ckpt" --data "$DATA" --limit 4000 --test-limit 200 \
 	--threads 1 --epochs 3 --save "$tmp/s.ckpt" >/dev/null 2>"$tmp/err"
 "$EQUIV" compare "$tmp/s.ckpt" "$tmp/ref.ckpt" >"$tmp/cmp" 2>&1
 rc=$?
 check "stopped at -np 2, resumed at -np 1: as the uninterrupted run" "[ $rc -eq 0 ]" \
 	"$(cat "$tmp/cmp" "$tmp/err")"
 mpi 1 "$COLNET" train $run --epochs 1 --save "$tmp/u.ckpt" >/dev/null 2>&1
-mpi 2 "$COLNET" train --resume "$tmp/u.ckpt" --data "$DATA" --limit 2000 --test-limit 200 \
+mpi 2 "$COLNET" train --resume "$tmp/u.ckpt" --data "$DATA" --limit 4000 --test-limit 200 \
 	--threads 1 --epochs 3 --save "$tmp/u.ckpt" >/dev/null 2>"$tmp/err"
 "$EQUIV" compare "$tmp/u.ckpt" "$tmp/ref.ckpt" >"$tmp/cmp" 2>&1
 rc=$?
@@ -108,7 +109,7 @@ check "a killed rank ends the job with the launcher's message" \
 	"[ $rc -ne 0 ] && grep -qi 'exited on signal 9' '$tmp/err'" "exit $rc: $(tail -c 400 "$tmp/err")"
 "$COLNET" eval --model "$tmp/k.ckpt" --data "$DATA" --limit 200 --threads 1 >"$tmp/out" 2>&1
 check "its last checkpoint is intact" "[ $? -eq 0 ]" "$(tail -c 300 "$tmp/out")"
-mpi 2 "$COLNET" train --resume "$tmp/k.ckpt" --data "$DATA" --limit 2000 --test-limit 200 \
+mpi 2 "$COLNET" train --resume "$tmp/k.ckpt" --data "$DATA" --limit 4000 --test-limit 200 \
 	--threads 1 --epochs 2 >"$tmp/out" 2>&1
 check "and resumes" "[ $? -eq 0 ] && grep -q 'bit-identical' '$tmp/out'" "$(tail -c 300 "$tmp/out")"
 summary
