@@ -18,15 +18,6 @@
 #include "../util.h"
 #include "ops.h"
 
-#if defined(__x86_64__) && defined(__GNUC__) && defined(__has_attribute)
-#if __has_attribute(target_clones)
-#define CN_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#endif
-#endif
-#ifndef CN_CLONES
-#define CN_CLONES
-#endif
-
 static inline uint32_t fbits(float f)
 {
 	uint32_t u;
