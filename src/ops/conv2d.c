@@ -50,7 +50,7 @@ size_t cn_conv2d_ws_len(const struct cn_geom *g, int32_t co, const struct cn_con
  * beta 0 OpenBLAS zeroes C in a pass of its own (sgemm_beta, 8% of tutorial-cnn's
  * instructions), and the bias would take another pass after it.
  */
-static void fill_bias(size_t rows, int32_t co, const float *b, float *y)
+CN_CLONES static void fill_bias(size_t rows, int32_t co, const float *b, float *y)
 {
 	for (size_t r = 0; r < rows; r++, y += co)
 		for (int32_t j = 0; j < co; j++) y[j] = b[j];
@@ -75,7 +75,7 @@ col_sums(size_t rows, int32_t co, const float *restrict dy, float *restrict db)
 	for (int32_t j = 0; j < co; j++) db[j] = acc[j];
 }
 
-static void add_col_sums(size_t rows, int32_t co, const float *dy, float *db)
+CN_CLONES static void add_col_sums(size_t rows, int32_t co, const float *dy, float *db)
 {
 	switch (co) {
 	case 4:

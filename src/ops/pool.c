@@ -49,8 +49,8 @@ static size_t pix(const struct cn_geom *g, const struct win *w, int32_t ky, int3
  * update is a bit mask, not a ?: whose other arm reloads am[ch]: GCC turns that into a
  * conditional store and then will not vectorize the loop.
  */
-static void maxwin(const struct cn_geom *g, const struct win *w, const float *xi, float *yo,
-                   int32_t *am)
+static inline __attribute__((always_inline)) void
+maxwin(const struct cn_geom *g, const struct win *w, const float *xi, float *yo, int32_t *am)
 {
 	const int32_t c = g->ci;
 	int32_t first = (int32_t)pix(g, w, w->ky0, w->kx0);
@@ -78,8 +78,9 @@ static void maxwin(const struct cn_geom *g, const struct win *w, const float *xi
  * after every kernel position, as y might alias x for all the compiler knows). Same scan order
  * and strict >, so the same ties.
  */
-static void maxwin2x2(const struct cn_geom *g, const struct win *w, const float *restrict xi,
-                      float *restrict yo, int32_t *restrict am)
+static inline __attribute__((always_inline)) void
+maxwin2x2(const struct cn_geom *g, const struct win *w, const float *restrict xi,
+          float *restrict yo, int32_t *restrict am)
 {
 	const int32_t c = g->ci, o00 = (int32_t)pix(g, w, 0, 0), o01 = o00 + c;
 	const int32_t o10 = (int32_t)pix(g, w, 1, 0), o11 = o10 + c;
