@@ -33,6 +33,20 @@ static inline size_t cn_mul4(size_t a, size_t b, size_t c, size_t d)
 /* Element-wise loops shorter than this stay on one thread: a parallel region costs more. */
 #define CN_PAR_MIN_LEN 32768
 
+/*
+ * A hot loop compiled for AVX-512, AVX2 and baseline x86-64, chosen once at load time
+ * (target_clones; the build itself targets baseline x86-64). Clones give the same bits: the
+ * build is ISO C (-std=c11 implies -ffp-contract=off), so none fuses a multiply-add.
+ */
+#if defined(__x86_64__) && defined(__GNUC__) && defined(__has_attribute)
+#if __has_attribute(target_clones)
+#define CN_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#endif
+#endif
+#ifndef CN_CLONES
+#define CN_CLONES
+#endif
+
 /* This thread's index in the current OpenMP team, and the team's size (0 and 1 outside one). */
 #ifdef _OPENMP
 #include <omp.h>

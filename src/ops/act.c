@@ -18,15 +18,6 @@
 #include "../util.h"
 #include "ops.h"
 
-#if defined(__x86_64__) && defined(__GNUC__) && defined(__has_attribute)
-#if __has_attribute(target_clones)
-#define CN_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#endif
-#endif
-#ifndef CN_CLONES
-#define CN_CLONES
-#endif
-
 static inline uint32_t fbits(float f)
 {
 	uint32_t u;
@@ -131,7 +122,8 @@ CN_CLONES static void tanh_inplace(float *y, size_t len)
 	for (size_t i = 0; i < len; i++) y[i] = vtanh(y[i]);
 }
 
-static void forward_range(enum cn_act act, float slope, const float *x, float *y, size_t len)
+CN_CLONES static void forward_range(enum cn_act act, float slope, const float *x, float *y,
+                                    size_t len)
 {
 	switch (act) {
 	case CN_ACT_IDENTITY:
@@ -168,8 +160,8 @@ static void forward_range(enum cn_act act, float slope, const float *x, float *y
 }
 
 /* dx = dy * act'(x), with act' written in terms of y = act(x). */
-static void backward_range(enum cn_act act, float slope, const float *y, const float *dy, float *dx,
-                           size_t len)
+CN_CLONES static void backward_range(enum cn_act act, float slope, const float *y, const float *dy,
+                                     float *dx, size_t len)
 {
 	switch (act) {
 	case CN_ACT_IDENTITY:

@@ -50,7 +50,7 @@ size_t cn_conv2d_ws_len(const struct cn_geom *g, int32_t co, const struct cn_con
  * beta 0 OpenBLAS zeroes C in a pass of its own (sgemm_beta, 8% of tutorial-cnn's
  * instructions), and the bias would take another pass after it.
  */
-static void fill_bias(size_t rows, int32_t co, const float *b, float *y)
+CN_CLONES static void fill_bias(size_t rows, int32_t co, const float *b, float *y)
 {
 	for (size_t r = 0; r < rows; r++, y += co)
 		for (int32_t j = 0; j < co; j++) y[j] = b[j];
@@ -75,7 +75,7 @@ col_sums(size_t rows, int32_t co, const float *restrict dy, float *restrict db)
 	for (int32_t j = 0; j < co; j++) db[j] = acc[j];
 }
 
-static void add_col_sums(size_t rows, int32_t co, const float *dy, float *db)
+CN_CLONES static void add_col_sums(size_t rows, int32_t co, const float *dy, float *db)
 {
 	switch (co) {
 	case 4:
@@ -100,10 +100,28 @@ static void add_col_sums(size_t rows, int32_t co, const float *dy, float *db)
 		for (int32_t j = 0; j < co; j++) db[j] += dy[j];
 }
 
-/* Threads worth starting for nchunks chunks: never more than there are chunks. */
-static int threads_for(const struct cn_conv2d_plan *p, int32_t nchunks)
+/* Threads worth starting for n images: never more than there are images. */
+static int threads_for(const struct cn_conv2d_plan *p, int32_t n)
 {
-	return nchunks < p->threads ? nchunks : p->threads;
+	return n < p->threads ? n : p->threads;
+}
+
+/*
+ * Thread t of threads takes images [*first, *first + *count), an even share of n, which it
+ * runs in chunks of *chunk <= p->chunk images, as even as the plan's chunk allows. Sharing
+ * images rather than chunks keeps the threads equal when the batch's chunk count is not a
+ * multiple of them (tutorial-cnn's conv 1 at batch 100: 3 chunks of 34 on 2 threads made one
+ * wait for the other's second chunk).
+ */
+static void thread_share(const struct cn_conv2d_plan *p, int32_t n, int t, int threads,
+                         int32_t *first, int32_t *count, int32_t *chunk)
+{
+	const int64_t lo = (int64_t)n * t / threads, hi = (int64_t)n * (t + 1) / threads;
+	*first = (int32_t)lo;
+	*count = (int32_t)(hi - lo);
+	const int32_t pieces = *count < 1 ? 1 : (*count + p->chunk - 1) / p->chunk;
+	*chunk = (*count + pieces - 1) / pieces;
+	if (*chunk < 1) *chunk = 1;
 }
 
 /* What every chunk of one call shares. */
@@ -135,10 +153,9 @@ static struct conv_call call_make(const struct cn_geom *g, int32_t co,
 	                          .ylen = cn_geom_out_pixels(g) * (size_t)co};
 }
 
-/* Chunk q: y = act(im2col(x) · Wᵀ + b), lowering into col_ws. */
-static void forward_chunk(const struct conv_call *c, int32_t q, float *col_ws)
+/* Images [i, i+n): y = act(im2col(x) · Wᵀ + b), lowering into col_ws. */
+static void forward_chunk(const struct conv_call *c, int32_t i, int32_t n, float *col_ws)
 {
-	const int32_t i = q * c->p->chunk, n = CN_MIN(c->p->chunk, c->x->n - i);
 	const size_t rows = (size_t)n * c->pix;
 	assert(rows <= INT_MAX);
 	const float *xc = c->x->data + (size_t)i * c->xlen; /* [N, HI, WI, CI] */
@@ -168,22 +185,27 @@ void cn_conv2d_forward(const struct cn_geom *g, int32_t co, const struct cn_conv
 	struct conv_call c = call_make(g, co, p, x);
 	c.w = w, c.b = b, c.y = y;
 	const size_t per_thread = col_len(g, p->chunk);
-	const int32_t nchunks = (x->n + p->chunk - 1) / p->chunk;
-	const int threads = threads_for(p, nchunks);
+	const int threads = threads_for(p, x->n);
 	if (threads == 1) {
-		for (int32_t q = 0; q < nchunks; q++) forward_chunk(&c, q, ws);
+		for (int32_t i = 0; i < x->n; i += p->chunk)
+			forward_chunk(&c, i, CN_MIN(p->chunk, x->n - i), ws);
 		return;
 	}
-#pragma omp parallel for num_threads(threads) schedule(static)
-	for (int32_t q = 0; q < nchunks; q++)
-		forward_chunk(&c, q, ws + (size_t)cn_thread_id() * per_thread);
+#pragma omp parallel num_threads(threads)
+	{
+		const int t = cn_thread_id();
+		int32_t first, count, chunk;
+		thread_share(p, x->n, t, cn_thread_count(), &first, &count, &chunk);
+		for (int32_t i = first; i < first + count; i += chunk)
+			forward_chunk(&c, i, CN_MIN(chunk, first + count - i),
+			              ws + (size_t)t * per_thread);
+	}
 }
 
-/* Chunk q: dw += dYᵀ·col, db += Σ_rows dY, dx = col2im(dY·W), with col_ws as scratch. */
-static void backward_chunk(const struct conv_call *c, int32_t q, float *col_ws, float *dw,
-                           float *db)
+/* Images [i, i+n): dw += dYᵀ·col, db += Σ_rows dY, dx = col2im(dY·W), col_ws as scratch. */
+static void backward_chunk(const struct conv_call *c, int32_t i, int32_t n, float *col_ws,
+                           float *dw, float *db)
 {
-	const int32_t i = q * c->p->chunk, n = CN_MIN(c->p->chunk, c->x->n - i);
 	const size_t rows = (size_t)n * c->pix;
 	assert(rows <= INT_MAX);
 	const float *xc = c->x->data + (size_t)i * c->xlen;   /* [N, HI, WI, CI] */
@@ -231,12 +253,13 @@ static void backward(const struct cn_geom *g, int32_t co, const struct cn_conv2d
 	c.yact = p->act != CN_ACT_IDENTITY ? yact : NULL;
 	const size_t cols = col_len(g, p->chunk), wlen = (size_t)co * (size_t)c.k;
 	const size_t per_thread = cols + wlen + (size_t)co;
-	const int32_t nchunks = (x->n + p->chunk - 1) / p->chunk;
-	const int threads = threads_for(p, nchunks);
+	const int threads = threads_for(p, x->n);
 	if (threads == 1) {
-		for (int32_t q = 0; q < nchunks; q++) backward_chunk(&c, q, ws, dw, db);
+		for (int32_t i = 0; i < x->n; i += p->chunk)
+			backward_chunk(&c, i, CN_MIN(p->chunk, x->n - i), ws, dw, db);
 		return;
 	}
+	int team = 1; /* the team OpenMP gave (num_threads is a request) */
 #pragma omp parallel num_threads(threads)
 	{
 		const int t = cn_thread_id();
@@ -247,10 +270,13 @@ static void backward(const struct cn_geom *g, int32_t co, const struct cn_conv2d
 			memset(tdw, 0, wlen * sizeof(float));
 			if (tdb) memset(tdb, 0, (size_t)co * sizeof(float));
 		}
-#pragma omp for schedule(static)
-		for (int32_t q = 0; q < nchunks; q++) backward_chunk(&c, q, col_ws, tdw, tdb);
+		int32_t first, count, chunk;
+		thread_share(p, x->n, t, cn_thread_count(), &first, &count, &chunk);
+		if (t == 0) team = cn_thread_count();
+		for (int32_t i = first; i < first + count; i += chunk)
+			backward_chunk(&c, i, CN_MIN(chunk, first + count - i), col_ws, tdw, tdb);
 	}
-	for (int t = 1; t < threads; t++) {
+	for (int t = 1; t < team; t++) {
 		const float *tdw = ws + (size_t)t * per_thread + cols;
 		for (size_t j = 0; j < wlen; j++) dw[j] += tdw[j];
 		if (db)

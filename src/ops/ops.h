@@ -32,10 +32,10 @@ enum cn_act {
 
 /*
  * How a convolution runs, decided at plan time. Chunks of `chunk` images are lowered and
- * multiplied one at a time; with threads > 1 the chunks are shared out among that many
- * OpenMP threads, each with its own slice of the workspace and one-threaded GEMMs (inside a
- * parallel region the OpenMP OpenBLAS runs single-threaded), so im2col, col2im, bias and the
- * activation run in parallel too. The assignment of chunks to threads is static: results are
+ * multiplied one at a time; with threads > 1 each of that many OpenMP threads takes an even
+ * share of the images, in chunks of at most `chunk`, with its own slice of the workspace and
+ * one-threaded GEMMs (inside a parallel region the OpenMP OpenBLAS runs single-threaded), so
+ * im2col, col2im, bias and the activation run in parallel too. The assignment of images to threads is static: results are
  * reproducible for a given thread count.
  */
 struct cn_conv2d_plan {
