@@ -4,7 +4,7 @@
 #   batch, plain SGD (rate 0.001: mpi_equiv.c says why), 50 steps: every rank's weights
 #   bit-identical and the largest relative weight difference <= 1e-4 (mpi_equiv in-process,
 #   then the colnet tool's checkpoints);
-# - checkpoints do not depend on the process count: a run stopped by SIGTERM to mpirun at
+# - checkpoints do not depend on the process count: a run stopped by SIGTERM to its ranks at
 #   -np 2 resumes at -np 1, a -np 1 checkpoint resumes at -np 2, both ending where an
 #   uninterrupted run ends;
 # - a rank killed with SIGKILL ends the job with the launcher's message, and the last
@@ -73,9 +73,11 @@ while [ "$(kind "$tmp/s.ckpt")" != 1 ] && kill -0 $mp 2>/dev/null && [ $i -lt 30
 	sleep 0.05
 	i=$((i + 1))
 done
-kill -TERM $mp 2>/dev/null
+# SIGTERM to every rank, as mpirun forwards a Ctrl-C or kill to them; signalling mpirun itself
+# lets it tear the job down and drop the ranks' last output in a race with their clean stop
+kill -TERM $(pgrep -P $mp) 2>/dev/null
 wait $mp
-check "SIGTERM to mpirun: rank 0 saves, all stop" \
+check "SIGTERM to the ranks: rank 0 saves, all stop" \
 	"grep -q 'interrupted by SIGTERM.*continue with --resume' '$tmp/err'" "$(tail -c 400 "$tmp/err")"
 echo "# stopped: $(grep -o 'interrupted by SIGTERM ([^)]*)' "$tmp/err"), checkpoint kind $(kind "$tmp/s.ckpt")"
 mpi 1 "$COLNET" train --resume "$tmp/s.ckpt" --data "$DATA" --limit 4000 --test-limit 200 \
