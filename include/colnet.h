@@ -174,7 +174,7 @@ int cn_net_training(const struct cn_net *net);
  * The non-trainable state: batchnorm's running mean and variance, [C] each per batchnorm
  * layer, in layer order (0 floats for a network without batchnorm). It is not in the
  * parameter block, so no optimizer or weight decay touches it; checkpoints keep it, and a
- * data-parallel front end may average it across replicas. Borrowed.
+ * trainer in a group (cn_trainer_set_group) averages it across the members. Borrowed.
  */
 size_t cn_net_state_count(const struct cn_net *net);
 float *cn_net_state(struct cn_net *net);
@@ -462,7 +462,10 @@ struct cn_group {
  * stop request (progress returning non-zero on any member) are reduced too. The figures and
  * the checkpoint do not depend on g->size: a run saved by 4 members resumes on 1, and back.
  * In a group, progress is called before each step's update (its answer is reduced with the
- * step's figures). Re-plans the net for batches of ceil(opts.batch / size). Errors:
+ * step's figures). Batchnorm normalizes each member's slice with that slice's statistics
+ * (not synchronized); the running statistics are averaged across the group at each epoch's
+ * end and stop, so every member holds the same. Re-plans the net for batches of
+ * ceil(opts.batch / size). Errors:
  * CN_ERR_ARG, CN_ERR_NOMEM; CN_ERR_IO from cn_trainer_epoch if reduce failed.
  */
 enum cn_status cn_trainer_set_group(struct cn_trainer *t, const struct cn_group *g);
