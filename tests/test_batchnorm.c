@@ -353,12 +353,9 @@ static void test_net_modes_and_checkpoint(void **state)
 	assert_memory_equal(y, yinfer, 18 * sizeof(float));
 
 	/* a running variance that is negative (or NaN) is refused on load */
-	FILE *f = fopen(path, "rb");
-	assert_non_null(f);
-	unsigned char buf[4096];
-	size_t len = fread(buf, 1, sizeof(buf), f);
-	fclose(f);
-	assert_true(len > 100 && len < sizeof(buf));
+	size_t len;
+	uint8_t *buf = tu_read_file(path, &len);
+	assert_true(len > 100);
 	assert_int_equal(buf[8], 3); /* version 3 */
 	const float bad[] = {-1.0f, NAN};
 	for (int k = 0; k < 2; k++) {
@@ -368,10 +365,7 @@ static void test_net_modes_and_checkpoint(void **state)
 		for (int i = 0; i < 4; i++) buf[len - 8 + i] = (unsigned char)(bits >> (8 * i));
 		crc = cn_bytes_crc32(0, buf, len - 4);
 		for (int i = 0; i < 4; i++) buf[len - 4 + i] = (unsigned char)(crc >> (8 * i));
-		f = fopen(path, "wb");
-		assert_non_null(f);
-		assert_int_equal(fwrite(buf, 1, len, f), len);
-		fclose(f);
+		tu_write_file(path, buf, len);
 		struct cn_net *worse = (struct cn_net *)1;
 		assert_int_equal(cn_net_load(&worse, path, err), CN_ERR_FORMAT);
 		assert_null(worse);
@@ -381,7 +375,7 @@ static void test_net_modes_and_checkpoint(void **state)
 	cn_net_free(back);
 	unlink(path);
 	cn_net_free(net);
-	free(x), free(yeval), free(yinfer), free(moved);
+	free(x), free(yeval), free(yinfer), free(moved), free(buf);
 }
 
 int main(void)

@@ -64,24 +64,6 @@ static const char *at(const char *name)
 	return p[k];
 }
 
-static uint8_t *slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	assert_non_null(f);
-	uint8_t *b = tu_alloc(1 << 20);
-	*len = fread(b, 1, 1 << 20, f);
-	fclose(f);
-	return b;
-}
-
-static void spill(const char *path, const void *b, size_t n)
-{
-	FILE *f = fopen(path, "wb");
-	assert_non_null(f);
-	assert_int_equal(fwrite(b, 1, n, f), n);
-	assert_int_equal(fclose(f), 0);
-}
-
 /* Entries of the folder whose name holds ".tmp." (left-over temporary files). */
 static int count_tmp(void)
 {
@@ -259,7 +241,7 @@ static void test_model_round_trip(void **state)
 	assert_memory_equal(cn_net_params(a), cn_net_params(b), n * sizeof(float));
 
 	size_t len;
-	uint8_t *file = slurp(at("model.ck"), &len);
+	uint8_t *file = tu_read_file(at("model.ck"), &len);
 	struct enc *e = tu_alloc(sizeof(*e));
 	struct mfile m = {"COLNETCK", 1, 0, 0, spec, 2, 6, 6, n, cn_net_params(a), n};
 	enc_model(e, &m);
@@ -327,7 +309,7 @@ static void test_train_round_trip(void **state)
 		enc_train(e, &t, (uint32_t)k, CN_SCHED_STEP, t.optim_state_len);
 		e_crc(e);
 		size_t len;
-		uint8_t *file = slurp(at("train.ck"), &len);
+		uint8_t *file = tu_read_file(at("train.ck"), &len);
 		assert_int_equal(len, e->len);
 		assert_memory_equal(file, e->b, len);
 		free(file);
@@ -364,7 +346,7 @@ static int corrupt_all(const uint8_t *file, size_t len, bool train)
 	for (size_t i = 0; i < len; i++, tried++) {
 		memcpy(b, file, len);
 		b[i] ^= 0xFF;
-		spill(at("bad.ck"), b, len);
+		tu_write_file(at("bad.ck"), b, len);
 		load_fails(at("bad.ck"), CN_ERR_FORMAT, i < 8 ? NULL : "checksum mismatch");
 		if (train) {
 			struct cn_net *net;
@@ -376,7 +358,7 @@ static int corrupt_all(const uint8_t *file, size_t len, bool train)
 		}
 	}
 	for (size_t n = 0; n < len; n++, tried++) {
-		spill(at("bad.ck"), file, n);
+		tu_write_file(at("bad.ck"), file, n);
 		load_fails(at("bad.ck"), CN_ERR_FORMAT, NULL);
 	}
 	free(b);
@@ -392,7 +374,7 @@ static void test_flips_and_truncations(void **state)
 	size_t lm, lt;
 	assert_int_equal(cn_net_save(net, at("m.ck"), NULL), CN_OK);
 	assert_int_equal(cn_checkpoint_write(at("t.ck"), net, &t, NULL), CN_OK);
-	uint8_t *m = slurp(at("m.ck"), &lm), *tr = slurp(at("t.ck"), &lt);
+	uint8_t *m = tu_read_file(at("m.ck"), &lm), *tr = tu_read_file(at("t.ck"), &lt);
 	int tried = corrupt_all(m, lm, false) + corrupt_all(tr, lt, true);
 	/* version 3: the network's generator and batchnorm statistics after the parameters */
 	struct cn_net *norm =
@@ -401,7 +383,7 @@ static void test_flips_and_truncations(void **state)
 	assert_int_equal(cn_net_set_class_names(norm, names, 3), CN_OK);
 	size_t l3;
 	assert_int_equal(cn_net_save(norm, at("v3.ck"), NULL), CN_OK);
-	uint8_t *v3 = slurp(at("v3.ck"), &l3);
+	uint8_t *v3 = tu_read_file(at("v3.ck"), &l3);
 	assert_int_equal(v3[8], 3);
 	tried += corrupt_all(v3, l3, false);
 	print_message("%d corrupted variants refused (%zu-, %zu- and %zu-byte files: each byte "
@@ -431,7 +413,7 @@ static void test_crafted_state(void **state)
 	struct cn_net *net = make_net("batchnorm", (struct cn_shape){1, 2, 2}, 3);
 	size_t len;
 	assert_int_equal(cn_net_save(net, at("s.ck"), NULL), CN_OK);
-	uint8_t *good = slurp(at("s.ck"), &len), *b = tu_alloc(len);
+	uint8_t *good = tu_read_file(at("s.ck"), &len), *b = tu_alloc(len);
 	const size_t var = len - 8, mean = var - 4, count = mean - 8, gen = count - 32,
 	             flags = gen - 4;
 	const struct {
@@ -451,13 +433,13 @@ static void test_crafted_state(void **state)
 		memcpy(b, good, len);
 		put_le(b + rows[i].at, rows[i].v, rows[i].bytes);
 		put_le(b + len - 4, crc32(0, b, (uInt)(len - 4)), 4);
-		spill(at("c.ck"), b, len);
+		tu_write_file(at("c.ck"), b, len);
 		load_fails(at("c.ck"), CN_ERR_FORMAT, rows[i].want);
 	}
 	memcpy(b, good, len);
 	memset(b + gen, 0, 32);
 	put_le(b + len - 4, crc32(0, b, (uInt)(len - 4)), 4);
-	spill(at("c.ck"), b, len);
+	tu_write_file(at("c.ck"), b, len);
 	load_fails(at("c.ck"), CN_ERR_FORMAT, "network generator is all zero");
 	/* the unpatched file loads, with its statistics */
 	struct cn_net *back;
@@ -550,7 +532,7 @@ static void test_crafted(void **state)
 	for (size_t i = 0; i < LEN(rows); i++, tried++) {
 		enc_model(e, &rows[i].m);
 		e_crc(e);
-		spill(at("c.ck"), e->b, e->len);
+		tu_write_file(at("c.ck"), e->b, e->len);
 		load_fails(at("c.ck"), CN_ERR_FORMAT, rows[i].want);
 		print_message("  %-26s %s\n", rows[i].what, last_err);
 	}
@@ -559,10 +541,10 @@ static void test_crafted(void **state)
 	enc_model(e, &m);
 	e_u32(e, 0);
 	e_crc(e);
-	spill(at("c.ck"), e->b, e->len);
+	tu_write_file(at("c.ck"), e->b, e->len);
 	load_fails(at("c.ck"), CN_ERR_FORMAT, "4 trailing bytes");
 	e->b[e->len - 1] ^= 1;
-	spill(at("c.ck"), e->b, e->len);
+	tu_write_file(at("c.ck"), e->b, e->len);
 	load_fails(at("c.ck"), CN_ERR_FORMAT, "checksum mismatch: file is corrupt");
 	tried += 2;
 
@@ -610,7 +592,7 @@ static void test_crafted(void **state)
 		enc_model(e, &m);
 		enc_train(e, &t, trows[i].ok, trows[i].sk, trows[i].m);
 		e_crc(e);
-		spill(at("c.ck"), e->b, e->len);
+		tu_write_file(at("c.ck"), e->b, e->len);
 		load_fails(at("c.ck"), CN_ERR_FORMAT, trows[i].want);
 		struct cn_net *net;
 		struct cn_ckpt_train u;
@@ -621,9 +603,9 @@ static void test_crafted(void **state)
 		assert_null(u.optim_state);
 	}
 	/* not checkpoints at all */
-	spill(at("c.ck"), "", 0);
+	tu_write_file(at("c.ck"), "", 0);
 	load_fails(at("c.ck"), CN_ERR_FORMAT, "not a colnet checkpoint");
-	spill(at("c.ck"), "hello, world\n", 13);
+	tu_write_file(at("c.ck"), "hello, world\n", 13);
 	load_fails(at("c.ck"), CN_ERR_FORMAT, "not a colnet checkpoint");
 	tried += 2;
 	print_message("%d crafted files refused\n", tried);
@@ -648,7 +630,7 @@ static void test_no_allocation_from_spec(void **state)
 	m.h = m.w = 40000;
 	enc_model(e, &m);
 	e_crc(e);
-	spill(at("huge.ck"), e->b, e->len);
+	tu_write_file(at("huge.ck"), e->b, e->len);
 	free(e);
 	fflush(NULL);
 	pid_t pid = fork();
@@ -726,11 +708,11 @@ static void test_replace(void **state)
 	cn_net_free(back);
 	/* a net with a NaN is not saved, and the good file stays */
 	size_t len0, len1;
-	uint8_t *before = slurp(at("r.ck"), &len0);
+	uint8_t *before = tu_read_file(at("r.ck"), &len0);
 	cn_net_params(a)[2] = NAN;
 	assert_int_equal(cn_net_save(a, at("r.ck"), err), CN_ERR_NUMERIC);
 	assert_non_null(strstr(err, "parameter 2"));
-	uint8_t *after = slurp(at("r.ck"), &len1);
+	uint8_t *after = tu_read_file(at("r.ck"), &len1);
 	assert_int_equal(len0, len1);
 	assert_memory_equal(before, after, len0);
 	assert_int_equal(count_tmp(), 0);
@@ -747,7 +729,7 @@ static void test_failed_write_keeps_old(void **state)
 	struct cn_net *small = make_net(TINY, (struct cn_shape){1, 2, 2}, 1);
 	assert_int_equal(cn_net_save(small, at("keep.ck"), NULL), CN_OK);
 	size_t len0, len1;
-	uint8_t *before = slurp(at("keep.ck"), &len0);
+	uint8_t *before = tu_read_file(at("keep.ck"), &len0);
 	fflush(NULL);
 	pid_t pid = fork();
 	assert_true(pid >= 0);
@@ -767,7 +749,7 @@ static void test_failed_write_keeps_old(void **state)
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	assert_true(WIFEXITED(status));
 	assert_int_equal(WEXITSTATUS(status), 0);
-	uint8_t *after = slurp(at("keep.ck"), &len1);
+	uint8_t *after = tu_read_file(at("keep.ck"), &len1);
 	assert_int_equal(len0, len1);
 	assert_memory_equal(before, after, len0);
 	assert_int_equal(count_tmp(), 0);
@@ -811,7 +793,7 @@ static void test_class_names(void **state)
 
 	/* byte for byte what the format description says */
 	size_t len;
-	uint8_t *file = slurp(at("names.ck"), &len);
+	uint8_t *file = tu_read_file(at("names.ck"), &len);
 	struct enc *e = tu_alloc(sizeof(*e));
 	struct mfile m = tiny_file(tiny_params);
 	m.version = 2;
@@ -853,7 +835,7 @@ static void test_class_names(void **state)
 		enc_model(e, &m);
 		put_names(e, rows[i].count, rows[i].names, rows[i].lens, rows[i].raw);
 		e_crc(e);
-		spill(at("bad-names.ck"), e->b, e->len);
+		tu_write_file(at("bad-names.ck"), e->b, e->len);
 		load_fails(at("bad-names.ck"), CN_ERR_FORMAT, rows[i].want);
 	}
 	/* a name longer than CN_CLASS_NAME_MAX with all its bytes present */
@@ -864,14 +846,14 @@ static void test_class_names(void **state)
 	enc_model(e, &m);
 	put_names(e, 3, longer, NULL, NULL);
 	e_crc(e);
-	spill(at("bad-names.ck"), e->b, e->len);
+	tu_write_file(at("bad-names.ck"), e->b, e->len);
 	load_fails(at("bad-names.ck"), CN_ERR_FORMAT, "class name 1 has length 299");
 	/* and bytes after a good section */
 	enc_model(e, &m);
 	put_names(e, 3, names, NULL, NULL);
 	e_u32(e, 0);
 	e_crc(e);
-	spill(at("bad-names.ck"), e->b, e->len);
+	tu_write_file(at("bad-names.ck"), e->b, e->len);
 	load_fails(at("bad-names.ck"), CN_ERR_FORMAT, "4 trailing bytes");
 	free(e);
 	cn_net_free(net);

@@ -49,24 +49,6 @@ static int teardown(void **state)
 	return rmdir(dir);
 }
 
-static uint8_t *slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	assert_non_null(f);
-	uint8_t *b = tu_alloc(1 << 16);
-	*len = fread(b, 1, 1 << 16, f);
-	fclose(f);
-	return b;
-}
-
-static void spill(const char *path, const void *b, size_t n)
-{
-	FILE *f = fopen(path, "wb");
-	assert_non_null(f);
-	assert_int_equal(fwrite(b, 1, n, f), n);
-	assert_int_equal(fclose(f), 0);
-}
-
 /* Kind-2 files: every flip and truncation refused; impossible positions refused both ways. */
 static void kind2_files(void **state)
 {
@@ -102,7 +84,7 @@ static void kind2_files(void **state)
 	free(u.optim_state);
 	cn_net_free(back);
 	size_t len;
-	uint8_t *file = slurp(at("p.ck"), &len), *b = tu_alloc(len);
+	uint8_t *file = tu_read_file(at("p.ck"), &len), *b = tu_alloc(len);
 	int tried = 0;
 	for (size_t i = 0; i < len; i++, tried++) {
 		memcpy(b, file, len);
@@ -138,7 +120,7 @@ static void kind2_files(void **state)
 	p[0] = 8;
 	uint32_t crc = cn_bytes_crc32(0, file, len - 4);
 	for (int i = 0; i < 4; i++) file[len - 4 + i] = (uint8_t)(crc >> 8 * i);
-	spill(at("q.ck"), file, len);
+	tu_write_file(at("q.ck"), file, len);
 	assert_int_equal(cn_checkpoint_read(at("q.ck"), &back, &u, err), CN_ERR_FORMAT);
 	assert_non_null(strstr(err, "stopped epoch's position is impossible (batch 8 of 240"));
 	print_message("%d broken mid-epoch checkpoints refused\n", tried + 1);

@@ -45,14 +45,6 @@ static const char *at(const char *name)
 	return p;
 }
 
-static void write_file(const char *path, const void *b, size_t n)
-{
-	FILE *f = fopen(path, "wb");
-	assert_non_null(f);
-	assert_int_equal(fwrite(b, 1, n, f), n);
-	assert_int_equal(fclose(f), 0);
-}
-
 static void write_gz(const char *path, const void *b, size_t n)
 {
 	gzFile g = gzopen(path, "wb");
@@ -87,7 +79,7 @@ static void good_file(const char *name, int gz, int ndim, const uint32_t *dims, 
 	if (gz)
 		write_gz(at(name), b, len);
 	else
-		write_file(at(name), b, len);
+		tu_write_file(at(name), b, len);
 	uint8_t *buf = NULL;
 	struct cn_idx x;
 	char err[CN_ERR_LEN] = "";
@@ -217,7 +209,7 @@ static void test_bad_files(void **state)
 		size_t len = t->head_len + t->data_len;
 		char name[32];
 		snprintf(name, sizeof(name), "bad%zu", i);
-		write_file(at(name), b, len);
+		tu_write_file(at(name), b, len);
 		for (int gz = 0; gz < 2; gz++) { /* the same content gzipped fails the same way */
 			if (gz) write_gz(at(name), b, len);
 			uint8_t *buf = (uint8_t *)1;
@@ -260,7 +252,7 @@ static void test_bad_gzip(void **state)
 		memcpy(c, z, zn);
 		if (i == 2) c[zn - 6] ^= 0x55; /* inside the CRC-32: caught even if inflate isn't */
 		if (i == 3) memcpy(c + zn, "junk!", 5);
-		write_file(at(cases[i].name), c, cases[i].len);
+		tu_write_file(at(cases[i].name), c, cases[i].len);
 		uint8_t *buf = (uint8_t *)1;
 		size_t n = 1;
 		char err[CN_ERR_LEN] = "";
@@ -272,7 +264,7 @@ static void test_bad_gzip(void **state)
 	/* a flipped byte inside the deflate data */
 	z[zn / 2] ^= 0xff;
 	z[zn / 2 + 1] ^= 0xff;
-	write_file(at("mid.gz"), z, zn);
+	tu_write_file(at("mid.gz"), z, zn);
 	uint8_t *buf;
 	size_t n;
 	char err[CN_ERR_LEN] = "";
@@ -288,7 +280,7 @@ static void test_limits(void **state)
 	uint8_t *zeros = calloc(n, 1);
 	assert_non_null(zeros);
 	write_gz(at("bomb.gz"), zeros, n);
-	write_file(at("big"), zeros, n);
+	tu_write_file(at("big"), zeros, n);
 	free(zeros);
 	uint8_t *buf;
 	size_t len;

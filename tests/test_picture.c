@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "cli/picture.h"
+#include "util.h"
 
 static char dir[64];
 static struct cli_font *font;
@@ -51,14 +52,6 @@ static const char *at(const char *name)
 	k ^= 1;
 	snprintf(p[k], sizeof(p[k]), "%s/%s", dir, name);
 	return p[k];
-}
-
-static void spill(const char *path, const void *b, size_t n)
-{
-	FILE *f = fopen(path, "wb");
-	assert_non_null(f);
-	assert_int_equal(fwrite(b, 1, n, f), n);
-	assert_int_equal(fclose(f), 0);
 }
 
 /* Distinct RGB colours of an image (capped at 4096). */
@@ -103,15 +96,15 @@ static void pnm_files(void **state)
 	char err[CLI_MSG_LEN];
 	struct cli_image im;
 	/* 8-bit with a comment, 16-bit scaled to 8 bits, and a colour PPM */
-	spill(at("a.pgm"), S("P5\n# made by hand\n2 1\n255\n\x10\xf0"));
+	tu_write_file(at("a.pgm"), S("P5\n# made by hand\n2 1\n255\n\x10\xf0"));
 	assert_int_equal(cli_image_read(at("a.pgm"), &im, err), 0);
 	assert_true(im.w == 2 && im.h == 1 && im.c == 1 && im.px[0] == 0x10 && im.px[1] == 0xf0);
 	cli_image_free(&im);
-	spill(at("b.pgm"), S("P5 1 1 65535\n\xff\xff"));
+	tu_write_file(at("b.pgm"), S("P5 1 1 65535\n\xff\xff"));
 	assert_int_equal(cli_image_read(at("b.pgm"), &im, err), 0);
 	assert_int_equal(im.px[0], 255);
 	cli_image_free(&im);
-	spill(at("c.ppm"), S("P6 1 1 255\n\x01\x02\x03"));
+	tu_write_file(at("c.ppm"), S("P6 1 1 255\n\x01\x02\x03"));
 	assert_int_equal(cli_image_read(at("c.ppm"), &im, err), 0);
 	assert_true(im.c == 3 && im.px[0] == 1 && im.px[1] == 2 && im.px[2] == 3);
 	cli_image_free(&im);
@@ -129,7 +122,7 @@ static void pnm_files(void **state)
 	    {S(""), "not a PNG"},
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		spill(at("bad"), bad[i].bytes, bad[i].len);
+		tu_write_file(at("bad"), bad[i].bytes, bad[i].len);
 		assert_int_not_equal(cli_image_read(at("bad"), &im, err), 0);
 		if (!strstr(err, bad[i].want)) print_error("case %zu: '%s'\n", i, err);
 		assert_non_null(strstr(err, bad[i].want));
@@ -166,7 +159,7 @@ static void resize_and_channels(void **state)
 	/* a model input: a PGM of another size, scaled to [0, 1] */
 	char err[CLI_MSG_LEN];
 	float x[3];
-	spill(at("in.pgm"), S("P5 2 1 255\n\x00\xff"));
+	tu_write_file(at("in.pgm"), S("P5 2 1 255\n\x00\xff"));
 	assert_int_equal(cli_image_input(at("in.pgm"), (struct cn_shape){3, 1, 1}, x, err), 0);
 	assert_float_equal(x[0], 128 / 255.0f, 1e-6);
 	assert_int_not_equal(cli_image_input(at("in.pgm"), (struct cn_shape){2, 1, 1}, x, err), 0);

@@ -202,3 +202,26 @@ struct cn_dataset *tu_quadrant_dataset(uint64_t seed, int32_t count, int side)
 	free(labels);
 	return ds;
 }
+
+uint8_t *tu_read_file(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	assert_non_null(f);
+	assert_int_equal(fseek(f, 0, SEEK_END), 0);
+	long size = ftell(f);
+	assert_true(size >= 0);
+	rewind(f);
+	uint8_t *b = tu_alloc((size_t)size + 1);
+	*len = fread(b, 1, (size_t)size, f);
+	assert_int_equal(*len, (size_t)size);
+	fclose(f);
+	return b;
+}
+
+void tu_write_file(const char *path, const void *b, size_t n)
+{
+	FILE *f = fopen(path, "wb");
+	assert_non_null(f);
+	assert_int_equal(fwrite(b, 1, n, f), n);
+	assert_int_equal(fclose(f), 0);
+}

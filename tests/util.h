@@ -59,6 +59,11 @@ double tu_gradcheck(const char *what, double (*loss)(void *ctx), void *ctx, floa
 /* Remove path and, for a directory, everything under it (test scratch folders). */
 void tu_rm_rf(const char *path);
 
+/* A whole file's bytes (tu_alloc'd, *len of them), and a file written with exactly n bytes;
+   both assert success. */
+uint8_t *tu_read_file(const char *path, size_t *len);
+void tu_write_file(const char *path, const void *b, size_t n);
+
 /*
  * The trainer tests' four-class problem: which quadrant of a side x side image holds a bright
  * 2x2 blob, on noise up to 80 (separable, not trivially). px [count, side, side], labels
