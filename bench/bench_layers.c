@@ -89,10 +89,11 @@ static double report(struct bench_csv *csv, const char *model, const char *layer
 
 struct lc {
 	bool conv;
-	const struct cn_geom *g;    /* conv */
-	struct cn_conv2d_plan plan; /* conv: the layer's plan, its fused activation switched off */
-	int32_t in, co;             /* inputs per image (linear); output channels */
-	int m, k;                   /* forward GEMM: [m, k] · [co, k]ᵀ */
+	const struct cn_geom *g;     /* conv */
+	struct cn_conv2d_plan plan;  /* conv: the layer's plan, its fused activation switched off */
+	struct cn_conv2d_plan bplan; /* conv: the plan of its backward (own chunking) */
+	int32_t in, co;              /* inputs per image (linear); output channels */
+	int m, k;                    /* forward GEMM: [m, k] · [co, k]ᵀ */
 	const float *w, *b;
 	struct cn_tensor x, y, dy, dx; /* x, dx [N, HI, WI, CI]; y, dy [N, HO, WO, CO] */
 	float *dw, *db, *ws;
@@ -111,8 +112,8 @@ static void fwd(void *p)
 static void backward(struct lc *c, bool data)
 {
 	if (c->conv)
-		cn_conv2d_backward(c->g, c->co, &c->plan, c->w, &c->x, &c->dy, data ? &c->dx : NULL,
-		                   c->dw, c->db, c->ws);
+		cn_conv2d_backward(c->g, c->co, &c->bplan, c->w, &c->x, &c->dy,
+		                   data ? &c->dx : NULL, c->dw, c->db, c->ws);
 	else
 		cn_linear_backward(c->x.n, c->in, c->co, c->w, c->x.data, c->dy.data,
 		                   data ? c->dx.data : NULL, c->dw, c->db);
@@ -148,11 +149,11 @@ static void conv_chunks(struct lc *c, int stage)
 {
 	const struct cn_geom *g = c->g;
 	const size_t pix = cn_geom_out_pixels(g), xlen = cn_tensor_image_len(&c->x);
-	const size_t cols = (size_t)c->plan.chunk * pix * (size_t)c->k;
+	const size_t cols = (size_t)c->bplan.chunk * pix * (size_t)c->k;
 	const bool direct = g->kh == 1 && g->kw == 1 && g->sh == 1 && g->sw == 1 && g->ph == 0 &&
 	                    g->pw == 0; /* 1x1: no lowering, as in conv2d.c */
-	const int32_t chunk = c->plan.chunk, nchunks = (c->x.n + chunk - 1) / chunk;
-	const int threads = nchunks < c->plan.threads ? nchunks : c->plan.threads;
+	const int32_t chunk = c->bplan.chunk, nchunks = (c->x.n + chunk - 1) / chunk;
+	const int threads = nchunks < c->bplan.threads ? nchunks : c->bplan.threads;
 	(void)threads;
 #ifdef _OPENMP
 #pragma omp parallel for num_threads(threads) schedule(static)
@@ -281,6 +282,7 @@ static void bench_layer(struct cn_net *net, const char *model, int32_t i, struct
 	struct lc c = {.conv = l->d.kind == CN_LAYER_CONV2D,
 	               .g = &l->g,
 	               .plan = l->conv,
+	               .bplan = l->conv_back,
 	               .co = l->d.out,
 	               .w = l->w,
 	               .b = l->b,
@@ -298,16 +300,16 @@ static void bench_layer(struct cn_net *net, const char *model, int32_t i, struct
 	bench_fill(c.dy.data, out_len, 20 + (uint64_t)i, -1, 1);
 	double flops = (double)cn_net_layer_flops(net, i) * batch;
 	if (c.conv) {
-		c.plan.act = CN_ACT_IDENTITY; /* the op alone, like its reference */
+		c.plan.act = c.bplan.act = CN_ACT_IDENTITY; /* the op alone, like its reference */
 		c.m = (int)(batch * cn_geom_out_pixels(&l->g));
 		c.k = (int)cn_geom_patch_len(&l->g);
-		c.scratch = bench_floats((size_t)c.plan.threads * (size_t)c.plan.chunk *
+		c.scratch = bench_floats((size_t)c.bplan.threads * (size_t)c.bplan.chunk *
 		                         cn_geom_out_pixels(&l->g) * (size_t)c.k);
 		printf(
-		    "\n %s: %dx%dx%d -> %dx%dx%d, %d images per GEMM on %d thread(s), %.1f MFLOP "
-		    "per pass\n",
+		    "\n %s: %dx%dx%d -> %dx%dx%d, %d images per GEMM forward, %d backward, on %d "
+		    "thread(s), %.1f MFLOP per pass\n",
 		    name, l->in.h, l->in.w, l->in.c, l->out.h, l->out.w, l->out.c, c.plan.chunk,
-		    c.plan.threads, flops / 1e6);
+		    c.bplan.chunk, c.plan.threads, flops / 1e6);
 	} else {
 		c.in = c.k = (int32_t)cn_tensor_image_len(&c.x);
 		c.m = batch;

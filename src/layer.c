@@ -39,7 +39,8 @@ static enum cn_status conv_shape(struct cn_layer *l, char *err)
 
 static size_t conv_ws_len(const struct cn_layer *l, bool train)
 {
-	return cn_conv2d_ws_len(&l->g, l->d.out, &l->conv, train);
+	size_t fwd = cn_conv2d_ws_len(&l->g, l->d.out, &l->conv, false);
+	return train ? CN_MAX(fwd, cn_conv2d_ws_len(&l->g, l->d.out, &l->conv_back, true)) : fwd;
 }
 
 static void conv_forward(struct cn_layer *l, float *ws)
@@ -53,7 +54,7 @@ static void conv_backward(struct cn_layer *l, const float *dy, float *dx, float 
 	tdy.data = (float *)dy;
 	tdx.data = dx;
 	/* fuses_act_backward: dy is the network's scratch gradient buffer, dy*act'(y) overwrites it */
-	cn_conv2d_backward_act(&l->g, l->d.out, &l->conv, l->w, &l->x, l->y.data, &tdy,
+	cn_conv2d_backward_act(&l->g, l->d.out, &l->conv_back, l->w, &l->x, l->y.data, &tdy,
 	                       dx ? &tdx : NULL, l->dw, l->db, ws);
 }
 

@@ -52,17 +52,18 @@ struct cn_layer {
 	struct cn_shape in, out;    /* per image */
 	struct cn_geom g;           /* conv and pools */
 	struct cn_conv2d_plan conv; /* conv: chunking, threads, fused activation (plan decisions) */
-	size_t w_len, b_len;        /* parameters */
-	float *w, *b;               /* conv [CO, KH, KW, CI], linear [OUT, IN]; b [CO] or NULL */
-	float *dw, *db;             /* same layouts, in the net's gradient block */
-	struct cn_tensor x, y;      /* [N, H, W, C] views: x is the previous layer's y */
-	int32_t *argmax;            /* maxpool: [N, HO, WO, C] */
-	size_t state_len;           /* non-trainable state (batchnorm: 2C) */
-	float *state;               /* [state_len] in the net's state block: running mean, var */
-	float *cache;               /* dropout: mask [N, out] (train plans); batchnorm: [2, C];
-	                               rbf, train plans: [2, N, K]: r from forward, e's scratch */
-	struct cn_rng *rng;         /* dropout: the net's generator */
-	bool train;                 /* the last forward used training behaviour */
+	struct cn_conv2d_plan conv_back; /* conv: the same for backward, with its own chunking */
+	size_t w_len, b_len;             /* parameters */
+	float *w, *b;          /* conv [CO, KH, KW, CI], linear [OUT, IN]; b [CO] or NULL */
+	float *dw, *db;        /* same layouts, in the net's gradient block */
+	struct cn_tensor x, y; /* [N, H, W, C] views: x is the previous layer's y */
+	int32_t *argmax;       /* maxpool: [N, HO, WO, C] */
+	size_t state_len;      /* non-trainable state (batchnorm: 2C) */
+	float *state;          /* [state_len] in the net's state block: running mean, var */
+	float *cache;          /* dropout: mask [N, out] (train plans); batchnorm: [2, C];
+	                          rbf, train plans: [2, N, K]: r from forward, e's scratch */
+	struct cn_rng *rng;    /* dropout: the net's generator */
+	bool train;            /* the last forward used training behaviour */
 };
 
 struct cn_layer_impl {

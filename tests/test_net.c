@@ -177,6 +177,56 @@ static void smaller_batches_match(void **state)
 }
 
 /*
+ * The batch's gradient is the mean of its images' gradients, on a layer big enough that the
+ * plan lowers fewer images per backward GEMM than per forward GEMM (white-box: the test checks
+ * that it does), so the backward's own chunking and workspace are exercised: batch 12 against
+ * twelve batches of one.
+ */
+static void batch_gradient_is_mean_of_images(void **state)
+{
+	(void)state;
+	const char *spec = "conv 32 k3 p1 relu | maxpool 2 | linear 4";
+	struct cn_shape in = {1, 28, 28};
+	enum { B = 12, PIX = 28 * 28 };
+	char err[CN_ERR_LEN];
+	struct cn_net *net, *one;
+	assert_int_equal(cn_net_create(&net, spec, in, 5, err), CN_OK);
+	assert_int_equal(cn_net_create(&one, spec, in, 5, err), CN_OK);
+	assert_int_equal(cn_net_plan(net, B, CN_PLAN_TRAIN), CN_OK);
+	assert_int_equal(cn_net_plan(one, 1, CN_PLAN_TRAIN), CN_OK);
+	const struct cn_layer *conv = &net->layers[0];
+	assert_true(conv->conv_back.chunk < conv->conv.chunk);
+	struct tu_rng rng = tu_rng_make(11);
+	float *x = tu_floats(B * PIX);
+	tu_fill_uniform(&rng, x, B * PIX, 0, 1);
+	int32_t labels[B];
+	for (int i = 0; i < B; i++) labels[i] = i % 4;
+	float loss;
+	cn_net_zero_grad(net);
+	assert_int_equal(cn_net_forward(net, x, B, NULL), CN_OK);
+	assert_int_equal(cn_net_loss_xent(net, labels, &loss, NULL), CN_OK);
+	assert_int_equal(cn_net_backward(net), CN_OK);
+	size_t np = cn_net_param_count(one);
+	double *mean = calloc(np, sizeof(double));
+	assert_non_null(mean);
+	for (int i = 0; i < B; i++) {
+		cn_net_zero_grad(one);
+		assert_int_equal(cn_net_forward(one, x + i * PIX, 1, NULL), CN_OK);
+		assert_int_equal(cn_net_loss_xent(one, labels + i, &loss, NULL), CN_OK);
+		assert_int_equal(cn_net_backward(one), CN_OK);
+		for (size_t j = 0; j < np; j++) mean[j] += cn_net_grads(one)[j] / (double)B;
+	}
+	float *want = tu_floats(np);
+	for (size_t j = 0; j < np; j++) want[j] = (float)mean[j];
+	tu_check_close("batch gradient vs mean of images", cn_net_grads(net), want, np, 1e-4, "");
+	free(want);
+	free(mean);
+	free(x);
+	cn_net_free(one);
+	cn_net_free(net);
+}
+
+/*
  * The report layers in both plans: an inference plan reserves no rbf cache (forward writes no
  * r) and must still give what a training plan gives, image by image or batched.
  */
@@ -394,6 +444,7 @@ int main(void)
 	    cmocka_unit_test(impossible_shapes),
 	    cmocka_unit_test(whole_net_gradcheck),
 	    cmocka_unit_test(smaller_batches_match),
+	    cmocka_unit_test(batch_gradient_is_mean_of_images),
 	    cmocka_unit_test(rbf_lppool_infer_matches_train),
 	    cmocka_unit_test(two_nets_are_independent),
 	    cmocka_unit_test(state_and_argument_errors),
