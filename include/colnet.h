@@ -115,6 +115,24 @@ enum cn_status cn_net_plan(struct cn_net *net, int32_t batch, enum cn_plan_mode 
 /* Bytes reserved by the current plan (activations and scratch; 0 before planning). */
 size_t cn_net_plan_bytes(const struct cn_net *net);
 
+/*
+ * How the plan runs convolution layer i (0-based): images lowered per GEMM in forward and in
+ * backward (*backward is 0 in a CN_PLAN_INFER plan). The plan's rule: forward chunks whose
+ * column matrix fits about 1 MB, backward chunks that keep each GEMM within 10^6
+ * multiply-adds when one image does, never more than a thread's share of the batch.
+ * CN_ERR_ARG if layer i is not a convolution, CN_ERR_STATE before a plan.
+ */
+enum cn_status cn_net_layer_chunks(const struct cn_net *net, int32_t i, int32_t *forward,
+                                   int32_t *backward);
+
+/*
+ * Pin every convolution to at most `images` images per GEMM, forward and backward, instead of
+ * the plan's rule (0 gives the rule back). A current plan is re-made at once for its batch
+ * and mode. A given choice repeats its results exactly; another choice changes them only by
+ * rounding (the sums are grouped differently). CN_ERR_ARG for images < 0.
+ */
+enum cn_status cn_net_pin_chunks(struct cn_net *net, int32_t images);
+
 /* Number of parameters, and the flat parameter and gradient arrays (same layout). Borrowed. */
 size_t cn_net_param_count(const struct cn_net *net);
 float *cn_net_params(struct cn_net *net);

@@ -171,14 +171,15 @@ static int32_t even_chunk(int32_t batch, int32_t chunk)
  * How a convolution's forward runs: chunks whose column matrix fits the cache target, at least
  * one per thread, split evenly (no small tail chunk); threads as many as the BLAS has.
  */
-static struct cn_conv2d_plan plan_conv(const struct cn_layer *l, int32_t batch)
+static struct cn_conv2d_plan plan_conv(const struct cn_layer *l, int32_t batch, int32_t pinned)
 {
 	struct cn_conv2d_plan p = {
 	    .threads = cn_gemm_threads(), .act = l->d.act, .slope = l->d.slope};
 	size_t per_image =
 	    cn_mul4(cn_geom_out_pixels(&l->g), cn_geom_patch_len(&l->g), sizeof(float), 1);
-	size_t fit = CN_CHUNK_TARGET_BYTES / per_image; /* 1x1 kernels lower nothing but */
-	int32_t chunk = fit < 1 ? 1 : fit > (size_t)batch ? batch : (int32_t)fit; /* same rule */
+	size_t fit = pinned ? (size_t)pinned : CN_CHUNK_TARGET_BYTES / per_image;
+	/* 1x1 kernels lower nothing but follow the same rule */
+	int32_t chunk = fit < 1 ? 1 : fit > (size_t)batch ? batch : (int32_t)fit;
 	int32_t per_thread = (batch + p.threads - 1) / p.threads;
 	if (chunk > per_thread) chunk = per_thread;
 	p.chunk = even_chunk(batch, chunk);
@@ -194,8 +195,9 @@ static struct cn_conv2d_plan plan_conv(const struct cn_layer *l, int32_t batch)
  * (64 channels and up) keep the forward's chunks: there chunking made no difference.
  */
 static struct cn_conv2d_plan plan_conv_backward(const struct cn_layer *l, int32_t batch,
-                                                struct cn_conv2d_plan fwd)
+                                                struct cn_conv2d_plan fwd, int32_t pinned)
 {
+	if (pinned) return fwd; /* the caller's choice holds for both */
 	double macs = (double)cn_geom_out_pixels(&l->g) * (double)l->d.out *
 	              (double)cn_geom_patch_len(&l->g); /* per image */
 	int32_t fit = (int32_t)CN_MIN(CN_SMALL_GEMM_MACS / macs, (double)fwd.chunk);
@@ -242,8 +244,8 @@ static enum cn_status reserve(struct cn_net *net, int32_t batch, bool train,
 		off->cache[i] = cache ? cn_arena_reserve_array(a, cache, sizeof(float)) : 0;
 		max_out = CN_MAX(max_out, out_len);
 		if (l->d.kind == CN_LAYER_CONV2D) {
-			l->conv = plan_conv(l, batch);
-			l->conv_back = plan_conv_backward(l, batch, l->conv);
+			l->conv = plan_conv(l, batch, net->pinned_chunk);
+			l->conv_back = plan_conv_backward(l, batch, l->conv, net->pinned_chunk);
 		}
 		size_t ws = cn_layer_impls[l->d.kind].ws_len(l, train);
 		if (ws == SIZE_MAX)
@@ -307,6 +309,30 @@ enum cn_status cn_net_plan(struct cn_net *net, int32_t batch, enum cn_plan_mode 
 		cn_arena_release(&net->arena);
 	}
 	return st;
+}
+
+enum cn_status cn_net_layer_chunks(const struct cn_net *net, int32_t i, int32_t *forward,
+                                   int32_t *backward)
+{
+	if (!net || !forward || !backward) return CN_ERR_ARG;
+	if (i < 0 || i >= net->n_layers || net->layers[i].d.kind != CN_LAYER_CONV2D)
+		return CN_ERR_ARG;
+	if (!net->batch) return CN_ERR_STATE;
+	*forward = net->layers[i].conv.chunk;
+	*backward = net->mode == CN_PLAN_TRAIN ? net->layers[i].conv_back.chunk : 0;
+	return CN_OK;
+}
+
+enum cn_status cn_net_pin_chunks(struct cn_net *net, int32_t images)
+{
+	if (!net) return CN_ERR_ARG;
+	if (images < 0)
+		return cn_err_set(net->err, CN_ERR_ARG,
+		                  "images per GEMM %d must be 0 (the plan's "
+		                  "rule) or more",
+		                  images);
+	net->pinned_chunk = images;
+	return net->batch ? cn_net_plan(net, net->batch, net->mode) : CN_OK;
 }
 
 size_t cn_net_plan_bytes(const struct cn_net *net)

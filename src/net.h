@@ -24,6 +24,8 @@ struct cn_net {
 	struct cn_rng rng;  /* initialization, then dropout masks */
 	char **class_names; /* [outputs] names of the outputs, or NULL (one allocation) */
 
+	int32_t pinned_chunk; /* images per convolution GEMM chosen by the caller, 0: the rule */
+
 	/* the plan */
 	struct cn_arena arena;
 	int32_t batch; /* 0 when not planned */

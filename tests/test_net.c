@@ -227,6 +227,70 @@ static void batch_gradient_is_mean_of_images(void **state)
 }
 
 /*
+ * cn_net_layer_chunks reports the plan and cn_net_pin_chunks overrides it at once, forward and
+ * backward; a pinned net computes what the rule's net computes, up to rounding.
+ */
+static void pinned_chunks(void **state)
+{
+	(void)state;
+	const char *spec = "conv 6 k3 p1 relu | maxpool 2 | conv 4 k3 tanh | linear 3";
+	struct cn_shape in = {2, 10, 9};
+	enum { B = 7, LEN = 2 * 10 * 9 };
+	char err[CN_ERR_LEN];
+	struct cn_net *net, *pin;
+	int32_t f, b;
+	assert_int_equal(cn_net_create(&net, spec, in, 3, err), CN_OK);
+	assert_int_equal(cn_net_create(&pin, spec, in, 3, err), CN_OK);
+	assert_int_equal(cn_net_layer_chunks(net, 0, &f, &b), CN_ERR_STATE);
+	assert_int_equal(cn_net_pin_chunks(pin, -1), CN_ERR_ARG);
+	assert_non_null(strstr(cn_net_error(pin), "-1"));
+	assert_int_equal(cn_net_pin_chunks(pin, 2), CN_OK); /* before a plan: kept for it */
+	assert_int_equal(cn_net_plan(net, B, CN_PLAN_TRAIN), CN_OK);
+	assert_int_equal(cn_net_plan(pin, B, CN_PLAN_TRAIN), CN_OK);
+	assert_int_equal(cn_net_layer_chunks(net, 1, &f, &b), CN_ERR_ARG); /* maxpool */
+	assert_int_equal(cn_net_layer_chunks(net, 3, &f, &b), CN_ERR_ARG); /* linear */
+	assert_int_equal(cn_net_layer_chunks(net, 4, &f, &b), CN_ERR_ARG);
+	assert_int_equal(cn_net_layer_chunks(net, 0, NULL, &b), CN_ERR_ARG);
+	assert_int_equal(cn_net_layer_chunks(net, 0, &f, &b), CN_OK);
+	assert_true(f >= 3 && b >= 3); /* tiny images: the rule lowers a whole share at once */
+	for (int32_t i = 0; i < 3; i += 2) {
+		assert_int_equal(cn_net_layer_chunks(pin, i, &f, &b), CN_OK);
+		assert_int_equal(f, 2);
+		assert_int_equal(b, 2);
+	}
+	struct tu_rng rng = tu_rng_make(4);
+	float x[B * LEN];
+	int32_t labels[B] = {0, 1, 2, 0, 1, 2, 0};
+	tu_fill_uniform(&rng, x, B * LEN, -1, 1);
+	const float *y, *yp;
+	float loss;
+	struct cn_net *nets[2] = {net, pin};
+	for (int k = 0; k < 2; k++) {
+		cn_net_zero_grad(nets[k]);
+		assert_int_equal(cn_net_forward(nets[k], x, B, k ? &yp : &y), CN_OK);
+		assert_int_equal(cn_net_loss_xent(nets[k], labels, &loss, NULL), CN_OK);
+		assert_int_equal(cn_net_backward(nets[k]), CN_OK);
+	}
+	tu_check_close("pinned forward", yp, y, B * 3, 1e-5, "");
+	tu_check_close("pinned gradients", cn_net_grads(pin), cn_net_grads(net),
+	               cn_net_param_count(net), 1e-5, "");
+	/* pinning a planned net re-plans it; an inference plan has no backward */
+	assert_int_equal(cn_net_pin_chunks(net, 1), CN_OK);
+	assert_int_equal(cn_net_layer_chunks(net, 2, &f, &b), CN_OK);
+	assert_int_equal(f, 1);
+	assert_int_equal(b, 1);
+	assert_int_equal(cn_net_plan(net, B, CN_PLAN_INFER), CN_OK);
+	assert_int_equal(cn_net_layer_chunks(net, 0, &f, &b), CN_OK);
+	assert_int_equal(f, 1);
+	assert_int_equal(b, 0);
+	assert_int_equal(cn_net_pin_chunks(net, 0), CN_OK); /* the rule again */
+	assert_int_equal(cn_net_layer_chunks(net, 0, &f, &b), CN_OK);
+	assert_true(f >= 3);
+	cn_net_free(pin);
+	cn_net_free(net);
+}
+
+/*
  * The report layers in both plans: an inference plan reserves no rbf cache (forward writes no
  * r) and must still give what a training plan gives, image by image or batched.
  */
@@ -445,6 +509,7 @@ int main(void)
 	    cmocka_unit_test(whole_net_gradcheck),
 	    cmocka_unit_test(smaller_batches_match),
 	    cmocka_unit_test(batch_gradient_is_mean_of_images),
+	    cmocka_unit_test(pinned_chunks),
 	    cmocka_unit_test(rbf_lppool_infer_matches_train),
 	    cmocka_unit_test(two_nets_are_independent),
 	    cmocka_unit_test(state_and_argument_errors),

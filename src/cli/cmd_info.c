@@ -9,9 +9,10 @@
 #include "cli.h"
 
 static const char usage[] =
-    "usage: colnet info [--model NAME|SPEC|FILE] [--shape CxHxW] [--batch N]\n"
+    "usage: colnet info [--model NAME|SPEC|FILE] [--shape CxHxW] [--batch N] [--chunk N]\n"
     "  without a model: version, BLAS, CPU; with one: its layers, output shapes,\n"
-    "  parameters, FLOPs per image and planned memory for training at --batch (default 100)\n";
+    "  parameters, FLOPs per image, and the plan for training at --batch (default 100):\n"
+    "  images per convolution GEMM (--chunk N pins them, as train --chunk does) and memory\n";
 
 /* The CPU's model name and the vector extensions that matter for GEMM. */
 static void print_cpu(void)
@@ -40,7 +41,18 @@ static void print_cpu(void)
 	printf("\n");
 }
 
-static int print_model(const char *model, struct cn_shape in, int32_t batch)
+/* The plan's images per GEMM for each convolution, forward and backward. */
+static void print_chunks(const struct cn_net *net, int32_t batch)
+{
+	for (int32_t i = 0; i < cn_net_layer_count(net); i++) {
+		int32_t fwd, bwd;
+		if (cn_net_layer_chunks(net, i, &fwd, &bwd)) continue; /* not a convolution */
+		printf("layer %d: %d images per GEMM forward, %d backward (batch %d, %d threads)\n",
+		       i + 1, fwd, bwd, batch, cli_cores());
+	}
+}
+
+static int print_model(const char *model, struct cn_shape in, int32_t batch, int32_t chunk)
 {
 	char err[CN_ERR_LEN];
 	struct cn_net *net = NULL;
@@ -77,11 +89,13 @@ static int print_model(const char *model, struct cn_shape in, int32_t batch)
 	printf("forward: %.2f MFLOP per image; training (forward + backward) ~%.2f MFLOP\n",
 	       total / 1e6, 3 * total / 1e6);
 	int rc = 0;
-	if (cn_net_plan(net, batch, CN_PLAN_TRAIN))
+	if (cn_net_pin_chunks(net, chunk) || cn_net_plan(net, batch, CN_PLAN_TRAIN)) {
 		rc = cli_fail("plan: %s", cn_net_error(net));
-	else
+	} else {
+		print_chunks(net, batch);
 		printf("planned arena for training at batch %d: %.1f MB\n", batch,
 		       cn_net_plan_bytes(net) / 1e6);
+	}
 	cn_net_free(net);
 	return rc;
 }
@@ -105,11 +119,12 @@ static bool parse_shape(const char *s, struct cn_shape *in)
 int cmd_info(int argc, char **argv)
 {
 	const char *model = NULL, *shape = "1x28x28";
-	int32_t batch = 100;
+	int32_t batch = 100, chunk = 0;
 	const struct cli_arg args[] = {
 	    {"--model", CLI_STR, &model, 0, 0, NULL},
 	    {"--shape", CLI_STR, &shape, 0, 0, NULL},
 	    {"--batch", CLI_INT, &batch, 1, 100000, NULL},
+	    {"--chunk", CLI_INT, &chunk, 1, 1000000, NULL},
 	};
 	int rc = cli_parse(argc, argv, args, (int)(sizeof(args) / sizeof(args[0])), NULL, usage);
 	if (rc) return rc < 0 ? 0 : rc;
@@ -126,5 +141,5 @@ int cmd_info(int argc, char **argv)
 	       wait ? wait : "(runtime default)");
 	print_cpu();
 	printf("input:   pixels scaled to [0, 1] (byte / 255), not standardized\n");
-	return model ? print_model(model, in, batch) : 0;
+	return model ? print_model(model, in, batch, chunk) : 0;
 }

@@ -36,6 +36,8 @@ static const char usage[] =
     "  --seed N            seed for initialization and shuffling (default 1)\n"
     "  --threads N         BLAS threads (default: all cores; under mpirun, the cores\n"
     "                      shared out among the machine's processes)\n"
+    "  --chunk N           at most N images per convolution GEMM, forward and backward\n"
+    "                      (default: the plan's rule; `colnet info` shows its choice)\n"
     "  --save FILE         checkpoint written after every epoch\n"
     "  --resume FILE       continue a saved run exactly (its settings; --epochs extends it)\n"
     "  --log FILE.csv      per-epoch CSV: " CLI_CSV_HEADER "\n"
@@ -49,7 +51,7 @@ static const char usage[] =
 
 struct train_args {
 	const char *model, *data, *save, *resume, *log, *optim, *schedule, *init, *plot, *size;
-	int32_t epochs, batch, threads, limit, test_limit;
+	int32_t epochs, batch, threads, chunk, limit, test_limit;
 	float lr, momentum, weight_decay, clip, val;
 	uint64_t seed;
 	bool have_seed, have_lr, have_momentum, have_wd, have_clip, have_setting, skip_nonfinite;
@@ -76,6 +78,7 @@ static int parse(int argc, char **argv, struct train_args *a)
 	    {"--epochs", CLI_INT, &a->epochs, 1, 100000, NULL},
 	    {"--batch", CLI_INT, &a->batch, 1, 1000000, set},
 	    {"--threads", CLI_INT, &a->threads, 1, 256, NULL},
+	    {"--chunk", CLI_INT, &a->chunk, 1, 1000000, NULL},
 	    {"--limit", CLI_INT, &a->limit, 1, INT32_MAX, NULL},
 	    {"--test-limit", CLI_INT, &a->test_limit, 1, INT32_MAX, NULL},
 	    {"--lr", CLI_FLOAT, &a->lr, 1e-12, 1e3, &a->have_lr},
@@ -92,7 +95,7 @@ static int parse(int argc, char **argv, struct train_args *a)
 		return cli_usage_error(
 		    "train: --resume continues the saved run's settings; only "
 		    "--epochs, --data (with --size, --val), --save, --log, --plot, "
-		    "--threads, the limits and --skip-nonfinite may be given "
+		    "--threads, --chunk, the limits and --skip-nonfinite may be given "
 		    "with it");
 	if (cli_group_rank() != 0) { /* rank 0 alone writes files */
 		a->save = a->log = a->plot = NULL;
@@ -224,6 +227,8 @@ int cmd_train(int argc, char **argv)
 	rc = load_data(&a, &train, &test, &cls);
 	if (!rc) rc = setup(&a, train, &cls, &t, &net);
 	if (!rc) rc = join(t);
+	if (!rc && a.chunk && cn_net_pin_chunks(net, a.chunk))
+		rc = cli_fail("%s", cn_net_error(net));
 	if (!rc) rc = cli_log_open(&log, a.log, cn_trainer_epochs_done(t));
 	/* the legend names the run by its log, else by its model or checkpoint */
 	const char *run = a.log ? a.log : a.resume ? a.resume : a.model ? a.model : "tutorial-cnn";
