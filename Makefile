@@ -195,9 +195,7 @@ $(BENCH_BIN): $(BUILD)/bench/%: $(BUILD)/bench/%.o $(BUILD)/bench/util.o $(BUILD
 bench: $(BENCH_BIN)
 	$(BUILD)/bench/bench_layers
 	$(BUILD)/bench/bench_ops
-	$(BUILD)/bench/bench_train
-	@if /usr/bin/python3 -c 'import torch' 2>/dev/null; then /usr/bin/python3 bench/peers/pytorch.py; \
-	else echo "bench: /usr/bin/python3 cannot import torch (apt-get install python3-torch): no PyTorch peer"; fi
+	bench/end_to_end.sh $(BUILD)/bench/bench_train
 	@bench/compare.sh
 .PHONY: bench
 

@@ -113,7 +113,7 @@ static int usage(void)
 {
 	fputs("usage: bench_train [--models a,b] [--batches 1,32,100,256] [--threads 1,2]\n"
 	      "         [--infer-batch N|0] [--seconds S] [--csv PATH|-] [--roofline-csv PATH|-]\n"
-	      "         [--zoo-tsv PATH|-] [--no-ab]\n",
+	      "         [--zoo-tsv PATH|-] [--no-ab] | --list\n",
 	      stderr);
 	return 2;
 }
@@ -134,6 +134,10 @@ static int parse(int argc, char **argv, struct opts *o)
 		if (strcmp(a, "--no-ab") == 0) {
 			o->ab = false;
 			continue;
+		}
+		if (strcmp(a, "--list") == 0) { /* the zoo's names, for bench/end_to_end.sh */
+			for (int m = 0; cn_zoo_name(m); m++) printf("%s\n", cn_zoo_name(m));
+			exit(0);
 		}
 		if (!v) return usage();
 		i++;

@@ -1,0 +1,50 @@
+#!/bin/sh
+# End to end, colnet and PyTorch side by side: for each zoo model, bench_train's run is
+# followed at once by PyTorch's run of the same model, so every colnet/PyTorch ratio compares
+# figures taken seconds apart. Run as one block each (all colnet, then all PyTorch), the two
+# were minutes apart, and these shared machines drift by a quarter over minutes. Each
+# bench_train run measures its own sgemm peak, so a model's roofline is of its own minute.
+# The per-model files are then joined into the CSVs compare.sh and scripts read:
+# train.csv, roofline.csv, zoo.tsv and pytorch.csv in RESULTS_DIR.
+# usage: bench/end_to_end.sh BENCH_TRAIN [RESULTS_DIR]   (from the top of the tree)
+# BENCH_FLAGS (e.g. "--batches 100 --seconds 0.1") goes to both benches, for a quick run.
+set -u
+bt=${1:?usage: bench/end_to_end.sh BENCH_TRAIN [RESULTS_DIR]}
+dir=${2:-bench/results}
+py=/usr/bin/python3
+mkdir -p "$dir"
+tmp=$(mktemp -d) || exit 1
+trap 'rm -rf "$tmp"' EXIT
+peer=yes
+if ! "$py" -c 'import torch' 2>/dev/null; then
+	echo "bench: $py cannot import torch (apt-get install python3-torch): no PyTorch peer"
+	peer=no
+fi
+models=$("$bt" --list) || exit 1
+status=0 ab=""
+for m in $models; do
+	# the first model's run also reruns tutorial-cnn and mlp under the other kernel family
+	"$bt" --models "$m" --csv "$tmp/t-$m" --roofline-csv "$tmp/r-$m" --zoo-tsv "$tmp/z-$m" \
+		$ab ${BENCH_FLAGS:-} || status=1
+	ab=--no-ab
+	if [ $peer = yes ]; then
+		"$py" bench/peers/pytorch.py --models "$m" --zoo "$tmp/z-$m" --csv "$tmp/p-$m" \
+			${BENCH_FLAGS:-} ||
+			status=1
+	fi
+done
+# join: one header (each CSV's first line), then every model's rows in zoo order
+join() { # PREFIX OUTPUT HAS_HEADER
+	first=yes
+	for m in $models; do
+		[ -f "$tmp/$1-$m" ] || continue
+		if [ $first = yes ] || [ "$3" = no ]; then cat "$tmp/$1-$m"; else tail -n +2 "$tmp/$1-$m"; fi
+		first=no
+	done >"$tmp/$1.joined"
+	[ $first = no ] && mv "$tmp/$1.joined" "$dir/$2" && echo "wrote $dir/$2"
+}
+join t train.csv yes
+join r roofline.csv yes
+join z zoo.tsv no
+[ $peer = yes ] && join p pytorch.csv yes
+exit $status
