@@ -38,7 +38,7 @@ static const struct cfg edges[] = {
     {"cnn-rbf's 192 features to 100 units", 4, 192, 100},
     {"many units, few features", 3, 2, 130},
     {"large batch, tiny layer", 257, 3, 2},
-    {"rows shared among threads (N*K >= CN_PAR_MIN_LEN)", 333, 20, 101},
+    {"GEMM columns and rows shared among threads", 333, 20, 101},
 };
 
 struct stats {

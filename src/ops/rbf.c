@@ -72,9 +72,26 @@ void cn_rbf_forward(enum cn_rbf_kind kind, int32_t n, int32_t d, int32_t k, cons
 		mu2[j] = s;
 		gamma[j] = expf(lg[j]);
 	}
-	cn_gemm(false, true, n, k, d, -2.0f, x, mu, 0.0f, y); /* y = −2·x·μᵀ */
-#pragma omp parallel if ((size_t)n * (size_t)k >= CN_PAR_MIN_LEN)
+	/*
+	 * y = −2·x·μᵀ, then the rows. Where linear.c would split the GEMM's columns (see there),
+	 * one region does both: the columns on one-threaded GEMMs, a barrier, then each thread's
+	 * rows. Otherwise OpenBLAS runs the GEMM its own way and the rows are shared out past
+	 * CN_PAR_MIN_LEN outputs.
+	 */
+	int nth = cn_gemm_threads();
+	bool split = nth >= 2 && k >= 32 * nth && n <= 4 * k &&
+	             (double)n * (double)d * (double)k > CN_GEMM_PAR_MIN_MNK;
+	if (!split) cn_gemm(false, true, n, k, d, -2.0f, x, mu, 0.0f, y);
+#pragma omp parallel if (split || (size_t)n * (size_t)k >= CN_PAR_MIN_LEN)
 	{
+		if (split) {
+			size_t lo, hi;
+			cn_thread_range((size_t)k, &lo, &hi);
+			if (hi > lo)
+				cn_gemm_ld(false, true, n, (int)(hi - lo), d, -2.0f, x, d,
+				           mu + lo * (size_t)d, d, 0.0f, y + lo, k);
+#pragma omp barrier
+		}
 		int32_t t = (int32_t)cn_thread_id(), nt = (int32_t)cn_thread_count();
 		int32_t i0 = (int32_t)((int64_t)n * t / nt),
 		        i1 = (int32_t)((int64_t)n * (t + 1) / nt);
@@ -112,6 +129,34 @@ CN_CLONES static void backward_terms(enum cn_rbf_kind kind, int32_t n, int32_t k
 	}
 }
 
+/* dmu += −2·eᵀ·x, then + 2·Σ_n e·μ row by row */
+static void dmu_product(int32_t n, int32_t d, int32_t k, const float *mu, const float *x,
+                        const float *e, const float *esum, float *dmu)
+{
+	cn_gemm(true, false, k, d, n, -2.0f, e, x, 1.0f, dmu);
+	for (int32_t j = 0; j < k; j++) {
+		float s = 2.0f * esum[j];
+		const float *m = mu + (size_t)j * d;
+		float *dm = dmu + (size_t)j * d;
+		for (int32_t t = 0; t < d; t++) dm[t] += s * m[t];
+	}
+}
+
+/* dx = −2·e·μ, then + 2·Σ_k e·x row by row */
+static void dx_product(int32_t n, int32_t d, int32_t k, const float *mu, const float *x,
+                       const float *e, float *dx)
+{
+	cn_gemm(false, false, n, d, k, -2.0f, e, mu, 0.0f, dx);
+	for (int32_t i = 0; i < n; i++) {
+		const float *ei = e + (size_t)i * k, *xi = x + (size_t)i * d;
+		float s = 0.0f;
+		for (int32_t j = 0; j < k; j++) s += ei[j];
+		s *= 2.0f;
+		float *dxi = dx + (size_t)i * d;
+		for (int32_t t = 0; t < d; t++) dxi[t] += s * xi[t];
+	}
+}
+
 /* dmu and dlg accumulate, dx is overwritten; e [N, K] and ws [2K] are scratch. */
 void cn_rbf_backward(enum cn_rbf_kind kind, int32_t n, int32_t d, int32_t k, const float *mu,
                      const float *lg, const float *x, const float *r, const float *dy, float *dx,
@@ -124,22 +169,12 @@ void cn_rbf_backward(enum cn_rbf_kind kind, int32_t n, int32_t d, int32_t k, con
 		esum[j] = 0.0f;
 	}
 	backward_terms(kind, n, k, r, dy, gamma, e, esum, dlg);
-	/* dmu += −2·eᵀ·x, then + 2·Σ_n e·μ row by row */
-	cn_gemm(true, false, k, d, n, -2.0f, e, x, 1.0f, dmu);
-	for (int32_t j = 0; j < k; j++) {
-		float s = 2.0f * esum[j];
-		const float *m = mu + (size_t)j * d;
-		float *dm = dmu + (size_t)j * d;
-		for (int32_t t = 0; t < d; t++) dm[t] += s * m[t];
-	}
-	if (!dx) return;
-	cn_gemm(false, false, n, d, k, -2.0f, e, mu, 0.0f, dx); /* dx = −2·e·μ */
-	for (int32_t i = 0; i < n; i++) {
-		const float *ei = e + (size_t)i * k, *xi = x + (size_t)i * d;
-		float s = 0.0f;
-		for (int32_t j = 0; j < k; j++) s += ei[j];
-		s *= 2.0f;
-		float *dxi = dx + (size_t)i * d;
-		for (int32_t t = 0; t < d; t++) dxi[t] += s * xi[t];
+	/* dmu and dx side by side, one a thread (each as one thread alone computes it) */
+	bool par = dx && (double)n * (double)d * (double)k > CN_GEMM_PAR_MIN_MNK;
+#pragma omp parallel if (par)
+	{
+		int t = cn_thread_id(), nt = cn_thread_count();
+		if (t == 0) dmu_product(n, d, k, mu, x, e, esum, dmu);
+		if (dx && t == (nt > 1 ? 1 : 0)) dx_product(n, d, k, mu, x, e, dx);
 	}
 }
