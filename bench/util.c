@@ -193,7 +193,8 @@ void bench_print_machine(FILE *f, int threads)
 	fprintf(f,
 	        "load:     %s (/proc/loadavg at start: other work on the machine skews results)\n",
 	        load);
-	const char *vars[] = {"OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_L2_SIZE"};
+	const char *vars[] = {"OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_L2_SIZE",
+	                      "OMP_WAIT_POLICY", "GOMP_SPINCOUNT"};
 	for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++)
 		if (getenv(vars[i])) fprintf(f, "env:      %s=%s\n", vars[i], getenv(vars[i]));
 	fprintf(f, "compiler: %s\nflags:    %s\n", __VERSION__, CN_BENCH_CFLAGS);

@@ -39,6 +39,27 @@ void cn_gemm_ref(bool ta, bool tb, int m, int n, int k, float alpha, const float
 	}
 }
 
+void cn_gemm_ld(bool ta, bool tb, int m, int n, int k, float alpha, const float *a, int lda,
+                const float *b, int ldb, float beta, float *c, int ldc)
+{
+#ifdef CN_NAIVE_GEMM
+	for (int i = 0; i < m; i++)
+		for (int j = 0; j < n; j++) {
+			double acc = 0;
+			for (int p = 0; p < k; p++) {
+				float av = ta ? a[(size_t)p * lda + i] : a[(size_t)i * lda + p];
+				float bv = tb ? b[(size_t)j * ldb + p] : b[(size_t)p * ldb + j];
+				acc += (double)av * bv;
+			}
+			float *cij = &c[(size_t)i * ldc + j];
+			*cij = (float)(alpha * acc + (beta == 0.0f ? 0.0 : (double)beta * *cij));
+		}
+#else
+	cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
+	            m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+#endif
+}
+
 int cn_gemm_threads(void)
 {
 #ifdef CN_NAIVE_GEMM

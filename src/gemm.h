@@ -12,6 +12,20 @@
 void cn_gemm(bool ta, bool tb, int m, int n, int k, float alpha, const float *a, const float *b,
              float beta, float *c);
 
+/*
+ * cn_gemm on sub-matrices of larger row-major arrays: lda, ldb, ldc are the row strides of the
+ * stored A, B and C in floats (A stored [m,k] has lda >= k, stored [k,m] (ta) lda >= m).
+ */
+void cn_gemm_ld(bool ta, bool tb, int m, int n, int k, float alpha, const float *a, int lda,
+                const float *b, int ldb, float beta, float *c, int ldc);
+
+/*
+ * GEMMs of fewer multiply-adds (m·n·k) than this stay on one thread: OpenBLAS's own threshold
+ * (65536 · GEMM_MULTITHREAD_THRESHOLD 4); ops that share a GEMM out among threads themselves
+ * do it only past it.
+ */
+#define CN_GEMM_PAR_MIN_MNK 262144.0
+
 /* Triple loop with double accumulation: the oracle for tests and the bench's naive baseline. */
 void cn_gemm_ref(bool ta, bool tb, int m, int n, int k, float alpha, const float *a, const float *b,
                  float beta, float *c);

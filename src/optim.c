@@ -111,16 +111,18 @@ void cn_optim_free(struct cn_optim *opt)
 /*
  * The four update loops. params, grads and the state never overlap (checked by the caller),
  * so restrict lets the compiler vectorize; s and wd are applied on the fly so grads stay
- * untouched and nothing is allocated.
+ * untouched and nothing is allocated. Compiled per vector width (CN_CLONES: same bits in
+ * every clone); past CN_PAR_MIN_LEN parameters each thread updates a contiguous share (mlp's
+ * 203k on 2 threads: +4-6% images/s end to end).
  */
-static void step_sgd(size_t n, float *restrict p, const float *restrict g, float lr, float s,
-                     float wd)
+CN_CLONES static void step_sgd(size_t n, float *restrict p, const float *restrict g, float lr,
+                               float s, float wd)
 {
 	for (size_t i = 0; i < n; i++) p[i] -= lr * (s * g[i] + wd * p[i]);
 }
 
-static void step_momentum(size_t n, float *restrict p, const float *restrict g, float *restrict v,
-                          float lr, float s, float wd, float mu)
+CN_CLONES static void step_momentum(size_t n, float *restrict p, const float *restrict g,
+                                    float *restrict v, float lr, float s, float wd, float mu)
 {
 	for (size_t i = 0; i < n; i++) {
 		v[i] = mu * v[i] + (s * g[i] + wd * p[i]);
@@ -128,8 +130,8 @@ static void step_momentum(size_t n, float *restrict p, const float *restrict g, 
 	}
 }
 
-static void step_ema(size_t n, float *restrict p, const float *restrict g, float *restrict v,
-                     float lr, float s, float wd, float beta)
+CN_CLONES static void step_ema(size_t n, float *restrict p, const float *restrict g,
+                               float *restrict v, float lr, float s, float wd, float beta)
 {
 	float a = 1.0f - beta;
 	for (size_t i = 0; i < n; i++) {
@@ -142,9 +144,9 @@ static void step_ema(size_t n, float *restrict p, const float *restrict g, float
  * lr*(m/bc1) / (sqrt(v/bc2) + eps) as PyTorch evaluates it: step = lr/bc1, and
  * sqrt(v)/sqrt(bc2) + eps, so eps is added to the bias-corrected root, not the raw one.
  */
-static void step_adam(size_t n, float *restrict p, const float *restrict g, float *restrict m,
-                      float *restrict v, float step, float rsqrt_bc2, float s, float wd, float b1,
-                      float b2, float eps)
+CN_CLONES static void step_adam(size_t n, float *restrict p, const float *restrict g,
+                                float *restrict m, float *restrict v, float step, float rsqrt_bc2,
+                                float s, float wd, float b1, float b2, float eps)
 {
 	float a1 = 1.0f - b1, a2 = 1.0f - b2;
 	for (size_t i = 0; i < n; i++) {
@@ -180,25 +182,36 @@ enum cn_status cn_optim_step(struct cn_optim *opt, float *params, const float *g
 	}
 	if (opt->t < INT64_MAX) opt->t++;
 
-	float wd = o->weight_decay;
-	switch (o->kind) {
-	case CN_OPTIM_SGD:
-		step_sgd(n, params, grads, lr, s, wd);
-		break;
-	case CN_OPTIM_MOMENTUM:
-		step_momentum(n, params, grads, opt->state, lr, s, wd, o->momentum);
-		break;
-	case CN_OPTIM_MOMENTUM_EMA:
-		step_ema(n, params, grads, opt->state, lr, s, wd, o->momentum);
-		break;
-	case CN_OPTIM_ADAM: {
+	float wd = o->weight_decay, step = 0.0f, rsqrt_bc2 = 0.0f;
+	if (o->kind == CN_OPTIM_ADAM) {
 		/* bias corrections in double: 1 - b2^t for b2 = 0.999 loses digits in float */
 		double t = (double)opt->t;
-		double bc1 = 1.0 - pow(o->beta1, t), bc2 = 1.0 - pow(o->beta2, t);
-		step_adam(n, params, grads, opt->state, opt->state + n, (float)(lr / bc1),
-		          (float)(1.0 / sqrt(bc2)), s, wd, o->beta1, o->beta2, o->eps);
-		break;
+		step = (float)(lr / (1.0 - pow(o->beta1, t)));
+		rsqrt_bc2 = (float)(1.0 / sqrt(1.0 - pow(o->beta2, t)));
 	}
+	/* element-wise, so each thread's contiguous share gives the same bits as one thread */
+#pragma omp parallel if (n >= CN_PAR_MIN_LEN)
+	{
+		size_t lo, hi;
+		cn_thread_range(n, &lo, &hi);
+		size_t len = hi - lo;
+		float *p = params + lo, *st = opt->state ? opt->state + lo : NULL;
+		const float *g = grads + lo;
+		switch (o->kind) {
+		case CN_OPTIM_SGD:
+			step_sgd(len, p, g, lr, s, wd);
+			break;
+		case CN_OPTIM_MOMENTUM:
+			step_momentum(len, p, g, st, lr, s, wd, o->momentum);
+			break;
+		case CN_OPTIM_MOMENTUM_EMA:
+			step_ema(len, p, g, st, lr, s, wd, o->momentum);
+			break;
+		case CN_OPTIM_ADAM:
+			step_adam(len, p, g, st, st + n, step, rsqrt_bc2, s, wd, o->beta1, o->beta2,
+			          o->eps);
+			break;
+		}
 	}
 	return CN_OK;
 }

@@ -12,6 +12,7 @@
 #include "error.h"
 #include "net.h"
 #include "train.h"
+#include "util.h"
 
 struct cn_train_opts cn_train_opts_default(void)
 {
@@ -164,7 +165,7 @@ static int32_t argmax(const float *v, int32_t k)
  * per element. Sixteen independent lanes: one running sum is a chain of dependent adds the
  * compiler may not reorder (4 cycles a float: 10% of mlp's training), lanes vectorize.
  */
-static bool all_finite(const float *a, size_t len)
+CN_CLONES static bool all_finite(const float *a, size_t len)
 {
 	float lane[16] = {0};
 	size_t i = 0;

@@ -292,6 +292,34 @@ static void test_real_mnist(void **state)
 	cn_dataset_free(test);
 }
 
+/* Images long enough for the vector loop (3x37x29 bytes, every byte value): the same floats
+   as a scalar (float)byte / 255.0f, bit for bit, whatever clone the CPU runs. */
+static void test_gather_long_images(void **state)
+{
+	(void)state;
+	enum { C = 3, H = 37, W = 29, B = C * H * W, COUNT = 3 };
+	uint8_t *px = malloc((size_t)COUNT * B), lb[COUNT] = {0, 1, 2};
+	float *x = malloc((size_t)COUNT * B * sizeof(float));
+	assert_true(px && x);
+	for (int i = 0; i < COUNT * B; i++) px[i] = (uint8_t)(i * 7 + i / 256);
+	struct cn_dataset *ds = NULL;
+	char err[CN_ERR_LEN] = "";
+	expect(cn_dataset_create(&ds, (struct cn_shape){C, H, W}, COUNT, px, lb, err), CN_OK, err,
+	       0, 0, "create");
+	int32_t idx[COUNT] = {2, 0, 1};
+	assert_int_equal(cn_dataset_gather(ds, idx, COUNT, x, NULL), CN_OK);
+	for (int i = 0; i < COUNT; i++)
+		for (int j = 0; j < B; j++) {
+			float want = (float)px[idx[i] * B + j] / 255.0f;
+			if (memcmp(&x[i * B + j], &want, sizeof want))
+				fail_msg("image %d byte %d: %a, want %a", i, j,
+				         (double)x[i * B + j], (double)want);
+		}
+	cn_dataset_free(ds);
+	free(px);
+	free(x);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -300,6 +328,7 @@ int main(void)
 	    cmocka_unit_test(test_mnist_dir),
 	    cmocka_unit_test(test_mnist_dir_bad),
 	    cmocka_unit_test(test_create_gather_truncate),
+	    cmocka_unit_test(test_gather_long_images),
 	    cmocka_unit_test(test_real_mnist),
 	};
 	return cmocka_run_group_tests_name("dataset", tests, setup, teardown);

@@ -99,6 +99,52 @@ static void test_random_sweep(void **state)
 	print_message("gemm: %d cases, largest relative error %.3g\n", cases, worst);
 }
 
+/*
+ * cn_gemm_ld on sub-matrices: A, B and C sit in wider arrays (row strides padded by 1..9
+ * floats holding a guard value); C must match cn_gemm_ref on packed copies and every padding
+ * float must be left as it was.
+ */
+static void test_strided(void **state)
+{
+	(void)state;
+	struct tu_rng r = tu_rng_make(3);
+	const float guard = 12345.0f;
+	for (int i = 0; i < 120; i++) {
+		bool ta = i & 1, tb = (i >> 1) & 1;
+		int m = tu_int(&r, 1, 70), n = tu_int(&r, 1, 70), k = tu_int(&r, 1, 90);
+		int ar = ta ? k : m, ac = ta ? m : k, br = tb ? n : k, bc = tb ? k : n;
+		int lda = ac + tu_int(&r, 1, 9), ldb = bc + tu_int(&r, 1, 9),
+		    ldc = n + tu_int(&r, 1, 9);
+		float beta = i % 3 ? 0.0f : 0.5f;
+		float *a = tu_floats((size_t)ar * lda), *b = tu_floats((size_t)br * ldb);
+		float *c = tu_floats((size_t)m * ldc), *ap = tu_floats((size_t)ar * ac);
+		float *bp = tu_floats((size_t)br * bc), *cr = tu_floats((size_t)m * n);
+		for (size_t t = 0; t < (size_t)m * ldc; t++) c[t] = guard;
+		tu_fill_uniform(&r, a, (size_t)ar * lda, -1, 1);
+		tu_fill_uniform(&r, b, (size_t)br * ldb, -1, 1);
+		for (int y = 0; y < ar; y++)
+			for (int x = 0; x < ac; x++) ap[y * ac + x] = a[y * lda + x];
+		for (int y = 0; y < br; y++)
+			for (int x = 0; x < bc; x++) bp[y * bc + x] = b[y * ldb + x];
+		for (int y = 0; y < m; y++)
+			for (int x = 0; x < n; x++)
+				cr[y * n + x] = c[y * ldc + x] =
+				    beta == 0.0f ? NAN : (float)(x - y);
+		cn_gemm_ld(ta, tb, m, n, k, 1.5f, a, lda, b, ldb, beta, c, ldc);
+		cn_gemm_ref(ta, tb, m, n, k, 1.5f, ap, bp, beta, cr);
+		char cfg[128];
+		snprintf(cfg, sizeof(cfg),
+		         "strided ta %d tb %d m %d n %d k %d lda %d ldb %d ldc %d", ta, tb, m, n, k,
+		         lda, ldb, ldc);
+		for (int y = 0; y < m; y++) {
+			tu_track(&worst, tu_check_close("C", c + (size_t)y * ldc,
+			                                cr + (size_t)y * n, (size_t)n, TOL, cfg));
+			for (int x = n; x < ldc; x++) assert_true(c[y * ldc + x] == guard);
+		}
+		free(a), free(b), free(c), free(ap), free(bp), free(cr);
+	}
+}
+
 static void test_blas_config(void **state)
 {
 	(void)state;
@@ -110,9 +156,8 @@ static void test_blas_config(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_ref_by_hand),
-	    cmocka_unit_test(test_transposes_odd_sizes),
-	    cmocka_unit_test(test_random_sweep),
+	    cmocka_unit_test(test_ref_by_hand),  cmocka_unit_test(test_transposes_odd_sizes),
+	    cmocka_unit_test(test_random_sweep), cmocka_unit_test(test_strided),
 	    cmocka_unit_test(test_blas_config),
 	};
 	return cmocka_run_group_tests_name("gemm", tests, NULL, NULL);

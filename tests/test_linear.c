@@ -39,6 +39,10 @@ static const struct cfg edges[] = {
     {"mnist 784 -> 10, batch 3", 3, 784, 10, true},
     {"many outputs, few inputs", 2, 3, 130, true},
     {"large batch, tiny layer", 257, 2, 3, false},
+    {"GEMMs shared among threads, odd sizes", 37, 301, 67, true},
+    {"GEMMs shared among threads, no bias", 50, 200, 40, false},
+    {"mnist 784 -> 256, batch 5 (shared among threads)", 5, 784, 256, true},
+    {"a classifier past the threading threshold", 61, 700, 10, true},
 };
 
 struct stats {

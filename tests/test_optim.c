@@ -587,17 +587,65 @@ static void test_sweep(void **state)
 	free(p), free(g), free(pr), free(pd), free(m), free(v);
 }
 
+/*
+ * Past CN_PAR_MIN_LEN (32768) parameters the update is shared out among threads: every kind
+ * gives the same bits on one thread and on two, and matches the reference.
+ */
+static void test_threads_same_bits(void **state)
+{
+	(void)state;
+	enum { N = 100003, STEPS = 3 };
+	struct tu_rng r = tu_rng_make(43);
+	float *p1 = tu_floats(N), *p2 = tu_floats(N), *g = tu_floats(N), *pr = tu_floats(N);
+	double *pd = malloc(N * sizeof(double)), *m = malloc(N * sizeof(double)),
+	       *v = malloc(N * sizeof(double));
+	assert_true(pd && m && v);
+	for (int kind = CN_OPTIM_SGD; kind <= CN_OPTIM_ADAM; kind++) {
+		struct cn_optim *o1 = make(kind, N, 0.01f, 0.5f), *o2 = make(kind, N, 0.01f, 0.5f);
+		tu_fill_uniform(&r, p1, N, -1, 1);
+		memcpy(p2, p1, N * sizeof(float));
+		for (size_t i = 0; i < N; i++) pd[i] = p1[i], m[i] = v[i] = 0;
+		for (int t = 1; t <= STEPS; t++) {
+			tu_fill_uniform(&r, g, N, -0.1f, 0.1f);
+			assert_int_equal(cn_set_blas_threads(1), CN_OK);
+			step_ok(o1, p1, g, 0.01f);
+			assert_int_equal(cn_set_blas_threads(2), CN_OK);
+			step_ok(o2, p2, g, 0.01f);
+			ref_step(kind, N, pd, g, m, v, 0.01f, 0.01f, 0.5f, t);
+		}
+		assert_memory_equal(p1, p2, N * sizeof(float));
+		assert_int_equal(cn_optim_state_len(o1), cn_optim_state_len(o2));
+		if (cn_optim_state_len(o1))
+			assert_memory_equal(cn_optim_state(o1), cn_optim_state(o2),
+			                    cn_optim_state_len(o1) * sizeof(float));
+		for (size_t i = 0; i < N; i++) pr[i] = (float)pd[i];
+		tu_check_close("threads params", p2, pr, N, 1e-5, "2 threads");
+		cn_optim_free(o1);
+		cn_optim_free(o2);
+	}
+	free(p1), free(p2), free(g), free(pr), free(pd), free(m), free(v);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_defaults),       cmocka_unit_test(test_sgd),
-	    cmocka_unit_test(test_momentum),       cmocka_unit_test(test_momentum_ema),
-	    cmocka_unit_test(test_adam),           cmocka_unit_test(test_adam_eps),
-	    cmocka_unit_test(test_weight_decay),   cmocka_unit_test(test_weight_decay_adam),
-	    cmocka_unit_test(test_clip),           cmocka_unit_test(test_clip_with_decay),
-	    cmocka_unit_test(test_clip_nonfinite), cmocka_unit_test(test_step_count),
-	    cmocka_unit_test(test_state_layout),   cmocka_unit_test(test_invalid_opts),
-	    cmocka_unit_test(test_step_bad_args),  cmocka_unit_test(test_sweep),
+	    cmocka_unit_test(test_defaults),
+	    cmocka_unit_test(test_sgd),
+	    cmocka_unit_test(test_momentum),
+	    cmocka_unit_test(test_momentum_ema),
+	    cmocka_unit_test(test_adam),
+	    cmocka_unit_test(test_adam_eps),
+	    cmocka_unit_test(test_weight_decay),
+	    cmocka_unit_test(test_weight_decay_adam),
+	    cmocka_unit_test(test_clip),
+	    cmocka_unit_test(test_clip_with_decay),
+	    cmocka_unit_test(test_clip_nonfinite),
+	    cmocka_unit_test(test_step_count),
+	    cmocka_unit_test(test_state_layout),
+	    cmocka_unit_test(test_invalid_opts),
+	    cmocka_unit_test(test_step_bad_args),
+	    cmocka_unit_test(test_sweep),
+	    cmocka_unit_test(test_threads_same_bits),
 	};
 	return cmocka_run_group_tests_name("optim", tests, NULL, NULL);
 }

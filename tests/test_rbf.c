@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "colnet.h"
 #include "ops/ops.h"
 #include "ref/ref.h"
 #include "util.h"
@@ -37,6 +38,7 @@ static const struct cfg edges[] = {
     {"cnn-rbf's 192 features to 100 units", 4, 192, 100},
     {"many units, few features", 3, 2, 130},
     {"large batch, tiny layer", 257, 3, 2},
+    {"GEMM columns and rows shared among threads", 333, 20, 101},
 };
 
 struct stats {
@@ -230,12 +232,38 @@ static void test_gradcheck(void **state)
 	              worst);
 }
 
+/*
+ * Forward shares rows out among threads past CN_PAR_MIN_LEN elements: the same bits from
+ * one thread and from two, for both kernels. D is small so that OpenBLAS keeps the GEMM on
+ * one thread either way (its own threading may change the GEMM's bits).
+ */
+static void test_threads_same_bits(void **state)
+{
+	(void)state;
+	enum { N = 400, D = 3, K = 97 };
+	struct tu_rng r = tu_rng_make(5);
+	float *x = tu_rand_floats(&r, (size_t)N * D), *mu = tu_rand_floats(&r, (size_t)K * D);
+	float *lg = tu_floats(K), *ws = tu_floats(cn_rbf_ws_len(K));
+	tu_fill_uniform(&r, lg, K, -3.0f, 0.0f);
+	float *y1 = tu_nans((size_t)N * K), *y2 = tu_nans((size_t)N * K);
+	float *r1 = tu_nans((size_t)N * K), *r2 = tu_nans((size_t)N * K);
+	for (int kind = 0; kind < CN_RBF_COUNT; kind++) {
+		assert_int_equal(cn_set_blas_threads(1), CN_OK);
+		cn_rbf_forward((enum cn_rbf_kind)kind, N, D, K, mu, lg, x, y1, r1, ws);
+		assert_int_equal(cn_set_blas_threads(2), CN_OK);
+		cn_rbf_forward((enum cn_rbf_kind)kind, N, D, K, mu, lg, x, y2, r2, ws);
+		assert_memory_equal(y1, y2, (size_t)N * K * sizeof(float));
+		assert_memory_equal(r1, r2, (size_t)N * K * sizeof(float));
+	}
+	free(x), free(mu), free(lg), free(ws), free(y1), free(y2), free(r1), free(r2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_hand),          cmocka_unit_test(test_clamp),
 	    cmocka_unit_test(test_huge_distance), cmocka_unit_test(test_edges_and_sweep),
-	    cmocka_unit_test(test_gradcheck),
+	    cmocka_unit_test(test_gradcheck),     cmocka_unit_test(test_threads_same_bits),
 	};
 	return cmocka_run_group_tests_name("rbf", tests, NULL, NULL);
 }

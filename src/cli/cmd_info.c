@@ -135,10 +135,10 @@ int cmd_info(int argc, char **argv)
 		                       shape);
 	printf("colnet:  %s\nblas:    %s\n", cn_version(), cn_blas_config());
 	char note[256];
-	const char *wait = getenv("OMP_WAIT_POLICY");
-	printf("kernels: %s\nthreads: %d by default, OpenMP wait policy %s\n",
-	       cli_runtime_note(note, sizeof(note)), cli_cores(),
-	       wait ? wait : "(runtime default)");
+	const char *wait = getenv("OMP_WAIT_POLICY"), *spin = getenv("GOMP_SPINCOUNT");
+	printf("kernels: %s\nthreads: %d by default, OpenMP wait policy %s%s%s\n",
+	       cli_runtime_note(note, sizeof(note)), cli_cores(), wait ? wait : "(runtime default)",
+	       spin ? ", GOMP_SPINCOUNT " : "", spin ? spin : "");
 	print_cpu();
 	printf("input:   pixels scaled to [0, 1] (byte / 255), not standardized\n");
 	return model ? print_model(model, in, batch, chunk) : 0;

@@ -10,26 +10,54 @@
  */
 #include <assert.h>
 #include <math.h>
+#include <string.h>
 
 #include "../gemm.h"
+#include "../util.h"
 #include "ops.h"
+#include "vmath.h"
 
 size_t cn_rbf_ws_len(int32_t k)
 {
 	return 2 * (size_t)k;
 }
 
-static float kernel_f(enum cn_rbf_kind kind, float r)
+/* Σ a², in sixteen lanes: one running sum is a chain of dependent adds; lanes vectorize */
+static inline float sum_sq(const float *a, int32_t len)
 {
-	return kind == CN_RBF_GAUSSIAN ? expf(-r) : 1.0f / sqrtf(1.0f + r);
+	float lane[16] = {0}, s = 0.0f;
+	int32_t i = 0;
+	for (; i + 16 <= len; i += 16)
+		for (int32_t j = 0; j < 16; j++) lane[j] += a[i + j] * a[i + j];
+	for (; i < len; i++) s += a[i] * a[i];
+	for (int32_t j = 0; j < 16; j++) s += lane[j];
+	return s;
 }
 
-/* f'(r): −exp(−r), or −½(1 + r)^(−3/2) */
-static float kernel_df(enum cn_rbf_kind kind, float r)
+/*
+ * One block of rows [i0, i1) of the forward after the GEMM left y = −2·x·μᵀ: add the norms,
+ * clamp, scale by γ, apply f. Each element's arithmetic does not depend on the block, so the
+ * rows may be shared out among threads. e^−r is vexp (vmath.h), not libm's expf: a scalar call
+ * per element was a fifth of the layer's inference.
+ */
+CN_CLONES static void forward_rows(enum cn_rbf_kind kind, int32_t i0, int32_t i1, int32_t d,
+                                   int32_t k, const float *x, float *y, float *r,
+                                   const float *gamma, const float *mu2)
 {
-	if (kind == CN_RBF_GAUSSIAN) return -expf(-r);
-	float s = 1.0f / sqrtf(1.0f + r);
-	return -0.5f * s * s * s;
+	for (int32_t i = i0; i < i1; i++) {
+		float x2 = sum_sq(x + (size_t)i * d, d);
+		float *restrict yi = y + (size_t)i * k;
+		float *restrict ri = r ? r + (size_t)i * k : NULL;
+		for (int32_t j = 0; j < k; j++) {
+			float d2 = yi[j] + x2 + mu2[j];
+			yi[j] = gamma[j] * (d2 > 0.0f ? d2 : 0.0f); /* r for now */
+		}
+		if (ri) memcpy(ri, yi, (size_t)k * sizeof(float));
+		if (kind == CN_RBF_GAUSSIAN)
+			for (int32_t j = 0; j < k; j++) yi[j] = vexp(-yi[j]);
+		else
+			for (int32_t j = 0; j < k; j++) yi[j] = 1.0f / sqrtf(1.0f + yi[j]);
+	}
 }
 
 void cn_rbf_forward(enum cn_rbf_kind kind, int32_t n, int32_t d, int32_t k, const float *mu,
@@ -44,18 +72,88 @@ void cn_rbf_forward(enum cn_rbf_kind kind, int32_t n, int32_t d, int32_t k, cons
 		mu2[j] = s;
 		gamma[j] = expf(lg[j]);
 	}
-	cn_gemm(false, true, n, k, d, -2.0f, x, mu, 0.0f, y); /* y = −2·x·μᵀ */
-	for (int32_t i = 0; i < n; i++) {
-		const float *xi = x + (size_t)i * d;
-		float x2 = 0.0f;
-		for (int32_t t = 0; t < d; t++) x2 += xi[t] * xi[t];
-		float *yi = y + (size_t)i * k;
-		for (int32_t j = 0; j < k; j++) {
-			float d2 = yi[j] + x2 + mu2[j];
-			float rj = gamma[j] * (d2 > 0.0f ? d2 : 0.0f);
-			if (r) r[(size_t)i * k + j] = rj;
-			yi[j] = kernel_f(kind, rj);
+	/*
+	 * y = −2·x·μᵀ, then the rows. Where linear.c would split the GEMM's columns (see there),
+	 * one region does both: the columns on one-threaded GEMMs, a barrier, then each thread's
+	 * rows. Otherwise OpenBLAS runs the GEMM its own way and the rows are shared out past
+	 * CN_PAR_MIN_LEN outputs.
+	 */
+	int nth = cn_gemm_threads();
+	bool split = nth >= 2 && k >= 32 * nth && n <= 4 * k &&
+	             (double)n * (double)d * (double)k > CN_GEMM_PAR_MIN_MNK;
+	if (!split) cn_gemm(false, true, n, k, d, -2.0f, x, mu, 0.0f, y);
+#pragma omp parallel if (split || (size_t)n * (size_t)k >= CN_PAR_MIN_LEN)
+	{
+		if (split) {
+			size_t lo, hi;
+			cn_thread_range((size_t)k, &lo, &hi);
+			if (hi > lo)
+				cn_gemm_ld(false, true, n, (int)(hi - lo), d, -2.0f, x, d,
+				           mu + lo * (size_t)d, d, 0.0f, y + lo, k);
+#pragma omp barrier
 		}
+		int32_t t = (int32_t)cn_thread_id(), nt = (int32_t)cn_thread_count();
+		int32_t i0 = (int32_t)((int64_t)n * t / nt),
+		        i1 = (int32_t)((int64_t)n * (t + 1) / nt);
+		forward_rows(kind, i0, i1, d, k, x, y, r, gamma, mu2);
+	}
+}
+
+/*
+ * t = dy·f'(r) with f' = −e^−r (Gaussian) or −½(1 + r)^(−3/2); e = t·γ; dlg += t·r;
+ * esum += e. Row by row in order, so the sums over rows do not depend on threads.
+ */
+CN_CLONES static void backward_terms(enum cn_rbf_kind kind, int32_t n, int32_t k,
+                                     const float *restrict r, const float *restrict dy,
+                                     const float *restrict gamma, float *restrict e,
+                                     float *restrict esum, float *restrict dlg)
+{
+	for (int32_t i = 0; i < n; i++) {
+		const float *ri = r + (size_t)i * k, *dyi = dy + (size_t)i * k;
+		float *ei = e + (size_t)i * k;
+		if (kind == CN_RBF_GAUSSIAN)
+			for (int32_t j = 0; j < k; j++) ei[j] = dyi[j] * -vexp(-ri[j]);
+		else
+			for (int32_t j = 0; j < k; j++) {
+				float s = 1.0f / sqrtf(1.0f + ri[j]);
+				ei[j] = dyi[j] * (-0.5f * s * s * s);
+			}
+		for (int32_t j = 0; j < k; j++) {
+			float t = ei[j];
+			/* r·f'(r) → 0 as r → ∞, but at r = Inf (γ‖x−μ‖² past FLT_MAX) 0·Inf is NaN */
+			float tr = t * ri[j];
+			dlg[j] += sel(t != 0.0f, tr, 0.0f);
+			ei[j] = t * gamma[j];
+			esum[j] += ei[j];
+		}
+	}
+}
+
+/* dmu += −2·eᵀ·x, then + 2·Σ_n e·μ row by row */
+static void dmu_product(int32_t n, int32_t d, int32_t k, const float *mu, const float *x,
+                        const float *e, const float *esum, float *dmu)
+{
+	cn_gemm(true, false, k, d, n, -2.0f, e, x, 1.0f, dmu);
+	for (int32_t j = 0; j < k; j++) {
+		float s = 2.0f * esum[j];
+		const float *m = mu + (size_t)j * d;
+		float *dm = dmu + (size_t)j * d;
+		for (int32_t t = 0; t < d; t++) dm[t] += s * m[t];
+	}
+}
+
+/* dx = −2·e·μ, then + 2·Σ_k e·x row by row */
+static void dx_product(int32_t n, int32_t d, int32_t k, const float *mu, const float *x,
+                       const float *e, float *dx)
+{
+	cn_gemm(false, false, n, d, k, -2.0f, e, mu, 0.0f, dx);
+	for (int32_t i = 0; i < n; i++) {
+		const float *ei = e + (size_t)i * k, *xi = x + (size_t)i * d;
+		float s = 0.0f;
+		for (int32_t j = 0; j < k; j++) s += ei[j];
+		s *= 2.0f;
+		float *dxi = dx + (size_t)i * d;
+		for (int32_t t = 0; t < d; t++) dxi[t] += s * xi[t];
 	}
 }
 
@@ -70,32 +168,13 @@ void cn_rbf_backward(enum cn_rbf_kind kind, int32_t n, int32_t d, int32_t k, con
 		gamma[j] = expf(lg[j]);
 		esum[j] = 0.0f;
 	}
-	for (int32_t i = 0; i < n; i++) {
-		for (int32_t j = 0; j < k; j++) {
-			size_t at = (size_t)i * k + j;
-			float t = dy[at] * kernel_df(kind, r[at]);
-			/* r·f'(r) → 0 as r → ∞, but at r = Inf (γ‖x−μ‖² past FLT_MAX) 0·Inf is NaN */
-			dlg[j] += t != 0.0f ? t * r[at] : 0.0f;
-			e[at] = t * gamma[j];
-			esum[j] += e[at];
-		}
-	}
-	/* dmu += −2·eᵀ·x, then + 2·Σ_n e·μ row by row */
-	cn_gemm(true, false, k, d, n, -2.0f, e, x, 1.0f, dmu);
-	for (int32_t j = 0; j < k; j++) {
-		float s = 2.0f * esum[j];
-		const float *m = mu + (size_t)j * d;
-		float *dm = dmu + (size_t)j * d;
-		for (int32_t t = 0; t < d; t++) dm[t] += s * m[t];
-	}
-	if (!dx) return;
-	cn_gemm(false, false, n, d, k, -2.0f, e, mu, 0.0f, dx); /* dx = −2·e·μ */
-	for (int32_t i = 0; i < n; i++) {
-		const float *ei = e + (size_t)i * k, *xi = x + (size_t)i * d;
-		float s = 0.0f;
-		for (int32_t j = 0; j < k; j++) s += ei[j];
-		s *= 2.0f;
-		float *dxi = dx + (size_t)i * d;
-		for (int32_t t = 0; t < d; t++) dxi[t] += s * xi[t];
+	backward_terms(kind, n, k, r, dy, gamma, e, esum, dlg);
+	/* dmu and dx side by side, one a thread (each as one thread alone computes it) */
+	bool par = dx && (double)n * (double)d * (double)k > CN_GEMM_PAR_MIN_MNK;
+#pragma omp parallel if (par)
+	{
+		int t = cn_thread_id(), nt = cn_thread_count();
+		if (t == 0) dmu_product(n, d, k, mu, x, e, esum, dmu);
+		if (dx && t == (nt > 1 ? 1 : 0)) dx_product(n, d, k, mu, x, e, dx);
 	}
 }
