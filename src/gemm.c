@@ -22,6 +22,8 @@
  *             on the stack); sigmoid-cnn's second layer 0.38 -> 0.26 ms (forward, batch 100)
  *   tn_small  C[m,n] = Aᵀ·B, m <= 16, n >= 16, k >= 256: dW = dYᵀ·col, k = the chunk's rows;
  *             sigmoid-cnn's layers' backward_weights 0.78 -> 0.36 and 0.30 -> 0.20 ms
+ *   tt_small  C[m,n] = Aᵀ·Bᵀ, n <= 16, k <= 160, m >= 256: forward y = colᵀᵀ·Wᵀ of a one-channel
+ *             layer lowered transposed (cn_im2col_t), the rows of C along the vectors
  * (bench_layers, 1 thread; dcol = dY·W with k <= 16 was tried the same way and did not beat
  * OpenBLAS.)
  * Each C element is one sum in p order, then alpha·sum + beta·C (beta 0 never reads C), so
@@ -162,6 +164,72 @@ CN_CLONES static bool tn_small(int m, int n, int k, float alpha, const float *re
 #undef TN_CASE
 }
 
+/*
+ * C rows [i0 + from, i0 + 16nv) of Aᵀ·Bᵀ for A [k, m] and B [nn, k] (nn = n): the rows run along
+ * the vectors, so one load of A feeds nn multiply-adds, and the tile goes out transposed.
+ */
+static inline __attribute__((always_inline)) void tt_block(const int nn, const int nv, int m, int k,
+                                                           float alpha, const float *restrict a,
+                                                           const float *restrict b, float beta,
+                                                           float *restrict c, int i0, int from)
+{
+	v16 acc[16][2];
+	for (int j = 0; j < nn; j++)
+		for (int v = 0; v < nv; v++) acc[j][v] = (v16){0};
+	for (int p = 0; p < k; p++) {
+		v16 av[2];
+		for (int v = 0; v < nv; v++) ld16(&av[v], a + (size_t)p * (size_t)m + i0 + 16 * v);
+		for (int j = 0; j < nn; j++) {
+			const float bj = b[(size_t)j * (size_t)k + (size_t)p];
+			for (int v = 0; v < nv; v++) acc[j][v] += bj * av[v];
+		}
+	}
+	float t[16][32];
+	for (int j = 0; j < nn; j++)
+		for (int v = 0; v < nv; v++) memcpy(&t[j][16 * v], &acc[j][v], sizeof acc[j][v]);
+	for (int r = from; r < 16 * nv; r++)
+		for (int j = 0; j < nn; j++) {
+			float *cij = c + (size_t)(i0 + r) * (size_t)nn + (size_t)j;
+			*cij = axpby(alpha, t[j][r], beta, cij);
+		}
+}
+
+/* tt_small with n and the block height 16*nv constants: the last block overlaps (m >= 16nv) */
+static inline __attribute__((always_inline)) void tt_rows(const int nn, const int nv, int m, int k,
+                                                          float alpha, const float *restrict a,
+                                                          const float *restrict b, float beta,
+                                                          float *restrict c)
+{
+	const int h = 16 * nv;
+	int i0 = 0;
+	for (; i0 + h <= m; i0 += h) tt_block(nn, nv, m, k, alpha, a, b, beta, c, i0, 0);
+	if (i0 < m) tt_block(nn, nv, m, k, alpha, a, b, beta, c, m - h, h - (m - i0));
+}
+
+/* false if n has no case here */
+CN_CLONES static bool tt_small(int m, int n, int k, float alpha, const float *restrict a,
+                               const float *restrict b, float beta, float *restrict c)
+{
+#define TT_CASE(nn)                                                                                \
+	case nn:                                                                                   \
+		tt_rows(nn, nn <= 8 ? 2 : 1, m, k, alpha, a, b, beta, c);                          \
+		return true;
+	switch (n) {
+		TT_CASE(1)
+		TT_CASE(2)
+		TT_CASE(3)
+		TT_CASE(4)
+		TT_CASE(6)
+		TT_CASE(8)
+		TT_CASE(10)
+		TT_CASE(12)
+		TT_CASE(16)
+	default:
+		return false;
+	}
+#undef TT_CASE
+}
+
 /* The shapes the small kernels take (see above); tall m or long k only, where they win. */
 static bool small_gemm(bool ta, bool tb, int m, int n, int k, float alpha, const float *a,
                        const float *b, float beta, float *c)
@@ -172,6 +240,8 @@ static bool small_gemm(bool ta, bool tb, int m, int n, int k, float alpha, const
 	}
 	if (ta && !tb && m <= 16 && n >= 16 && k >= 256)
 		return tn_small(m, n, k, alpha, a, b, beta, c);
+	if (ta && tb && n <= 16 && k <= NT_KMAX && m >= 256)
+		return tt_small(m, n, k, alpha, a, b, beta, c);
 	return false;
 }
 

@@ -14,6 +14,7 @@
  * and memmove were 30% of sigmoid-cnn's training): runs under 64 floats are copied inline in
  * blocks of 4 floats, the last block overlapping the one before rather than taking a tail loop.
  */
+#include <assert.h>
 #include <stdbool.h>
 #include <string.h>
 
@@ -204,6 +205,38 @@ void cn_im2col(const struct cn_geom *g, int32_t n, const float *x, float *col)
 			im2col_image(g, xi, ci, run, false);
 			break;
 		}
+	}
+}
+
+bool cn_im2col_t_fits(const struct cn_geom *g)
+{
+	return g->ci == 1 && padded_len(g) <= PAD_MAX;
+}
+
+void cn_im2col_t(const struct cn_geom *g, int32_t n, const float *x, float *colt)
+{
+	assert(cn_im2col_t_fits(g));
+	const size_t img = (size_t)g->hi * (size_t)g->wi, wp = (size_t)(g->wi + 2 * g->pw);
+	const size_t pix = cn_geom_out_pixels(g), rows = (size_t)n * pix, wo = (size_t)g->wo;
+	float p[PAD_MAX];
+	for (int32_t i = 0; i < n; i++) {
+		pad_image(g, x + (size_t)i * img, p);
+		float *dst = colt + (size_t)i * pix; /* row 0 of colt, image i's columns */
+		for (int32_t ky = 0; ky < g->kh; ky++)
+			for (int32_t kx = 0; kx < g->kw; kx++, dst += rows) {
+				float *restrict d = dst;
+				for (int32_t oy = 0; oy < g->ho; oy++, d += wo) {
+					const float *restrict s =
+					    p + (size_t)(oy * g->sh + ky) * wp + (size_t)kx;
+					/* WO = 24 or 28 floats: inline, not a libc call (see above;
+					 * GCC turns a plain copy loop into one) */
+					if (g->sw == 1)
+						copy_run(d, s, wo, true);
+					else
+						for (size_t ox = 0; ox < wo; ox++)
+							d[ox] = s[ox * (size_t)g->sw];
+				}
+			}
 	}
 }
 

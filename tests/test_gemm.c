@@ -101,7 +101,8 @@ static void test_random_sweep(void **state)
 
 /*
  * gemm.c's small kernels take tall or long skinny products (see small_gemm): A·Bᵀ with
- * n <= 16, 64 <= k <= 160, m >= 256, and Aᵀ·B with m <= 16, n >= 16, k >= 256. Every case of
+ * n <= 16, 64 <= k <= 160, m >= 256, Aᵀ·Bᵀ with n <= 16, k <= 160, m >= 256, and Aᵀ·B with
+ * m <= 16, n >= 16, k >= 256. Every case of
  * tn_small's switch, panel widths that divide n and that do not (the overlapping last panel),
  * m not a multiple of nt_small's 8 rows, the edges of both windows, and the convolutions'
  * own shapes, each with alpha/beta pairs including beta 0 over NaN.
@@ -129,7 +130,19 @@ static void test_small_kernels(void **state)
 			const float *p = ab[(mi + ni * 3) % LEN(ab)];
 			one(&r, true, false, tn_m[mi], tn_n[ni], k, p[0], p[1]);
 		}
+	static const int tt_n[] = {1, 2, 3, 4, 5, 6, 8, 10, 12, 16};
+	static const int tt_k[] = {1, 9, 25, 150, 160};
+	static const int tt_m[] = {256, 257, 270, 287, 576 * 3};
+	for (size_t ni = 0; ni < LEN(tt_n); ni++)
+		for (size_t ki = 0; ki < LEN(tt_k); ki++) {
+			int m = tt_m[(ni + ki) % LEN(tt_m)];
+			const float *p = ab[(ni + ki * 3) % LEN(ab)];
+			one(&r, true, true, m, tt_n[ni], tt_k[ki], p[0], p[1]);
+		}
 	/* just outside: OpenBLAS's side of each bound */
+	one(&r, true, true, 255, 6, 25, 1, 1);
+	one(&r, true, true, 256, 17, 25, 1, 1);
+	one(&r, true, true, 256, 6, 161, 1, 1);
 	one(&r, false, true, 256, 17, 100, 1, 1);
 	one(&r, false, true, 256, 6, 63, 1, 1);
 	one(&r, false, true, 256, 6, 161, 1, 1);
