@@ -184,14 +184,17 @@ static inline __attribute__((always_inline)) void tt_block(const int nn, const i
 			for (int v = 0; v < nv; v++) acc[j][v] += bj * av[v];
 		}
 	}
-	float t[16][32];
+	/* the tile transposed to C's row-major order, where rows [i0, i0 + 16nv) of C are one
+	 * contiguous run: moves, then one vector loop for alpha and beta (a scalar alpha/beta
+	 * per element cost more than the products at nn = 6, k = 25) */
+	float t[16][32], u[32 * 16];
 	for (int j = 0; j < nn; j++)
 		for (int v = 0; v < nv; v++) memcpy(&t[j][16 * v], &acc[j][v], sizeof acc[j][v]);
-	for (int r = from; r < 16 * nv; r++)
-		for (int j = 0; j < nn; j++) {
-			float *cij = c + (size_t)(i0 + r) * (size_t)nn + (size_t)j;
-			*cij = axpby(alpha, t[j][r], beta, cij);
-		}
+	for (int r = 0; r < 16 * nv; r++)
+		for (int j = 0; j < nn; j++) u[r * nn + j] = t[j][r];
+	float *restrict cb = c + (size_t)i0 * (size_t)nn;
+	for (int e = from * nn; e < 16 * nv * nn; e++)
+		cb[e] = beta == 0.0f ? alpha * u[e] : alpha * u[e] + beta * cb[e];
 }
 
 /* tt_small with n and the block height 16*nv constants: the last block overlaps (m >= 16nv) */
