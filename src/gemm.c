@@ -18,10 +18,11 @@
  * a third of the time in its packing routines. These two loops keep a small tile of C in
  * vector registers (GCC vectorizes the constant-length inner loops, one copy per vector width
  * by CN_CLONES) and read A and B where they lie, in order:
- *   nt_small  C[m,n] = A·Bᵀ, n <= 16, 64 <= k <= 160, m >= 256: forward y = col·Wᵀ (Bᵀ packed
- *             on the stack); sigmoid-cnn's second layer 0.38 -> 0.26 ms (forward, batch 100)
- *   tn_small  C[m,n] = Aᵀ·B, m <= 16, n >= 16, k >= 256: dW = dYᵀ·col, k = the chunk's rows;
- *             sigmoid-cnn's layers' backward_weights 0.78 -> 0.36 and 0.30 -> 0.20 ms
+ *   nt_small  C[m,n] = A·Bᵀ, n <= 16, k <= 160, m >= 256: forward y = col·Wᵀ (Bᵀ packed on
+ *             the stack); sigmoid-cnn's second layer 0.38 -> 0.22 ms (forward, batch 100)
+ *   tn_small  C[m,n] = Aᵀ·B, m <= 16, k >= 256: dW = dYᵀ·col, k = the chunk's rows;
+ *             sigmoid-cnn's layers' backward_weights 0.78 -> 0.30 and 0.30 -> 0.16 ms,
+ *             avgpool-cnn's first 0.37 -> 0.26 (n = 9: tn_narrow)
  *   tt_small  C[m,n] = Aᵀ·Bᵀ, n <= 16, k <= 160, m >= 256: forward y = colᵀᵀ·Wᵀ of a one-channel
  *             layer lowered transposed (cn_im2col_t), the rows of C along the vectors
  * (bench_layers, 1 thread; dcol = dY·W with k <= 16 was tried the same way and did not beat
@@ -32,8 +33,6 @@
  * panel before, so every load is inside the row, and only the new columns are stored.
  */
 #define NT_KMAX 160 /* k of nt_small: Bᵀ [k, 16] on the stack (10 KB) */
-/* below it OpenBLAS was faster (sigmoid-cnn's first layer, k = 25: 0.78 ms against 0.65) */
-#define NT_KMIN 64
 
 /*
  * 16 floats as one value (GCC's generic vectors, not an instruction set's intrinsics: one
@@ -85,7 +84,13 @@ static inline __attribute__((always_inline)) void nt_rows(const int r, int n, in
 		const v16 b = bt[p];
 		for (int i = 0; i < r; i++) acc[i] += a[(size_t)i * (size_t)k + (size_t)p] * b;
 	}
-	for (int i = 0; i < r; i++) st16(c + (size_t)i * (size_t)n, &acc[i], alpha, beta, 0, n);
+	/* rows [0, r) of C are one run of r*n floats: gather them, then one vector loop */
+	float t[8][16], u[8 * 16];
+	memcpy(t, acc, (size_t)r * sizeof acc[0]);
+	for (int i = 0; i < r; i++)
+		for (int j = 0; j < n; j++) u[i * n + j] = t[i][j];
+	for (int e = 0; e < r * n; e++)
+		c[e] = beta == 0.0f ? alpha * u[e] : alpha * u[e] + beta * c[e];
 }
 
 CN_CLONES static void nt_small(int m, int n, int k, float alpha, const float *restrict a,
@@ -140,13 +145,41 @@ static inline __attribute__((always_inline)) void tn_cols(const int mm, const in
 	if (j0 < n) tn_panel(mm, nv, mm, n, k, alpha, a, b, beta, c, n - w, w - (n - j0));
 }
 
+/*
+ * tn_small for n < 16 (a one-channel 3x3 layer's dW is 4 x 9): row p of B is loaded as the
+ * 16 floats from its start, the lanes past n being the next row's and never stored, so that
+ * one load feeds mm multiply-adds; the last rows, whose 16 floats would run past B, are
+ * copied into a zeroed vector first. Same sums in the same order either way.
+ */
+static inline __attribute__((always_inline)) void tn_narrow(const int mm, int n, int k, float alpha,
+                                                            const float *restrict a,
+                                                            const float *restrict b, float beta,
+                                                            float *restrict c)
+{
+	v16 acc[16];
+	for (int i = 0; i < mm; i++) acc[i] = (v16){0};
+	const size_t end = (size_t)k * (size_t)n;
+	for (int p = 0; p < k; p++) {
+		const float *ap = a + (size_t)p * (size_t)mm, *bp = b + (size_t)p * (size_t)n;
+		v16 bv = {0};
+		if ((size_t)p * (size_t)n + 16 <= end)
+			ld16(&bv, bp);
+		else
+			memcpy(&bv, bp, (size_t)n * sizeof(float));
+		for (int i = 0; i < mm; i++) acc[i] += ap[i] * bv;
+	}
+	for (int i = 0; i < mm; i++) st16(c + (size_t)i * (size_t)n, &acc[i], alpha, beta, 0, n);
+}
+
 /* false if m has no case here */
 CN_CLONES static bool tn_small(int m, int n, int k, float alpha, const float *restrict a,
                                const float *restrict b, float beta, float *restrict c)
 {
 #define TN_CASE(mm)                                                                                \
 	case mm:                                                                                   \
-		if (n >= 32 && mm <= 12)                                                           \
+		if (n < 16)                                                                        \
+			tn_narrow(mm, n, k, alpha, a, b, beta, c);                                 \
+		else if (n >= 32 && mm <= 12)                                                      \
 			tn_cols(mm, 2, n, k, alpha, a, b, beta, c);                                \
 		else                                                                               \
 			tn_cols(mm, 1, n, k, alpha, a, b, beta, c);                                \
@@ -237,12 +270,11 @@ CN_CLONES static bool tt_small(int m, int n, int k, float alpha, const float *re
 static bool small_gemm(bool ta, bool tb, int m, int n, int k, float alpha, const float *a,
                        const float *b, float beta, float *c)
 {
-	if (!ta && tb && n <= 16 && k >= NT_KMIN && k <= NT_KMAX && m >= 256) {
+	if (!ta && tb && n <= 16 && k <= NT_KMAX && m >= 256) {
 		nt_small(m, n, k, alpha, a, b, beta, c);
 		return true;
 	}
-	if (ta && !tb && m <= 16 && n >= 16 && k >= 256)
-		return tn_small(m, n, k, alpha, a, b, beta, c);
+	if (ta && !tb && m <= 16 && k >= 256) return tn_small(m, n, k, alpha, a, b, beta, c);
 	if (ta && tb && n <= 16 && k <= NT_KMAX && m >= 256)
 		return tt_small(m, n, k, alpha, a, b, beta, c);
 	return false;
