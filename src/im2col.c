@@ -115,6 +115,16 @@ static size_t padded_len(const struct cn_geom *g)
 }
 
 /* p [HI+2PH, WI+2PW, CI] = x with zeros around it */
+static void pad_image(const struct cn_geom *g, const float *xi, float *p);
+
+/* The padded image: x itself when there is no padding (no copy), else p filled by pad_image. */
+static const float *padded(const struct cn_geom *g, const float *xi, float *p)
+{
+	if (g->ph == 0 && g->pw == 0) return xi;
+	pad_image(g, xi, p);
+	return p;
+}
+
 static void pad_image(const struct cn_geom *g, const float *xi, float *p)
 {
 	const size_t ci = (size_t)g->ci, wpc = (size_t)(g->wi + 2 * g->pw) * ci;
@@ -126,7 +136,10 @@ static void pad_image(const struct cn_geom *g, const float *xi, float *p)
 			continue;
 		}
 		memset(p, 0, left * sizeof(*p));
-		memcpy(p + left, xi + (size_t)iy * in, in * sizeof(*p));
+		if (in == 28) /* a 28-wide one-channel image (lenet5, avgpool-cnn): no libc call */
+			copy_run(p + left, xi + (size_t)iy * in, 28, true);
+		else
+			memcpy(p + left, xi + (size_t)iy * in, in * sizeof(*p));
 		memset(p + left + in, 0, (wpc - left - in) * sizeof(*p));
 	}
 }
@@ -156,27 +169,27 @@ void cn_im2col(const struct cn_geom *g, int32_t n, const float *x, float *col)
 	if (padded_len(g) <= PAD_MAX) {
 		float p[PAD_MAX];
 		for (int32_t i = 0; i < n; i++) {
-			pad_image(g, x + (size_t)i * img, p);
+			const float *pi = padded(g, x + (size_t)i * img, p);
 			float *c = col + (size_t)i * clen;
 			/* the zoo's first layers (one channel, 3x3 and 5x5) and few-channel ones */
 			switch (run) {
 			case 3:
-				im2col_padded(g, p, c, 3);
+				im2col_padded(g, pi, c, 3);
 				break;
 			case 5:
-				im2col_padded(g, p, c, 5);
+				im2col_padded(g, pi, c, 5);
 				break;
 			case 12:
-				im2col_padded(g, p, c, 12);
+				im2col_padded(g, pi, c, 12);
 				break;
 			case 18:
-				im2col_padded(g, p, c, 18);
+				im2col_padded(g, pi, c, 18);
 				break;
 			case 30:
-				im2col_padded(g, p, c, 30);
+				im2col_padded(g, pi, c, 30);
 				break;
 			default:
-				im2col_padded(g, p, c, run);
+				im2col_padded(g, pi, c, run);
 				break;
 			}
 		}
@@ -208,6 +221,14 @@ void cn_im2col(const struct cn_geom *g, int32_t n, const float *x, float *col)
 	}
 }
 
+/* HO runs of wo floats, from padded rows s + oy*sh*wp to d + oy*wo (stride 1) */
+static inline __attribute__((always_inline)) void rows_t(const struct cn_geom *g, const float *s,
+                                                         float *d, size_t wp, size_t wo)
+{
+	for (int32_t oy = 0; oy < g->ho; oy++, d += wo, s += (size_t)g->sh * wp)
+		copy_run(d, s, wo, true);
+}
+
 bool cn_im2col_t_fits(const struct cn_geom *g)
 {
 	return g->ci == 1 && padded_len(g) <= PAD_MAX;
@@ -220,21 +241,31 @@ void cn_im2col_t(const struct cn_geom *g, int32_t n, const float *x, float *colt
 	const size_t pix = cn_geom_out_pixels(g), rows = (size_t)n * pix, wo = (size_t)g->wo;
 	float p[PAD_MAX];
 	for (int32_t i = 0; i < n; i++) {
-		pad_image(g, x + (size_t)i * img, p);
+		const float *pi = padded(g, x + (size_t)i * img, p);
 		float *dst = colt + (size_t)i * pix; /* row 0 of colt, image i's columns */
 		for (int32_t ky = 0; ky < g->kh; ky++)
 			for (int32_t kx = 0; kx < g->kw; kx++, dst += rows) {
-				float *restrict d = dst;
-				for (int32_t oy = 0; oy < g->ho; oy++, d += wo) {
-					const float *restrict s =
-					    p + (size_t)(oy * g->sh + ky) * wp + (size_t)kx;
-					/* WO = 24 or 28 floats: inline, not a libc call (see above;
-					 * GCC turns a plain copy loop into one) */
-					if (g->sw == 1)
-						copy_run(d, s, wo, true);
-					else
+				float *d = dst;
+				const float *s = pi + (size_t)ky * wp + (size_t)kx;
+				if (g->sw != 1) {
+					for (int32_t oy = 0; oy < g->ho; oy++, d += wo)
 						for (size_t ox = 0; ox < wo; ox++)
-							d[ox] = s[ox * (size_t)g->sw];
+							d[ox] = s[(size_t)oy * (size_t)g->sh * wp +
+							          ox * (size_t)g->sw];
+					continue;
+				}
+				/* the zoo's widths as constants: fixed moves, not a libc call per
+				 * run (GCC turns a copy loop of runtime length into one) */
+				switch (wo) {
+				case 24:
+					rows_t(g, s, d, wp, 24);
+					break;
+				case 28:
+					rows_t(g, s, d, wp, 28);
+					break;
+				default:
+					rows_t(g, s, d, wp, wo);
+					break;
 				}
 			}
 	}

@@ -48,6 +48,11 @@ static const struct cfg edges[] = {
     {"run 12: k3 ci4 p1 s2", 2, 7, 8, 4, 3, 3, 2, 2, 1, 1},
     {"run 18: k3 ci6 p1", 1, 6, 7, 6, 3, 3, 1, 1, 1, 1},
     {"run 30: k5 ci6 p2", 2, 8, 7, 6, 5, 5, 1, 1, 2, 2},
+    /* the zoo's one-channel first layers: cn_im2col_t's constant widths 24 and 28, and an
+     * unpadded image lowered from x itself */
+    {"sigmoid-cnn's first layer: k5 p0 on 28x28, WO 24", 2, 28, 28, 1, 5, 5, 1, 1, 0, 0},
+    {"lenet5's first layer: k5 p2 on 28x28, WO 28", 2, 28, 28, 1, 5, 5, 1, 1, 2, 2},
+    {"avgpool-cnn's first layer: k3 p1 on 28x28, WO 28", 1, 28, 28, 1, 3, 3, 1, 1, 1, 1},
     /* padded copy over im2col.c's PAD_MAX (8192 floats): the clipping path */
     {"large, clipping path: k3 ci6 p1 on 40x40", 1, 40, 40, 6, 3, 3, 1, 1, 1, 1},
     {"large, clipping path, run 5: k5 ci1 p2 s2 on 95x97", 1, 95, 97, 1, 5, 5, 2, 2, 2, 2},
