@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "im2col.h"
+#include "util.h"
 
 /* runs of at least this many floats go to libc, whose wide-vector loops win there */
 #define LONG_RUN 64
@@ -26,7 +27,8 @@
 /* d[0..n) = s[0..n); short (n < LONG_RUN) says to copy inline */
 static inline void copy_run(float *restrict d, const float *restrict s, size_t n, bool short_)
 {
-	if (!short_ || n >= LONG_RUN) {
+	if (!short_ || n >= LONG_RUN || __builtin_constant_p(n)) {
+		/* a constant length is expanded inline into the widest moves the clone has */
 		memcpy(d, s, n * sizeof(*d));
 	} else if (n >= 4) {
 		/* fixed 16-byte copies: one vector load and store each */
@@ -161,7 +163,7 @@ im2col_padded(const struct cn_geom *g, const float *p, float *col, size_t run)
 	}
 }
 
-void cn_im2col(const struct cn_geom *g, int32_t n, const float *x, float *col)
+CN_CLONES void cn_im2col(const struct cn_geom *g, int32_t n, const float *x, float *col)
 {
 	const size_t run = (size_t)g->kw * (size_t)g->ci; /* one kernel row: kw*ci floats */
 	const size_t img = (size_t)g->hi * (size_t)g->wi * (size_t)g->ci;
@@ -234,7 +236,7 @@ bool cn_im2col_t_fits(const struct cn_geom *g)
 	return g->ci == 1 && padded_len(g) <= PAD_MAX;
 }
 
-void cn_im2col_t(const struct cn_geom *g, int32_t n, const float *x, float *colt)
+CN_CLONES void cn_im2col_t(const struct cn_geom *g, int32_t n, const float *x, float *colt)
 {
 	assert(cn_im2col_t_fits(g));
 	const size_t img = (size_t)g->hi * (size_t)g->wi, wp = (size_t)(g->wi + 2 * g->pw);
