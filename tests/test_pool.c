@@ -54,6 +54,7 @@ static const struct pcase edges[] = {
     {"k2 s2, 12 channels (sigmoid-cnn)", 2, 8, 8, 12, 2, 2, 2, 2, 0, 0, 4, 4},
     {"k2 s2, 4 channels (avgpool-cnn)", 2, 14, 14, 4, 2, 2, 2, 2, 0, 0, 7, 7},
     {"k2 s2, 8 channels", 1, 6, 10, 8, 2, 2, 2, 2, 0, 0, 3, 5},
+    {"k2 s2, 16 channels (lenet5)", 2, 10, 10, 16, 2, 2, 2, 2, 0, 0, 5, 5},
     {"k2 s2, 3 channels, odd sizes", 2, 9, 7, 3, 2, 2, 2, 2, 0, 0, 4, 3},
     {"k2 s2, 2 channels", 1, 4, 6, 2, 2, 2, 2, 2, 0, 0, 2, 3},
     {"k2 s2, 1 channel, odd width", 2, 6, 9, 1, 2, 2, 2, 2, 0, 0, 3, 4},

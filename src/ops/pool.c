@@ -130,7 +130,7 @@ static bool pool2(const struct cn_geom *g)
 }
 
 /*
- * A few channels (below one AVX-512 vector): runs of C floats are too short for the channel
+ * A few channels (up to one AVX-512 vector): runs of C floats are too short for the channel
  * loop to vectorize, and its loop overhead and scalar tail cost more than the compares
  * (maxpool_image was 9% of sigmoid-cnn's training at C = 6). These loops make C a constant per
  * case of the switches below, so the channel loop disappears into straight-line code.
@@ -157,6 +157,9 @@ static bool pool2(const struct cn_geom *g)
 		return true;                                                                       \
 	case 12:                                                                                   \
 		f(__VA_ARGS__, 12);                                                                \
+		return true;                                                                       \
+	case 16:                                                                                   \
+		f(__VA_ARGS__, 16);                                                                \
 		return true;                                                                       \
 	default:                                                                                   \
 		return false;                                                                      \
