@@ -14,10 +14,12 @@
  * and memmove were 30% of sigmoid-cnn's training): runs under 64 floats are copied inline in
  * blocks of 4 floats, the last block overlapping the one before rather than taking a tail loop.
  */
+#include <assert.h>
 #include <stdbool.h>
 #include <string.h>
 
 #include "im2col.h"
+#include "util.h"
 
 /* runs of at least this many floats go to libc, whose wide-vector loops win there */
 #define LONG_RUN 64
@@ -25,7 +27,8 @@
 /* d[0..n) = s[0..n); short (n < LONG_RUN) says to copy inline */
 static inline void copy_run(float *restrict d, const float *restrict s, size_t n, bool short_)
 {
-	if (!short_ || n >= LONG_RUN) {
+	if (!short_ || n >= LONG_RUN || __builtin_constant_p(n)) {
+		/* a constant length is expanded inline into the widest moves the clone has */
 		memcpy(d, s, n * sizeof(*d));
 	} else if (n >= 4) {
 		/* fixed 16-byte copies: one vector load and store each */
@@ -114,6 +117,16 @@ static size_t padded_len(const struct cn_geom *g)
 }
 
 /* p [HI+2PH, WI+2PW, CI] = x with zeros around it */
+static void pad_image(const struct cn_geom *g, const float *xi, float *p);
+
+/* The padded image: x itself when there is no padding (no copy), else p filled by pad_image. */
+static const float *padded(const struct cn_geom *g, const float *xi, float *p)
+{
+	if (g->ph == 0 && g->pw == 0) return xi;
+	pad_image(g, xi, p);
+	return p;
+}
+
 static void pad_image(const struct cn_geom *g, const float *xi, float *p)
 {
 	const size_t ci = (size_t)g->ci, wpc = (size_t)(g->wi + 2 * g->pw) * ci;
@@ -125,7 +138,10 @@ static void pad_image(const struct cn_geom *g, const float *xi, float *p)
 			continue;
 		}
 		memset(p, 0, left * sizeof(*p));
-		memcpy(p + left, xi + (size_t)iy * in, in * sizeof(*p));
+		if (in == 28) /* a 28-wide one-channel image (lenet5, avgpool-cnn): no libc call */
+			copy_run(p + left, xi + (size_t)iy * in, 28, true);
+		else
+			memcpy(p + left, xi + (size_t)iy * in, in * sizeof(*p));
 		memset(p + left + in, 0, (wpc - left - in) * sizeof(*p));
 	}
 }
@@ -147,7 +163,7 @@ im2col_padded(const struct cn_geom *g, const float *p, float *col, size_t run)
 	}
 }
 
-void cn_im2col(const struct cn_geom *g, int32_t n, const float *x, float *col)
+CN_CLONES void cn_im2col(const struct cn_geom *g, int32_t n, const float *x, float *col)
 {
 	const size_t run = (size_t)g->kw * (size_t)g->ci; /* one kernel row: kw*ci floats */
 	const size_t img = (size_t)g->hi * (size_t)g->wi * (size_t)g->ci;
@@ -155,27 +171,27 @@ void cn_im2col(const struct cn_geom *g, int32_t n, const float *x, float *col)
 	if (padded_len(g) <= PAD_MAX) {
 		float p[PAD_MAX];
 		for (int32_t i = 0; i < n; i++) {
-			pad_image(g, x + (size_t)i * img, p);
+			const float *pi = padded(g, x + (size_t)i * img, p);
 			float *c = col + (size_t)i * clen;
 			/* the zoo's first layers (one channel, 3x3 and 5x5) and few-channel ones */
 			switch (run) {
 			case 3:
-				im2col_padded(g, p, c, 3);
+				im2col_padded(g, pi, c, 3);
 				break;
 			case 5:
-				im2col_padded(g, p, c, 5);
+				im2col_padded(g, pi, c, 5);
 				break;
 			case 12:
-				im2col_padded(g, p, c, 12);
+				im2col_padded(g, pi, c, 12);
 				break;
 			case 18:
-				im2col_padded(g, p, c, 18);
+				im2col_padded(g, pi, c, 18);
 				break;
 			case 30:
-				im2col_padded(g, p, c, 30);
+				im2col_padded(g, pi, c, 30);
 				break;
 			default:
-				im2col_padded(g, p, c, run);
+				im2col_padded(g, pi, c, run);
 				break;
 			}
 		}
@@ -204,6 +220,56 @@ void cn_im2col(const struct cn_geom *g, int32_t n, const float *x, float *col)
 			im2col_image(g, xi, ci, run, false);
 			break;
 		}
+	}
+}
+
+/* HO runs of wo floats, from padded rows s + oy*sh*wp to d + oy*wo (stride 1) */
+static inline __attribute__((always_inline)) void rows_t(const struct cn_geom *g, const float *s,
+                                                         float *d, size_t wp, size_t wo)
+{
+	for (int32_t oy = 0; oy < g->ho; oy++, d += wo, s += (size_t)g->sh * wp)
+		copy_run(d, s, wo, true);
+}
+
+bool cn_im2col_t_fits(const struct cn_geom *g)
+{
+	return g->ci == 1 && padded_len(g) <= PAD_MAX;
+}
+
+CN_CLONES void cn_im2col_t(const struct cn_geom *g, int32_t n, const float *x, float *colt)
+{
+	assert(cn_im2col_t_fits(g));
+	const size_t img = (size_t)g->hi * (size_t)g->wi, wp = (size_t)(g->wi + 2 * g->pw);
+	const size_t pix = cn_geom_out_pixels(g), rows = (size_t)n * pix, wo = (size_t)g->wo;
+	float p[PAD_MAX];
+	for (int32_t i = 0; i < n; i++) {
+		const float *pi = padded(g, x + (size_t)i * img, p);
+		float *dst = colt + (size_t)i * pix; /* row 0 of colt, image i's columns */
+		for (int32_t ky = 0; ky < g->kh; ky++)
+			for (int32_t kx = 0; kx < g->kw; kx++, dst += rows) {
+				float *d = dst;
+				const float *s = pi + (size_t)ky * wp + (size_t)kx;
+				if (g->sw != 1) {
+					for (int32_t oy = 0; oy < g->ho; oy++, d += wo)
+						for (size_t ox = 0; ox < wo; ox++)
+							d[ox] = s[(size_t)oy * (size_t)g->sh * wp +
+							          ox * (size_t)g->sw];
+					continue;
+				}
+				/* the zoo's widths as constants: fixed moves, not a libc call per
+				 * run (GCC turns a copy loop of runtime length into one) */
+				switch (wo) {
+				case 24:
+					rows_t(g, s, d, wp, 24);
+					break;
+				case 28:
+					rows_t(g, s, d, wp, 28);
+					break;
+				default:
+					rows_t(g, s, d, wp, wo);
+					break;
+				}
+			}
 	}
 }
 

@@ -145,6 +145,65 @@ static void test_strided(void **state)
 	}
 }
 
+/*
+ * gemm.c's small kernels take tall or long skinny products (see small_gemm): A·Bᵀ with
+ * n <= 16, k <= 160, m >= 256, Aᵀ·Bᵀ with n <= 16, k <= 160, m >= 256, and Aᵀ·B with
+ * m <= 16, k >= 256. Every case of
+ * tn_small's switch, panel widths that divide n and that do not (the overlapping last panel),
+ * m not a multiple of nt_small's 8 rows, the edges of both windows, and the convolutions'
+ * own shapes, each with alpha/beta pairs including beta 0 over NaN.
+ */
+static void test_small_kernels(void **state)
+{
+	(void)state;
+	struct tu_rng r = tu_rng_make(3);
+	static const float ab[][2] = {{1, 0}, {1, 1}, {-2, 0.25f}, {0.5f, -1}};
+	static const int nt_n[] = {1, 2, 4, 6, 7, 12, 15, 16};
+	static const int nt_k[] = {64, 65, 100, 150, 160};
+	static const int nt_m[] = {256, 257, 263, 1600};
+	for (size_t ni = 0; ni < LEN(nt_n); ni++)
+		for (size_t ki = 0; ki < LEN(nt_k); ki++) {
+			int m = nt_m[(ni + ki) % LEN(nt_m)];
+			const float *p = ab[(ni * 3 + ki) % LEN(ab)];
+			one(&r, false, true, m, nt_n[ni], nt_k[ki], p[0], p[1]);
+		}
+	static const int tn_m[] = {1, 4, 5, 6, 8, 10, 12, 16};
+	static const int tn_n[] = {1, 3, 9, 15, 16, 17, 25, 31, 32, 33, 36, 150};
+	static const int tn_k[] = {256, 257, 1000};
+	for (size_t mi = 0; mi < LEN(tn_m); mi++)
+		for (size_t ni = 0; ni < LEN(tn_n); ni++) {
+			int k = tn_k[(mi + ni) % LEN(tn_k)];
+			const float *p = ab[(mi + ni * 3) % LEN(ab)];
+			one(&r, true, false, tn_m[mi], tn_n[ni], k, p[0], p[1]);
+		}
+	static const int tt_n[] = {1, 2, 3, 4, 5, 6, 8, 10, 12, 16};
+	static const int tt_k[] = {1, 9, 25, 150, 160};
+	static const int tt_m[] = {256, 257, 270, 287, 576 * 3};
+	for (size_t ni = 0; ni < LEN(tt_n); ni++)
+		for (size_t ki = 0; ki < LEN(tt_k); ki++) {
+			int m = tt_m[(ni + ki) % LEN(tt_m)];
+			const float *p = ab[(ni + ki * 3) % LEN(ab)];
+			one(&r, true, true, m, tt_n[ni], tt_k[ki], p[0], p[1]);
+		}
+	/* just outside: OpenBLAS's side of each bound */
+	one(&r, true, true, 255, 6, 25, 1, 1);
+	one(&r, true, true, 256, 17, 25, 1, 1);
+	one(&r, true, true, 256, 6, 161, 1, 1);
+	one(&r, false, true, 256, 17, 100, 1, 1);
+	one(&r, false, true, 256, 6, 161, 1, 1);
+	one(&r, false, true, 255, 6, 100, 1, 1);
+	one(&r, true, false, 17, 25, 300, 1, 1);
+	one(&r, true, false, 4, 9, 256, 1, 0); /* tn_narrow: the last rows' copy */
+	one(&r, true, false, 4, 9, 784 * 34, 1, 1);
+	one(&r, true, false, 6, 25, 255, 1, 1);
+	/* sigmoid-cnn's and lenet5's layers at one chunk */
+	one(&r, false, true, 64 * 25, 12, 150, 1, 1);
+	one(&r, true, false, 6, 25, 576 * 17, 1, 1);
+	one(&r, true, false, 12, 150, 64 * 25, 1, 1);
+	one(&r, true, false, 16, 150, 100 * 17, 1, 1);
+	one(&r, false, true, 100 * 17, 16, 150, 1, 1);
+}
+
 static void test_blas_config(void **state)
 {
 	(void)state;
@@ -156,9 +215,9 @@ static void test_blas_config(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_ref_by_hand),  cmocka_unit_test(test_transposes_odd_sizes),
-	    cmocka_unit_test(test_random_sweep), cmocka_unit_test(test_strided),
-	    cmocka_unit_test(test_blas_config),
+	    cmocka_unit_test(test_ref_by_hand),   cmocka_unit_test(test_transposes_odd_sizes),
+	    cmocka_unit_test(test_random_sweep),  cmocka_unit_test(test_strided),
+	    cmocka_unit_test(test_small_kernels), cmocka_unit_test(test_blas_config),
 	};
 	return cmocka_run_group_tests_name("gemm", tests, NULL, NULL);
 }

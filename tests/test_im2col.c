@@ -48,6 +48,11 @@ static const struct cfg edges[] = {
     {"run 12: k3 ci4 p1 s2", 2, 7, 8, 4, 3, 3, 2, 2, 1, 1},
     {"run 18: k3 ci6 p1", 1, 6, 7, 6, 3, 3, 1, 1, 1, 1},
     {"run 30: k5 ci6 p2", 2, 8, 7, 6, 5, 5, 1, 1, 2, 2},
+    /* the zoo's one-channel first layers: cn_im2col_t's constant widths 24 and 28, and an
+     * unpadded image lowered from x itself */
+    {"sigmoid-cnn's first layer: k5 p0 on 28x28, WO 24", 2, 28, 28, 1, 5, 5, 1, 1, 0, 0},
+    {"lenet5's first layer: k5 p2 on 28x28, WO 28", 2, 28, 28, 1, 5, 5, 1, 1, 2, 2},
+    {"avgpool-cnn's first layer: k3 p1 on 28x28, WO 28", 1, 28, 28, 1, 3, 3, 1, 1, 1, 1},
     /* padded copy over im2col.c's PAD_MAX (8192 floats): the clipping path */
     {"large, clipping path: k3 ci6 p1 on 40x40", 1, 40, 40, 6, 3, 3, 1, 1, 1, 1},
     {"large, clipping path, run 5: k5 ci1 p2 s2 on 95x97", 1, 95, 97, 1, 5, 5, 2, 2, 2, 2},
@@ -91,7 +96,7 @@ static void naive(const struct cn_geom *g, int32_t n, float *x, float *col, bool
 						}
 }
 
-static int configs;
+static int configs, transposed;
 static double worst_adjoint;
 
 /*
@@ -109,6 +114,7 @@ static void check(const struct cfg *c)
 	size_t cl = (size_t)c->n * cn_geom_out_pixels(&g) * cn_geom_patch_len(&g);
 	float *x = tu_floats(xl), *col = tu_floats(cl), *want = tu_floats(cl);
 	float *cv = tu_floats(cl), *xb = tu_floats(xl), *xbw = tu_floats(xl);
+	float *ct = tu_floats(cl), *ctt = tu_floats(cl);
 	struct tu_rng r = tu_rng_make((uint64_t)configs + 77);
 	for (int pass = 0; pass < 2; pass++) {
 		for (size_t i = 0; i < xl; i++)
@@ -120,6 +126,16 @@ static void check(const struct cfg *c)
 		naive(&g, c->n, x, want, false);
 		tu_check_close("im2col", col, want, cl, 0.0, name);
 
+		if (cn_im2col_t_fits(&g)) { /* the transposed lowering: colt[q, r] = col[r, q] */
+			const size_t rows = (size_t)c->n * cn_geom_out_pixels(&g);
+			const size_t k = cn_geom_patch_len(&g);
+			for (size_t i = 0; i < cl; i++) ct[i] = NAN;
+			cn_im2col_t(&g, c->n, x, ct);
+			for (size_t rr = 0; rr < rows; rr++)
+				for (size_t q = 0; q < k; q++) ctt[rr * k + q] = ct[q * rows + rr];
+			tu_check_close("im2col_t", ctt, want, cl, 0.0, name);
+			transposed++;
+		}
 		naive(&g, c->n, xbw, cv, true);
 		for (size_t i = 0; i < xl; i++) xb[i] = NAN; /* overwrite, not accumulate */
 		cn_col2im(&g, c->n, cv, xb);
@@ -146,6 +162,8 @@ static void check(const struct cfg *c)
 	free(want);
 	free(cv);
 	free(xb);
+	free(ct);
+	free(ctt);
 	free(xbw);
 }
 
@@ -237,6 +255,9 @@ static void test_random_sweep(void **state)
 	}
 	print_message("im2col: %d configurations (table + random), largest adjoint error %.3g\n",
 	              configs, worst_adjoint);
+	/* one-channel cases fitting the padded buffer also checked cn_im2col_t */
+	print_message("im2col_t: %d configurations\n", transposed);
+	assert_true(transposed >= 8);
 }
 
 int main(void)

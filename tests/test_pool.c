@@ -49,6 +49,17 @@ static const struct pcase edges[] = {
     {"1x1 input, padding = kernel - 1", 1, 1, 1, 4, 3, 3, 1, 1, 2, 2, 3, 3},
     {"kernel larger than input, padded", 2, 2, 3, 2, 4, 4, 2, 2, 1, 2, 1, 2},
     {"64 channels (vector width and tail)", 2, 4, 4, 64, 2, 2, 2, 2, 0, 0, 2, 2},
+    /* k2 s2 p0 with few channels: pool.c's constant-C loops, one per case of SMALL_C */
+    {"k2 s2, 6 channels (sigmoid-cnn, lenet5)", 3, 24, 24, 6, 2, 2, 2, 2, 0, 0, 12, 12},
+    {"k2 s2, 12 channels (sigmoid-cnn)", 2, 8, 8, 12, 2, 2, 2, 2, 0, 0, 4, 4},
+    {"k2 s2, 4 channels (avgpool-cnn)", 2, 14, 14, 4, 2, 2, 2, 2, 0, 0, 7, 7},
+    {"k2 s2, 8 channels", 1, 6, 10, 8, 2, 2, 2, 2, 0, 0, 3, 5},
+    {"k2 s2, 16 channels (lenet5)", 2, 10, 10, 16, 2, 2, 2, 2, 0, 0, 5, 5},
+    {"k2 s2, 3 channels, odd sizes", 2, 9, 7, 3, 2, 2, 2, 2, 0, 0, 4, 3},
+    {"k2 s2, 2 channels", 1, 4, 6, 2, 2, 2, 2, 2, 0, 0, 2, 3},
+    {"k2 s2, 1 channel, odd width", 2, 6, 9, 1, 2, 2, 2, 2, 0, 0, 3, 4},
+    {"k2 s2, 6 channels, rows wider than the stack row", 1, 4, 420, 6, 2, 2, 2, 2, 0, 0, 2, 210},
+    {"k2 s2, 5 channels (no constant-C case)", 2, 6, 6, 5, 2, 2, 2, 2, 0, 0, 3, 3},
 };
 
 /* Per-op statistics the lead reports: configurations run and the largest error seen. */

@@ -111,10 +111,10 @@ void cn_avgpool2d_backward(const struct cn_geom *g, const struct cn_tensor *dy,
                            struct cn_tensor *dx);
 
 /*
- * L^p pooling (PyTorch's LPPool2d without its sign quirk): y = (Σ_window |x|^p)^(1/p), a sum
- * (not a mean) over the in-image part of the window; padding adds nothing. p >= 1. Computed as
- * m·(Σ (|x|/m)^p)^(1/p) with m the window's max |x|, so large p cannot overflow. A window
- * holding a NaN gives NaN, else one holding an Inf gives Inf.
+ * pool_lp.c: L^p pooling (PyTorch's LPPool2d without its sign quirk): y = (Σ_window |x|^p)^(1/p),
+ * a sum (not a mean) over the in-image part of the window; padding adds nothing. p >= 1.
+ * Computed as m·(Σ (|x|/m)^p)^(1/p) with m the window's max |x|, so large p cannot overflow.
+ * A window holding a NaN gives NaN, else one holding an Inf gives Inf.
  */
 void cn_lppool2d_forward(const struct cn_geom *g, float p, const struct cn_tensor *x,
                          struct cn_tensor *y);

@@ -2,7 +2,7 @@
  * Max and average pooling over NHWC images, each channel on its own; g->ci is the channels.
  *   max: y[n,oy,ox,c] = max of x over the in-image part of the window at (oy*sh-ph, ox*sw-pw)
  *   avg: y[n,oy,ox,c] = (sum of x over that part) / (kh*kw)   (padding counts as zeros)
- *   L^p: y[n,oy,ox,c] = (sum of |x|^p over that part)^(1/p)   (PyTorch LPPool2d, with |x|)
+ * (L^p pooling, built on the same windows, is in pool_lp.c.)
  * x and dx [N, HI, WI, C]; y, dy and argmax [N, HO, WO, C]. Each window is clipped to the image
  * once per output pixel, so the inner loops run over C contiguous channels with no bounds checks.
  * Max ties go to the first maximum in scan order (ky, then kx), as in ref/pool.c.
@@ -10,38 +10,13 @@
  * them); each writes only its own images.
  */
 #include <assert.h>
-#include <math.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
 
 #include "../util.h"
 #include "ops.h"
-
-/* The in-image part of one window: kernel rows [ky0, ky1), columns [kx0, kx1). */
-struct win {
-	int32_t iy0, ix0; /* top-left corner in image coordinates (negative inside padding) */
-	int32_t ky0, ky1, kx0, kx1;
-};
-
-/* Clip the window of output pixel (oy, ox) once, so the loops over it need no bounds checks. */
-static struct win window(const struct cn_geom *g, int32_t oy, int32_t ox)
-{
-	struct win w = {.iy0 = oy * g->sh - g->ph, .ix0 = ox * g->sw - g->pw};
-	w.ky0 = w.iy0 < 0 ? -w.iy0 : 0;
-	w.ky1 = w.iy0 + g->kh > g->hi ? g->hi - w.iy0 : g->kh;
-	w.kx0 = w.ix0 < 0 ? -w.ix0 : 0;
-	w.kx1 = w.ix0 + g->kw > g->wi ? g->wi - w.ix0 : g->kw;
-	/* geom's padding < kernel rule: no window is empty */
-	assert(w.ky0 < w.ky1 && w.kx0 < w.kx1);
-	return w;
-}
-
-/* Offset inside the image of channel 0 at kernel position (ky, kx) of window w. */
-static size_t pix(const struct cn_geom *g, const struct win *w, int32_t ky, int32_t kx)
-{
-	return ((size_t)(w->iy0 + ky) * g->wi + (size_t)(w->ix0 + kx)) * g->ci;
-}
+#include "pool_win.h"
 
 /*
  * Max over one window for all channels: yo, am [C]; xi [HI, WI, C]. Seeded with the first
@@ -78,12 +53,12 @@ maxwin(const struct cn_geom *g, const struct win *w, const float *xi, float *yo,
  * after every kernel position, as y might alias x for all the compiler knows). Same scan order
  * and strict >, so the same ties.
  */
-static inline __attribute__((always_inline)) void
-maxwin2x2(const struct cn_geom *g, const struct win *w, const float *restrict xi,
-          float *restrict yo, int32_t *restrict am)
+static inline __attribute__((always_inline)) void maxwin2x2_at(const float *restrict xi,
+                                                               float *restrict yo,
+                                                               int32_t *restrict am, int32_t o00,
+                                                               int32_t o10, int32_t c)
 {
-	const int32_t c = g->ci, o00 = (int32_t)pix(g, w, 0, 0), o01 = o00 + c;
-	const int32_t o10 = (int32_t)pix(g, w, 1, 0), o11 = o10 + c;
+	const int32_t o01 = o00 + c, o11 = o10 + c;
 	for (int32_t ch = 0; ch < c; ch++) {
 		float b = xi[o00 + ch], v1 = xi[o01 + ch], v2 = xi[o10 + ch], v3 = xi[o11 + ch];
 		int32_t a = o00 + ch, m;
@@ -93,6 +68,13 @@ maxwin2x2(const struct cn_geom *g, const struct win *w, const float *restrict xi
 		yo[ch] = b;
 		am[ch] = a;
 	}
+}
+
+static inline __attribute__((always_inline)) void
+maxwin2x2(const struct cn_geom *g, const struct win *w, const float *restrict xi,
+          float *restrict yo, int32_t *restrict am)
+{
+	maxwin2x2_at(xi, yo, am, (int32_t)pix(g, w, 0, 0), (int32_t)pix(g, w, 1, 0), g->ci);
 }
 
 /*
@@ -116,16 +98,136 @@ CN_CLONES static void maxpool_image(const struct cn_geom *g, const float *restri
 	}
 }
 
+/*
+ * Floats below which a pooling stays on one thread. Max and average pooling now run at a few
+ * floats per nanosecond, and waking a passive OpenMP thread costs tens of microseconds here,
+ * more than a small layer's whole pass (sigmoid-cnn's second maxpool: 77 K floats in 6 us):
+ * from 8x the element-wise threshold, avgpool-cnn trained 87-100 K -> 110-113 K images/s on
+ * 2 threads (batch 100).
+ */
+#define POOL_PAR_MIN_LEN (8 * (size_t)CN_PAR_MIN_LEN)
+
+/* k2 s2 p0: every window is an unclipped 2x2, and consecutive ones do not overlap */
+static bool pool2(const struct cn_geom *g)
+{
+	return g->kh == 2 && g->kw == 2 && g->sh == 2 && g->sw == 2 && g->ph == 0 && g->pw == 0;
+}
+
+/*
+ * A few channels (up to one AVX-512 vector): runs of C floats are too short for the channel
+ * loop to vectorize, and its loop overhead and scalar tail cost more than the compares
+ * (maxpool_image was 9% of sigmoid-cnn's training at C = 6). These loops make C a constant per
+ * case of the switches below, so the channel loop disappears into straight-line code.
+ */
+#define SMALL_C(f, c, ...)                                                                         \
+	switch (c) {                                                                               \
+	case 1:                                                                                    \
+		f(__VA_ARGS__, 1);                                                                 \
+		return true;                                                                       \
+	case 2:                                                                                    \
+		f(__VA_ARGS__, 2);                                                                 \
+		return true;                                                                       \
+	case 3:                                                                                    \
+		f(__VA_ARGS__, 3);                                                                 \
+		return true;                                                                       \
+	case 4:                                                                                    \
+		f(__VA_ARGS__, 4);                                                                 \
+		return true;                                                                       \
+	case 6:                                                                                    \
+		f(__VA_ARGS__, 6);                                                                 \
+		return true;                                                                       \
+	case 8:                                                                                    \
+		f(__VA_ARGS__, 8);                                                                 \
+		return true;                                                                       \
+	case 12:                                                                                   \
+		f(__VA_ARGS__, 12);                                                                \
+		return true;                                                                       \
+	case 16:                                                                                   \
+		f(__VA_ARGS__, 16);                                                                \
+		return true;                                                                       \
+	default:                                                                                   \
+		return false;                                                                      \
+	}
+
+/* maxwin2x2 over a k2 s2 p0 image, one window at a time, with C a constant */
+static inline __attribute__((always_inline)) void
+max2w_image(const struct cn_geom *g, const float *restrict xi, float *restrict yi,
+            int32_t *restrict ami, const int32_t c)
+{
+	const int32_t wi = g->wi;
+	for (int32_t oy = 0; oy < g->ho; oy++)
+		for (int32_t ox = 0; ox < g->wo; ox++, yi += c, ami += c) {
+			const int32_t o00 = (2 * oy * wi + 2 * ox) * c;
+			maxwin2x2_at(xi, yi, ami, o00, o00 + wi * c, c);
+		}
+}
+
+/* floats of one input row that max2_image keeps on the stack (wi*c), twice */
+#define ROW_MAX 2048
+
+/*
+ * maxwin2x2 over a k2 s2 p0 image with C a constant: same scan order and strict >, so the
+ * same ties. Per pair of input rows, the window rule runs over the rows as flat vectors,
+ * t[j] for the window whose top-left is element j, which vectorizes whatever C is (a loop
+ * over C channels per window does not for C = 6); then the windows that exist (j in an even
+ * pixel) are picked out, C floats at a time. Twice the compares, at 16 a vector.
+ */
+static inline __attribute__((always_inline)) void max2_image(const struct cn_geom *g,
+                                                             const float *restrict xi,
+                                                             float *restrict yi,
+                                                             int32_t *restrict ami, const int32_t c)
+{
+	const int32_t wc = g->wi * c, len = (2 * g->wo - 1) * c;
+	float t[ROW_MAX];
+	int32_t ta[ROW_MAX];
+	for (int32_t oy = 0; oy < g->ho; oy++) {
+		const int32_t o0 = 2 * oy * wc, o1 = o0 + wc;
+		const float *r0 = xi + o0, *r1 = xi + o1; /* [WI, C] each */
+		for (int32_t j = 0; j < len; j++) {
+			float b = r0[j], v1 = r0[j + c], v2 = r1[j], v3 = r1[j + c];
+			int32_t a = o0 + j, m;
+			m = -(int32_t)(v1 > b), a = (a & ~m) | ((o0 + j + c) & m);
+			b = v1 > b ? v1 : b;
+			m = -(int32_t)(v2 > b), a = (a & ~m) | ((o1 + j) & m);
+			b = v2 > b ? v2 : b;
+			m = -(int32_t)(v3 > b), a = (a & ~m) | ((o1 + j + c) & m);
+			b = v3 > b ? v3 : b;
+			t[j] = b;
+			ta[j] = a;
+		}
+		for (int32_t ox = 0; ox < g->wo; ox++, yi += c, ami += c)
+			for (int32_t ch = 0; ch < c; ch++) {
+				yi[ch] = t[2 * ox * c + ch];
+				ami[ch] = ta[2 * ox * c + ch];
+			}
+	}
+}
+
+/* max2_image for a few channels; false if C is not one of them */
+CN_CLONES static bool max2_small(const struct cn_geom *g, const float *restrict xi,
+                                 float *restrict yi, int32_t *restrict ami)
+{
+	/* from 8 channels on, the window loop's vectors are full enough, and it reads x once */
+	if (g->ci >= 8) {
+		SMALL_C(max2w_image, g->ci, g, xi, yi, ami)
+	}
+	SMALL_C(max2_image, g->ci, g, xi, yi, ami)
+}
+
 void cn_maxpool2d_forward(const struct cn_geom *g, const struct cn_tensor *x, struct cn_tensor *y,
                           int32_t *argmax)
 {
 	const size_t xlen = cn_tensor_image_len(x), ylen = cn_tensor_image_len(y);
 	/* argmax holds offsets inside one image as int32 */
 	assert(xlen <= INT32_MAX);
-#pragma omp parallel for schedule(static) if (cn_tensor_len(x) >= CN_PAR_MIN_LEN)
-	for (int32_t n = 0; n < x->n; n++)
-		maxpool_image(g, x->data + (size_t)n * xlen, y->data + (size_t)n * ylen,
-		              argmax + (size_t)n * ylen);
+	const bool small = pool2(g) && (size_t)g->wi * (size_t)g->ci <= ROW_MAX;
+#pragma omp parallel for schedule(static) if (cn_tensor_len(x) >= POOL_PAR_MIN_LEN)
+	for (int32_t n = 0; n < x->n; n++) {
+		const float *xi = x->data + (size_t)n * xlen;
+		float *yi = y->data + (size_t)n * ylen;
+		int32_t *ami = argmax + (size_t)n * ylen;
+		if (!small || !max2_small(g, xi, yi, ami)) maxpool_image(g, xi, yi, ami);
+	}
 }
 
 static bool tiles(const struct cn_geom *g);
@@ -156,24 +258,33 @@ CN_CLONES static void maxback_tiled(const struct cn_geom *g, const float *restri
 	}
 }
 
-/* dx = 0, then dx[argmax] += dy: overlapping windows that pick the same element add up. */
+/*
+ * dx = 0, then dx[argmax] += dy: overlapping windows that pick the same element add up.
+ * Tiling windows with fewer channels than a vector zero dx and store dy at the argmax instead
+ * of maxback_tiled: its channel loop does not vectorize there, and its compare became a branch
+ * that mispredicted on every other element (17% of sigmoid-cnn's training at C = 6 and 12, 20x
+ * slower than this). A store rather than += keeps maxback_tiled's bits (-0.0 stays -0.0).
+ */
 void cn_maxpool2d_backward(const struct cn_geom *g, const struct cn_tensor *dy,
                            const int32_t *argmax, struct cn_tensor *dx)
 {
 	if (!dx || !dx->data) return;
 	const size_t xlen = cn_tensor_image_len(dx), ylen = cn_tensor_image_len(dy);
-	const bool tiled = tiles(g);
-#pragma omp parallel for schedule(static) if (cn_tensor_len(dx) >= CN_PAR_MIN_LEN)
+	const bool tiled = tiles(g), wide = g->ci >= 16;
+#pragma omp parallel for schedule(static) if (cn_tensor_len(dx) >= POOL_PAR_MIN_LEN)
 	for (int32_t n = 0; n < dy->n; n++) {
 		float *dxi = dx->data + (size_t)n * xlen;       /* [HI, WI, C] */
 		const float *dyi = dy->data + (size_t)n * ylen; /* [HO, WO, C] */
 		const int32_t *ami = argmax + (size_t)n * ylen; /* [HO, WO, C] */
-		if (tiled) {
+		if (tiled && wide) {
 			maxback_tiled(g, dyi, ami, dxi);
 			continue;
 		}
 		memset(dxi, 0, xlen * sizeof(float));
-		for (size_t i = 0; i < ylen; i++) dxi[ami[i]] += dyi[i];
+		if (tiled)
+			for (size_t i = 0; i < ylen; i++) dxi[ami[i]] = dyi[i];
+		else
+			for (size_t i = 0; i < ylen; i++) dxi[ami[i]] += dyi[i];
 	}
 }
 
@@ -187,14 +298,37 @@ static void avgwin2x2(const struct cn_geom *g, const struct win *w, const float 
 		yo[ch] = (r0[ch] + r0[c + ch] + r1[ch] + r1[c + ch]) * inv;
 }
 
+/* avgwin2x2 over a k2 s2 p0 image with C a constant (see SMALL_C); the same sums, same bits */
+static inline __attribute__((always_inline)) void avg2_image(const struct cn_geom *g,
+                                                             const float *restrict xi,
+                                                             float *restrict yi, float inv,
+                                                             const int32_t c)
+{
+	const size_t wc = (size_t)g->wi * (size_t)c;
+	for (int32_t oy = 0; oy < g->ho; oy++) {
+		const float *r0 = xi + 2 * (size_t)oy * wc, *r1 = r0 + wc; /* [WI, C] each */
+		for (int32_t ox = 0; ox < g->wo; ox++, yi += c, r0 += 2 * c, r1 += 2 * c)
+			for (int32_t ch = 0; ch < c; ch++)
+				yi[ch] = (r0[ch] + r0[c + ch] + r1[ch] + r1[c + ch]) * inv;
+	}
+}
+
+CN_CLONES static bool avg2_small(const struct cn_geom *g, const float *restrict xi,
+                                 float *restrict yi, float inv)
+{
+	SMALL_C(avg2_image, g->ci, g, xi, yi, inv)
+}
+
 void cn_avgpool2d_forward(const struct cn_geom *g, const struct cn_tensor *x, struct cn_tensor *y)
 {
 	const int32_t c = g->ci;
 	const size_t xlen = cn_tensor_image_len(x), ylen = cn_tensor_image_len(y);
 	const float inv = 1.0f / (float)(g->kh * g->kw);
-#pragma omp parallel for schedule(static) if (cn_tensor_len(x) >= CN_PAR_MIN_LEN)
+	const bool small = pool2(g);
+#pragma omp parallel for schedule(static) if (cn_tensor_len(x) >= POOL_PAR_MIN_LEN)
 	for (int32_t n = 0; n < x->n; n++) {
 		const float *xi = x->data + (size_t)n * xlen; /* [HI, WI, C] */
+		if (small && avg2_small(g, xi, y->data + (size_t)n * ylen, inv)) continue;
 		for (int32_t oy = 0; oy < g->ho; oy++) {
 			for (int32_t ox = 0; ox < g->wo; ox++) {
 				struct win w = window(g, oy, ox);
@@ -230,9 +364,34 @@ static bool tiles(const struct cn_geom *g)
 	       g->ho * g->sh == g->hi && g->wo * g->sw == g->wi;
 }
 
+/* avgback_tiled for k2 s2 p0 with C a constant: dx's 2x2 block copies dy's pixel */
+static inline __attribute__((always_inline)) void avgback2(const struct cn_geom *g,
+                                                           const float *restrict dyi,
+                                                           float *restrict dxi, float inv,
+                                                           const int32_t c)
+{
+	const size_t wc = (size_t)g->wi * (size_t)c;
+	for (int32_t oy = 0; oy < g->ho; oy++) {
+		float *d0 = dxi + 2 * (size_t)oy * wc, *d1 = d0 + wc; /* [WI, C] each */
+		for (int32_t ox = 0; ox < g->wo; ox++, dyi += c, d0 += 2 * c, d1 += 2 * c)
+			for (int32_t ch = 0; ch < c; ch++) {
+				float v = dyi[ch] * inv;
+				d0[ch] = v, d0[c + ch] = v, d1[ch] = v, d1[c + ch] = v;
+			}
+	}
+}
+
+CN_CLONES static bool avgback2_small(const struct cn_geom *g, const float *restrict dyi,
+                                     float *restrict dxi, float inv)
+{
+	SMALL_C(avgback2, g->ci, g, dyi, dxi, inv)
+}
+
 static void avgback_tiled(const struct cn_geom *g, const float *restrict dyi, float *restrict dxi,
                           float inv)
 {
+	/* k2 s2 p0 tiles only on even sizes */
+	if (pool2(g) && avgback2_small(g, dyi, dxi, inv)) return;
 	const size_t c = (size_t)g->ci;
 	for (int32_t oy = 0; oy < g->ho; oy++) {
 		const float *dyr = dyi + (size_t)oy * (size_t)g->wo * c; /* [WO, C] */
@@ -253,7 +412,7 @@ void cn_avgpool2d_backward(const struct cn_geom *g, const struct cn_tensor *dy,
 	const size_t xlen = cn_tensor_image_len(dx), ylen = cn_tensor_image_len(dy);
 	const float inv = 1.0f / (float)(g->kh * g->kw);
 	const bool tiled = tiles(g);
-#pragma omp parallel for schedule(static) if (cn_tensor_len(dx) >= CN_PAR_MIN_LEN)
+#pragma omp parallel for schedule(static) if (cn_tensor_len(dx) >= POOL_PAR_MIN_LEN)
 	for (int32_t n = 0; n < dy->n; n++) {
 		float *dxi = dx->data + (size_t)n * xlen; /* [HI, WI, C] */
 		if (tiled) {
@@ -275,115 +434,5 @@ void cn_avgpool2d_backward(const struct cn_geom *g, const struct cn_tensor *dy,
 				}
 			}
 		}
-	}
-}
-
-/* ---- L^p pooling ---- */
-
-#define LP_BLOCK 64 /* channels handled together: per-channel scale and sums on the stack */
-
-/* v^p for v in [0, 1], with the common exponents exact and cheap */
-static float powp(float v, float p)
-{
-	return p == 2.0f ? v * v : p == 1.0f ? v : powf(v, p);
-}
-
-/*
- * yb[j] = (Σ over window w of |x|^p)^(1/p) for channels ch0 .. ch0+nb-1 (nb <= LP_BLOCK),
- * as m·(Σ (|x|/m)^p)^(1/p) with m the largest |x|, so no power overflows; m = 0 gives 0.
- * A NaN in the window makes m NaN and an Inf makes it Inf, and yb is then m itself: scaling
- * by 1/m would turn an Inf into 0 and hide a diverged input from the loss.
- */
-static void lp_block(const struct cn_geom *g, const struct win *w, const float *xi, float p,
-                     int32_t ch0, int32_t nb, float *yb)
-{
-	float m[LP_BLOCK], inv[LP_BLOCK], s[LP_BLOCK];
-	for (int32_t j = 0; j < nb; j++) m[j] = 0.0f, s[j] = 0.0f;
-	for (int32_t ky = w->ky0; ky < w->ky1; ky++)
-		for (int32_t kx = w->kx0; kx < w->kx1; kx++) {
-			const float *xp = xi + pix(g, w, ky, kx) + ch0; /* [nb] */
-			for (int32_t j = 0; j < nb; j++) {
-				float a = fabsf(xp[j]);
-				m[j] = a > m[j] || a != a
-				           ? a
-				           : m[j]; /* a NaN sticks (fmaxf drops it) */
-			}
-		}
-	for (int32_t j = 0; j < nb; j++)
-		inv[j] = m[j] > 0.0f && m[j] < INFINITY ? 1.0f / m[j] : 0.0f;
-	for (int32_t ky = w->ky0; ky < w->ky1; ky++)
-		for (int32_t kx = w->kx0; kx < w->kx1; kx++) {
-			const float *xp = xi + pix(g, w, ky, kx) + ch0; /* [nb] */
-			for (int32_t j = 0; j < nb; j++) s[j] += powp(fabsf(xp[j]) * inv[j], p);
-		}
-	for (int32_t j = 0; j < nb; j++) {
-		float root = p == 2.0f ? sqrtf(s[j]) : p == 1.0f ? s[j] : powf(s[j], 1.0f / p);
-		yb[j] = inv[j] > 0.0f ? root / inv[j] : m[j]; /* m: 0, NaN or Inf */
-	}
-}
-
-void cn_lppool2d_forward(const struct cn_geom *g, float p, const struct cn_tensor *x,
-                         struct cn_tensor *y)
-{
-	const int32_t c = g->ci;
-	const size_t xlen = cn_tensor_image_len(x), ylen = cn_tensor_image_len(y);
-#pragma omp parallel for schedule(static) if (cn_tensor_len(x) >= CN_PAR_MIN_LEN)
-	for (int32_t n = 0; n < x->n; n++) {
-		const float *xi = x->data + (size_t)n * xlen; /* [HI, WI, C] */
-		for (int32_t oy = 0; oy < g->ho; oy++)
-			for (int32_t ox = 0; ox < g->wo; ox++) {
-				struct win w = window(g, oy, ox);
-				float *yo = y->data + (size_t)n * ylen +
-				            ((size_t)oy * g->wo + ox) * c; /* [C] */
-				for (int32_t ch0 = 0; ch0 < c; ch0 += LP_BLOCK)
-					lp_block(g, &w, xi, p, ch0, CN_MIN(LP_BLOCK, c - ch0),
-					         yo + ch0);
-			}
-	}
-}
-
-/* dx = 0, then dx += dy·sign(x)·(|x|/y)^(p-1) per window, y recomputed; y = 0 passes nothing. */
-void cn_lppool2d_backward(const struct cn_geom *g, float p, const struct cn_tensor *x,
-                          const struct cn_tensor *dy, struct cn_tensor *dx)
-{
-	if (!dx || !dx->data) return;
-	const int32_t c = g->ci;
-	const size_t xlen = cn_tensor_image_len(dx), ylen = cn_tensor_image_len(dy);
-#pragma omp parallel for schedule(static) if (cn_tensor_len(dx) >= CN_PAR_MIN_LEN)
-	for (int32_t n = 0; n < dy->n; n++) {
-		const float *xi = x->data + (size_t)n * xlen; /* [HI, WI, C] */
-		float *dxi = dx->data + (size_t)n * xlen;     /* [HI, WI, C] */
-		memset(dxi, 0, xlen * sizeof(float));
-		for (int32_t oy = 0; oy < g->ho; oy++)
-			for (int32_t ox = 0; ox < g->wo; ox++) {
-				struct win w = window(g, oy, ox);
-				const float *dyo = dy->data + (size_t)n * ylen +
-				                   ((size_t)oy * g->wo + ox) * c; /* [C] */
-				for (int32_t ch0 = 0; ch0 < c; ch0 += LP_BLOCK) {
-					int32_t nb = CN_MIN(LP_BLOCK, c - ch0);
-					float inv[LP_BLOCK], d[LP_BLOCK];
-					lp_block(g, &w, xi, p, ch0, nb, inv);
-					for (int32_t j = 0; j < nb; j++) {
-						bool live = inv[j] != 0.0f; /* NaN passes on */
-						d[j] = live ? dyo[ch0 + j] : 0.0f;
-						inv[j] = live ? 1.0f / inv[j] : 0.0f;
-					}
-					for (int32_t ky = w.ky0; ky < w.ky1; ky++)
-						for (int32_t kx = w.kx0; kx < w.kx1; kx++) {
-							size_t off = pix(g, &w, ky, kx) + ch0;
-							const float *xp = xi + off; /* [nb] */
-							float *dxp = dxi + off;     /* [nb] */
-							for (int32_t j = 0; j < nb; j++) {
-								float v = xp[j];
-								float a = powp(fabsf(v) * inv[j],
-								               p - 1.0f);
-								float sg = v > 0.0f   ? 1.0f
-								           : v < 0.0f ? -1.0f
-								                      : 0.0f;
-								dxp[j] += d[j] * sg * a;
-							}
-						}
-				}
-			}
 	}
 }
