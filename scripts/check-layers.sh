@@ -5,7 +5,7 @@
 level() {
 	case "$1" in
 	include/colnet.h | src/util.h | src/error.[ch] | src/rng.[ch] | src/bytes.[ch]) echo 0 ;;
-	src/gemm.[ch]) echo 1 ;;
+	src/gemm.[ch] | src/gemm_small.c) echo 1 ;;
 	src/arena.[ch]) echo 2 ;;
 	src/tensor.h) echo 3 ;;
 	src/geom.[ch]) echo 4 ;;

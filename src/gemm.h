@@ -26,6 +26,13 @@ void cn_gemm_ld(bool ta, bool tb, int m, int n, int k, float alpha, const float 
  */
 #define CN_GEMM_PAR_MIN_MNK 262144.0
 
+/*
+ * The skinny products OpenBLAS runs poorly (few-channel convolutions: see gemm_small.c), with
+ * cn_gemm's arguments: computes C and returns true for the shapes it takes, else false.
+ */
+bool cn_gemm_small(bool ta, bool tb, int m, int n, int k, float alpha, const float *a,
+                   const float *b, float beta, float *c);
+
 /* Triple loop with double accumulation: the oracle for tests and the bench's naive baseline. */
 void cn_gemm_ref(bool ta, bool tb, int m, int n, int k, float alpha, const float *a, const float *b,
                  float beta, float *c);
