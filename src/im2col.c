@@ -190,6 +190,12 @@ CN_CLONES void cn_im2col(const struct cn_geom *g, int32_t n, const float *x, flo
 			case 30:
 				im2col_padded(g, pi, c, 30);
 				break;
+			case 96: /* 3x3 over 32 and 64 channels: tutorial-cnn, deep-cnn */
+				im2col_padded(g, pi, c, 96);
+				break;
+			case 192:
+				im2col_padded(g, pi, c, 192);
+				break;
 			default:
 				im2col_padded(g, pi, c, run);
 				break;
@@ -346,6 +352,12 @@ void cn_col2im(const struct cn_geom *g, int32_t n, const float *col, float *x)
 				break;
 			case 30:
 				col2im_padded(g, c, p, 30);
+				break;
+			case 96:
+				col2im_padded(g, c, p, 96);
+				break;
+			case 192:
+				col2im_padded(g, c, p, 192);
 				break;
 			default:
 				col2im_padded(g, c, p, run);

@@ -22,4 +22,24 @@ uint32_t cn_rng_below(struct cn_rng *r, uint32_t n);
 /* Fisher-Yates shuffle of a[0..n). */
 void cn_rng_shuffle(struct cn_rng *r, int32_t *a, int32_t n);
 
+/*
+ * Element i of a counter-based stream keyed by one cn_rng_next draw: 32 bits from two rounds
+ * of a 32-bit integer hash (Wellons' lowbias32). Each element is computed alone, so a loop
+ * over a whole mask vectorizes (xoshiro's sequential draws cost ~10 ns an element in
+ * dropout), and any split of it among threads gives the same bits.
+ */
+static inline uint32_t cn_rng_hash(uint64_t key, uint32_t i)
+{
+	uint32_t x = i ^ (uint32_t)key;
+	for (int round = 0; round < 2; round++) {
+		x ^= x >> 16;
+		x *= 0x7feb352du;
+		x ^= x >> 15;
+		x *= 0x846ca68bu;
+		x ^= x >> 16;
+		x += (uint32_t)(key >> 32);
+	}
+	return x;
+}
+
 #endif

@@ -88,7 +88,17 @@ static void test_statistics(void **state)
 		assert_true(fabs(share - rates[k]) < 0.004);
 		assert_true(fabs(mean - 1.0) < 0.02);
 	}
-	free(x), free(y), free(mask);
+	/* the hashed stream's elements are independent: neighbours, and the same element in the
+	   next forward (a new key), are both dropped about p^2 of the time */
+	float *prev = tu_floats(len);
+	cn_dropout_forward(len, 0.5f, &g, x, prev, mask);
+	cn_dropout_forward(len, 0.5f, &g, x, y, mask);
+	size_t pairs = 0, again = 0;
+	for (size_t i = 0; i + 1 < len; i++) pairs += y[i] == 0 && y[i + 1] == 0;
+	for (size_t i = 0; i < len; i++) again += y[i] == 0 && prev[i] == 0;
+	assert_true(fabs((double)pairs / len - 0.25) < 0.004);
+	assert_true(fabs((double)again / len - 0.25) < 0.004);
+	free(x), free(y), free(mask), free(prev);
 }
 
 /* loss = Σ r .* dropout(x) with the generator replayed, so every forward has the same mask. */
