@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "error.h"
+#include "finite.h"
 #include "net.h"
 #include "train.h"
 #include "util.h"
@@ -161,23 +162,6 @@ static int32_t argmax(const float *v, int32_t k)
 }
 
 /*
- * NaN and Inf survive summation (x*0 is ±0 for finite x, NaN otherwise); one pass, no branch
- * per element. Sixteen independent lanes: one running sum is a chain of dependent adds the
- * compiler may not reorder (4 cycles a float: 10% of mlp's training), lanes vectorize.
- */
-CN_CLONES static bool all_finite(const float *a, size_t len)
-{
-	float lane[16] = {0};
-	size_t i = 0;
-	for (; i + 16 <= len; i += 16)
-		for (int j = 0; j < 16; j++) lane[j] += a[i + (size_t)j] * 0.0f;
-	float sum = 0;
-	for (; i < len; i++) sum += a[i] * 0.0f;
-	for (int j = 0; j < 16; j++) sum += lane[j];
-	return sum == 0.0f;
-}
-
-/*
  * Batch norm's running statistics are per member (each normalizes its own slice, as DDP does by
  * default); averaging them whenever the trainer hands control back keeps every member's state,
  * and so every saved file, the same. 0, or the reduce's failure.
@@ -291,7 +275,7 @@ enum cn_status cn_trainer_epoch(struct cn_trainer *t, const struct cn_dataset *d
 			st = sums[2] > 0 ? CN_ERR_NUMERIC : CN_OK;
 			stop = sums[3] > 0;
 		}
-		if (!st && !all_finite(grads, np)) st = CN_ERR_NUMERIC;
+		if (!st && !cn_all_finite(grads, np)) st = CN_ERR_NUMERIC;
 		if (st && !t->opts.skip_nonfinite)
 			return cn_err_set(t->err, st,
 			                  "epoch %d, batch %d: loss or gradients are not "

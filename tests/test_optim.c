@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "colnet.h"
+#include "finite.h" /* white-box: the trainer's guard before each step */
 #include "util.h"
 
 #define TOL    1e-6 /* relative */
@@ -626,6 +627,36 @@ static void test_threads_same_bits(void **state)
 	free(p1), free(p2), free(g), free(pr), free(pd), free(m), free(v);
 }
 
+/*
+ * cn_all_finite: one NaN, +Inf or -Inf anywhere (first, last, inside the 16-float lanes, in
+ * the tail, in either thread's half past 2^18) makes the block non-finite; the largest finite
+ * floats and signed zeros do not.
+ */
+static void test_all_finite(void **state)
+{
+	(void)state;
+	static const size_t lens[] = {1, 15, 16, 17, 33, 1000, 262143, 262144, 300001};
+	const float bad[] = {NAN, INFINITY, -INFINITY};
+	for (size_t l = 0; l < LEN(lens); l++) {
+		size_t len = lens[l];
+		float *a = tu_floats(len);
+		for (size_t i = 0; i < len; i++) a[i] = i % 3 ? 3.4e38f : -0.0f;
+		assert_true(cn_all_finite(a, len));
+		size_t at[] = {0, len / 2, len - 1, len / 2 + len / 4, len > 16 ? 16 : 0};
+		for (size_t k = 0; k < LEN(at); k++)
+			for (size_t b = 0; b < LEN(bad); b++) {
+				float keep = a[at[k]];
+				a[at[k]] = bad[b];
+				if (cn_all_finite(a, len))
+					print_error("len %zu: %g at %zu not seen\n", len,
+					            (double)bad[b], at[k]);
+				assert_false(cn_all_finite(a, len));
+				a[at[k]] = keep;
+			}
+		free(a);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -638,6 +669,7 @@ int main(void)
 	    cmocka_unit_test(test_weight_decay),
 	    cmocka_unit_test(test_weight_decay_adam),
 	    cmocka_unit_test(test_clip),
+	    cmocka_unit_test(test_all_finite),
 	    cmocka_unit_test(test_clip_with_decay),
 	    cmocka_unit_test(test_clip_nonfinite),
 	    cmocka_unit_test(test_step_count),

@@ -1,0 +1,11 @@
+/* The trainer's guard before an optimizer step: is every float of a block finite? */
+#ifndef CN_FINITE_H
+#define CN_FINITE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* No NaN or ±Inf in a[0..len); shared among OpenMP threads past 2^18 floats. */
+bool cn_all_finite(const float *a, size_t len);
+
+#endif
