@@ -163,7 +163,11 @@ im2col_padded(const struct cn_geom *g, const float *p, float *col, size_t run)
 	}
 }
 
-CN_CLONES void cn_im2col(const struct cn_geom *g, int32_t n, const float *x, float *col)
+/*
+ * The exported functions call static clones: clang (the fuzz build) resolves target_clones of
+ * an external function only where every declaration carries the attribute.
+ */
+CN_CLONES static void im2col_batch(const struct cn_geom *g, int32_t n, const float *x, float *col)
 {
 	const size_t run = (size_t)g->kw * (size_t)g->ci; /* one kernel row: kw*ci floats */
 	const size_t img = (size_t)g->hi * (size_t)g->wi * (size_t)g->ci;
@@ -229,6 +233,11 @@ CN_CLONES void cn_im2col(const struct cn_geom *g, int32_t n, const float *x, flo
 	}
 }
 
+void cn_im2col(const struct cn_geom *g, int32_t n, const float *x, float *col)
+{
+	im2col_batch(g, n, x, col);
+}
+
 /* HO runs of wo floats, from padded rows s + oy*sh*wp to d + oy*wo (stride 1) */
 static inline __attribute__((always_inline)) void rows_t(const struct cn_geom *g, const float *s,
                                                          float *d, size_t wp, size_t wo)
@@ -242,7 +251,8 @@ bool cn_im2col_t_fits(const struct cn_geom *g)
 	return g->ci == 1 && padded_len(g) <= PAD_MAX;
 }
 
-CN_CLONES void cn_im2col_t(const struct cn_geom *g, int32_t n, const float *x, float *colt)
+CN_CLONES static void im2col_t_batch(const struct cn_geom *g, int32_t n, const float *x,
+                                     float *colt)
 {
 	assert(cn_im2col_t_fits(g));
 	const size_t img = (size_t)g->hi * (size_t)g->wi, wp = (size_t)(g->wi + 2 * g->pw);
@@ -277,6 +287,11 @@ CN_CLONES void cn_im2col_t(const struct cn_geom *g, int32_t n, const float *x, f
 				}
 			}
 	}
+}
+
+void cn_im2col_t(const struct cn_geom *g, int32_t n, const float *x, float *colt)
+{
+	im2col_t_batch(g, n, x, colt);
 }
 
 /* dst[0..n) += src[0..n), inlined like copy_run for constant n */

@@ -17,8 +17,9 @@
 #include "../util.h"
 #include "ops.h"
 
-/* Whether a pass over m rows of c is worth a parallel region. */
-static bool parallel(size_t m, int32_t c)
+/* Whether a pass over m rows of c is worth a parallel region (read by pragmas only, which a
+   build without OpenMP drops). */
+static __attribute__((unused)) bool parallel(size_t m, int32_t c)
 {
 	return m * (size_t)c >= CN_PAR_MIN_LEN;
 }

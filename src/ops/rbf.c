@@ -171,6 +171,7 @@ void cn_rbf_backward(enum cn_rbf_kind kind, int32_t n, int32_t d, int32_t k, con
 	backward_terms(kind, n, k, r, dy, gamma, e, esum, dlg);
 	/* dmu and dx side by side, one a thread (each as one thread alone computes it) */
 	bool par = dx && (double)n * (double)d * (double)k > CN_GEMM_PAR_MIN_MNK;
+	(void)par; /* read by the pragma only, which a build without OpenMP drops */
 #pragma omp parallel if (par)
 	{
 		int t = cn_thread_id(), nt = cn_thread_count();
