@@ -25,29 +25,11 @@ void cn_gemm(bool ta, bool tb, int m, int n, int k, float alpha, const float *a,
 #endif
 }
 
-void cn_gemm_ref(bool ta, bool tb, int m, int n, int k, float alpha, const float *a, const float *b,
-                 float beta, float *c)
+/* The triple loop on strided matrices: cn_gemm_ref, and cn_gemm_ld in a CN_NAIVE_GEMM build. */
+static void ref_ld(bool ta, bool tb, int m, int n, int k, float alpha, const float *a, int lda,
+                   const float *b, int ldb, float beta, float *c, int ldc)
 {
 	for (int i = 0; i < m; i++) {
-		for (int j = 0; j < n; j++) {
-			double acc = 0;
-			for (int p = 0; p < k; p++) {
-				float av = ta ? a[(size_t)p * m + i] : a[(size_t)i * k + p];
-				float bv = tb ? b[(size_t)j * k + p] : b[(size_t)p * n + j];
-				acc += (double)av * bv;
-			}
-			float *cij = &c[(size_t)i * n + j];
-			/* beta == 0 overwrites (BLAS semantics: C may hold NaN garbage) */
-			*cij = (float)(alpha * acc + (beta == 0.0f ? 0.0 : (double)beta * *cij));
-		}
-	}
-}
-
-void cn_gemm_ld(bool ta, bool tb, int m, int n, int k, float alpha, const float *a, int lda,
-                const float *b, int ldb, float beta, float *c, int ldc)
-{
-#ifdef CN_NAIVE_GEMM
-	for (int i = 0; i < m; i++)
 		for (int j = 0; j < n; j++) {
 			double acc = 0;
 			for (int p = 0; p < k; p++) {
@@ -56,8 +38,23 @@ void cn_gemm_ld(bool ta, bool tb, int m, int n, int k, float alpha, const float 
 				acc += (double)av * bv;
 			}
 			float *cij = &c[(size_t)i * ldc + j];
+			/* beta == 0 overwrites (BLAS semantics: C may hold NaN garbage) */
 			*cij = (float)(alpha * acc + (beta == 0.0f ? 0.0 : (double)beta * *cij));
 		}
+	}
+}
+
+void cn_gemm_ref(bool ta, bool tb, int m, int n, int k, float alpha, const float *a, const float *b,
+                 float beta, float *c)
+{
+	ref_ld(ta, tb, m, n, k, alpha, a, ta ? m : k, b, tb ? k : n, beta, c, n);
+}
+
+void cn_gemm_ld(bool ta, bool tb, int m, int n, int k, float alpha, const float *a, int lda,
+                const float *b, int ldb, float beta, float *c, int ldc)
+{
+#ifdef CN_NAIVE_GEMM
+	ref_ld(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 #else
 	cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
 	            m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
