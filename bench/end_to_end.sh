@@ -33,8 +33,8 @@ for m in $models; do
 			status=1
 	fi
 done
-# join: one header (each CSV's first line), then every model's rows in zoo order
-join() { # PREFIX OUTPUT HAS_HEADER
+# one header (each CSV's first line), then every model's rows in zoo order
+merge_csv() { # PREFIX OUTPUT HAS_HEADER
 	first=yes
 	for m in $models; do
 		[ -f "$tmp/$1-$m" ] || continue
@@ -43,8 +43,8 @@ join() { # PREFIX OUTPUT HAS_HEADER
 	done >"$tmp/$1.joined"
 	[ $first = no ] && mv "$tmp/$1.joined" "$dir/$2" && echo "wrote $dir/$2"
 }
-join t train.csv yes
-join r roofline.csv yes
-join z zoo.tsv no
-[ $peer = yes ] && join p pytorch.csv yes
+merge_csv t train.csv yes
+merge_csv r roofline.csv yes
+merge_csv z zoo.tsv no
+[ $peer = yes ] && merge_csv p pytorch.csv yes
 exit $status
