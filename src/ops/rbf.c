@@ -37,7 +37,9 @@ static inline float sum_sq(const float *a, int32_t len)
 /*
  * One block of rows [i0, i1) of the forward after the GEMM left y = −2·x·μᵀ: add the norms,
  * clamp, scale by γ, apply f. Each element's arithmetic does not depend on the block, so the
- * rows may be shared out among threads. e^−r is vexp (vmath.h), not libm's expf: a scalar call
+ * rows may be shared out among threads. f runs over the block as one flat array: row by row,
+ * K = 100 left 4 of every 100 elements to the scalar tail (rbf inference 0.065 -> 0.045 ms for
+ * 500 rows of 64 -> 100, one thread). e^−r is vexp (vmath.h), not libm's expf: a scalar call
  * per element was a fifth of the layer's inference.
  */
 CN_CLONES static void forward_rows(enum cn_rbf_kind kind, int32_t i0, int32_t i1, int32_t d,
@@ -47,17 +49,18 @@ CN_CLONES static void forward_rows(enum cn_rbf_kind kind, int32_t i0, int32_t i1
 	for (int32_t i = i0; i < i1; i++) {
 		float x2 = sum_sq(x + (size_t)i * d, d);
 		float *restrict yi = y + (size_t)i * k;
-		float *restrict ri = r ? r + (size_t)i * k : NULL;
 		for (int32_t j = 0; j < k; j++) {
 			float d2 = yi[j] + x2 + mu2[j];
 			yi[j] = gamma[j] * (d2 > 0.0f ? d2 : 0.0f); /* r for now */
 		}
-		if (ri) memcpy(ri, yi, (size_t)k * sizeof(float));
-		if (kind == CN_RBF_GAUSSIAN)
-			for (int32_t j = 0; j < k; j++) yi[j] = vexp(-yi[j]);
-		else
-			for (int32_t j = 0; j < k; j++) yi[j] = 1.0f / sqrtf(1.0f + yi[j]);
 	}
+	size_t lo = (size_t)i0 * k, len = (size_t)(i1 - i0) * k;
+	float *restrict yb = y + lo;
+	if (r) memcpy(r + lo, yb, len * sizeof(float));
+	if (kind == CN_RBF_GAUSSIAN)
+		for (size_t j = 0; j < len; j++) yb[j] = vexp(-yb[j]);
+	else
+		for (size_t j = 0; j < len; j++) yb[j] = 1.0f / sqrtf(1.0f + yb[j]);
 }
 
 void cn_rbf_forward(enum cn_rbf_kind kind, int32_t n, int32_t d, int32_t k, const float *mu,
