@@ -75,18 +75,22 @@ static double images_per_sec(struct run *r)
 }
 
 /*
- * GEMM FLOPs per image: forward is the conv and linear layers' FLOPs; training adds
- * backward_data and backward_weights (each as large as forward) except the first layer's
- * dX, which the network never computes.
+ * GEMM FLOPs per image: forward is the conv and linear layers' FLOPs and the rbf layers'
+ * −2·x·μᵀ GEMM (not their norms and kernel); training adds backward_data and backward_weights
+ * (each a GEMM as large as forward's) except the first layer's dX, which the network never
+ * computes.
  */
 static void gemm_flops(const struct cn_net *net, double *train, double *infer)
 {
 	double f = 0, first = 0;
 	for (int32_t i = 0; i < net->n_layers; i++) {
-		enum cn_layer_kind k = net->layers[i].d.kind;
-		if (k != CN_LAYER_CONV2D && k != CN_LAYER_LINEAR) continue;
-		f += (double)cn_net_layer_flops(net, i);
-		if (i == 0) first = (double)cn_net_layer_flops(net, i);
+		const struct cn_layer *l = &net->layers[i];
+		double g = l->d.kind == CN_LAYER_RBF ? 2.0 * (double)l->w_len
+		           : l->d.kind == CN_LAYER_CONV2D || l->d.kind == CN_LAYER_LINEAR
+		               ? (double)cn_net_layer_flops(net, i)
+		               : 0;
+		f += g;
+		if (i == 0) first = g;
 	}
 	*infer = f;
 	*train = 3 * f - first;
