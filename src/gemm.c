@@ -66,6 +66,7 @@ int cn_gemm_threads(void)
 #ifdef CN_NAIVE_GEMM
 	return 1;
 #else
+	if (cn_in_parallel()) return 1; /* OpenBLAS then runs each call on its caller alone */
 	int n = openblas_get_num_threads();
 	return n < 1 ? 1 : n;
 #endif

@@ -274,23 +274,23 @@ static void batchnorm_backward(struct cn_layer *l, const float *dy, float *dx, f
 }
 
 const struct cn_layer_impl cn_layer_impls[CN_LAYER_COUNT] = {
-    [CN_LAYER_CONV2D] = {"conv", conv_shape, conv_ws_len, conv_forward, conv_backward, true, true},
-    [CN_LAYER_LINEAR] = {"linear", linear_shape, no_ws, linear_forward, linear_backward, false,
-                         false},
-    [CN_LAYER_MAXPOOL2D] = {"maxpool", pool_shape, no_ws, maxpool_forward, maxpool_backward, false,
-                            false},
-    [CN_LAYER_AVGPOOL2D] = {"avgpool", pool_shape, no_ws, avgpool_forward, avgpool_backward, false,
-                            false},
-    [CN_LAYER_ACT] = {"act", same_shape, no_ws, copy_forward, copy_backward, false, false},
-    [CN_LAYER_FLATTEN] = {"flatten", flatten_shape, no_ws, copy_forward, copy_backward, false,
-                          false},
-    [CN_LAYER_RBF] = {"rbf", rbf_shape, rbf_ws_len, rbf_forward, rbf_backward, false, false},
-    [CN_LAYER_LPPOOL2D] = {"lppool", pool_shape, no_ws, lppool_forward, lppool_backward, false,
-                           false},
-    [CN_LAYER_DROPOUT] = {"dropout", same_shape, no_ws, dropout_forward, dropout_backward, false,
-                          false},
+    [CN_LAYER_CONV2D] = {"conv", conv_shape, conv_ws_len, conv_forward, conv_backward,
+                         .fuses_act = true, .fuses_act_backward = true},
+    [CN_LAYER_LINEAR] = {"linear", linear_shape, no_ws, linear_forward, linear_backward,
+                         .splits_rows = true},
+    [CN_LAYER_MAXPOOL2D] = {"maxpool", pool_shape, no_ws, maxpool_forward, maxpool_backward},
+    [CN_LAYER_AVGPOOL2D] = {"avgpool", pool_shape, no_ws, avgpool_forward, avgpool_backward},
+    [CN_LAYER_ACT] = {"act", same_shape, no_ws, copy_forward, copy_backward, .splits_rows = true},
+    [CN_LAYER_FLATTEN] = {"flatten", flatten_shape, no_ws, copy_forward, copy_backward,
+                          .splits_rows = true},
+    /* splits: an inference plan gives it no cache, and its ws is its own */
+    [CN_LAYER_RBF] = {"rbf", rbf_shape, rbf_ws_len, rbf_forward, rbf_backward, .splits_rows = true},
+    [CN_LAYER_LPPOOL2D] = {"lppool", pool_shape, no_ws, lppool_forward, lppool_backward},
+    [CN_LAYER_DROPOUT] = {"dropout", same_shape, no_ws, dropout_forward, dropout_backward,
+                          .splits_rows = true},
+    /* does not split: its evaluation forward writes the shared scale and shift to its cache */
     [CN_LAYER_BATCHNORM] = {"batchnorm", batchnorm_shape, batchnorm_ws_len, batchnorm_forward,
-                            batchnorm_backward, false, false},
+                            batchnorm_backward},
 };
 
 void cn_layer_format(const struct cn_layer_desc *d, char *buf, size_t len)

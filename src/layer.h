@@ -81,6 +81,11 @@ struct cn_layer_impl {
 	bool fuses_act; /* forward applies d.act itself (while its output is in cache) */
 	/* backward gets dy before d.act's derivative, applies it itself and may overwrite dy */
 	bool fuses_act_backward;
+	/*
+	 * an inference forward may run on any slice of the batch's images, slices side by side
+	 * on threads, each with a workspace of its own: it reads and writes only its images' rows
+	 */
+	bool splits_rows;
 };
 
 extern const struct cn_layer_impl cn_layer_impls[CN_LAYER_COUNT];

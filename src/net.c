@@ -222,6 +222,41 @@ static size_t cache_len(const struct cn_layer *l, size_t out_len, bool train)
 	return 0;
 }
 
+/*
+ * An inference plan whose layers all split by rows (layer.h) may run its forward as one slice
+ * of the batch per thread, each thread through every layer on one-threaded GEMMs, instead of
+ * every layer sharing out its own work: one parallel region per forward, not one or two per
+ * layer with a barrier each. Each thread then reads all the weights where a layer's own split
+ * (linear.c: by output columns) has each read all the activations, so the forward splits only
+ * batches whose GEMM inputs outweigh the weights, and at least SPLIT_MIN_IMAGES a thread.
+ * Forward ms on 2 threads, layers' own split -> batch split (medians of 2000 calls, Zen 5):
+ * rbf (784 -> 64 -> 100 -> 10, splits from 64 images) batch 64 0.048 -> 0.039, 100 0.069 ->
+ * 0.050, 1000 0.37 -> 0.31; mlp (784 -> 256 -> 10, from 196) batch 32 0.048 -> 0.062, 100
+ * 0.105 -> 0.121, 256 0.246 -> 0.259, 400 0.374 -> 0.378, 1000 0.95 -> 0.90.
+ * Convolutions and pools keep their own threading (their plans share chunks among threads);
+ * batch norm writes shared state.
+ */
+#define SPLIT_MIN_IMAGES 16
+
+static void plan_split(struct cn_net *net, bool train)
+{
+	net->split = 1;
+	net->split_min = INT32_MAX;
+	if (train) return;
+	double weights = 0, inputs = 0; /* floats: all layers' weights; one image's GEMM inputs */
+	for (int32_t i = 0; i < net->n_layers; i++) {
+		const struct cn_layer *l = &net->layers[i];
+		if (!cn_layer_impls[l->d.kind].splits_rows) return;
+		weights += (double)l->w_len;
+		if (l->w_len) inputs += (double)shape_len(l->in);
+	}
+	int32_t nt = cn_gemm_threads();
+	if (nt < 2) return;
+	net->split = nt;
+	double min = CN_MAX(weights / CN_MAX(inputs, 1.0), (double)SPLIT_MIN_IMAGES * nt);
+	net->split_min = min < INT32_MAX ? (int32_t)ceil(min) : INT32_MAX;
+}
+
 static enum cn_status reserve(struct cn_net *net, int32_t batch, bool train,
                               struct plan_offsets *off)
 {
@@ -253,7 +288,12 @@ static enum cn_status reserve(struct cn_net *net, int32_t batch, bool train,
 			                  "layer %d: lowering workspace overflows", i + 1);
 		net->ws_len = CN_MAX(net->ws_len, ws);
 	}
-	off->ws = cn_arena_reserve_array(a, net->ws_len, sizeof(float));
+	plan_split(net, train);
+	size_t ws_all = cn_mul4(net->ws_len, (size_t)net->split, 1, 1);
+	if (ws_all == SIZE_MAX)
+		return cn_err_set(net->err, CN_ERR_NOMEM, "workspace of %d threads overflows",
+		                  net->split);
+	off->ws = cn_arena_reserve_array(a, ws_all, sizeof(float));
 	if (train) {
 		off->dbuf[0] = cn_arena_reserve_array(a, max_out, sizeof(float));
 		off->dbuf[1] = cn_arena_reserve_array(a, max_out, sizeof(float));

@@ -31,12 +31,14 @@ struct cn_net {
 	int32_t batch; /* 0 when not planned */
 	enum cn_plan_mode mode;
 	float *input; /* [BATCH, H, W, C] */
-	float *ws;    /* [ws_len] scratch shared by all layers (they run one at a time) */
+	float *ws;    /* [split, ws_len] scratch shared by all layers (they run one at a time) */
 	size_t ws_len;
-	float *dbuf[2]; /* ping-pong activation gradients, each [BATCH, max layer output] */
-	float *probs;   /* [BATCH, outputs] softmax of the last loss */
-	int32_t n;      /* images in the last forward (0: none since planning) */
-	bool have_dout; /* a loss has set dbuf[0] for the last forward */
+	int32_t split;     /* threads that each run the whole forward on a slice of the batch, */
+	int32_t split_min; /* for batches of this many images and more (net.c: plan_split) */
+	float *dbuf[2];    /* ping-pong activation gradients, each [BATCH, max layer output] */
+	float *probs;      /* [BATCH, outputs] softmax of the last loss */
+	int32_t n;         /* images in the last forward (0: none since planning) */
+	bool have_dout;    /* a loss has set dbuf[0] for the last forward */
 };
 
 /*

@@ -4,9 +4,49 @@
  * first) or numerics (the loss is checked for NaN/Inf).
  */
 #include <math.h>
+#include <string.h>
 
 #include "error.h"
 #include "net.h"
+#include "util.h"
+
+/* Images [lo, hi) of a batch tensor. */
+static struct cn_tensor images(struct cn_tensor t, int32_t lo, int32_t hi)
+{
+	t.data += (size_t)lo * cn_tensor_image_len(&t);
+	t.n = hi - lo;
+	return t;
+}
+
+static void forward_layer(struct cn_layer *l, float *ws)
+{
+	const struct cn_layer_impl *impl = &cn_layer_impls[l->d.kind];
+	impl->forward(l, ws);
+	if (l->d.act != CN_ACT_IDENTITY && !impl->fuses_act)
+		cn_act_forward(l->d.act, l->d.slope, l->y.data, l->y.data, cn_tensor_len(&l->y));
+}
+
+/* Each thread copies in its slice of the images and runs it through every layer. */
+static void forward_split(struct cn_net *net, const float *x, int32_t n)
+{
+	size_t in_len = (size_t)net->in.h * net->in.w * net->in.c;
+#pragma omp parallel num_threads(net->split)
+	{
+		int32_t t = (int32_t)cn_thread_id(), nt = (int32_t)cn_thread_count();
+		int32_t lo = (int32_t)((int64_t)n * t / nt),
+		        hi = (int32_t)((int64_t)n * (t + 1) / nt);
+		if (x != net->input)
+			memcpy(net->input + lo * in_len, x + lo * in_len,
+			       (size_t)(hi - lo) * in_len * sizeof(float));
+		float *ws = net->ws + (size_t)t * net->ws_len;
+		for (int32_t i = 0; i < net->n_layers; i++) {
+			struct cn_layer slice = net->layers[i];
+			slice.x = images(slice.x, lo, hi);
+			slice.y = images(slice.y, lo, hi);
+			forward_layer(&slice, ws);
+		}
+	}
+}
 
 enum cn_status cn_net_forward(struct cn_net *net, const float *x, int32_t n, const float **y)
 {
@@ -16,20 +56,19 @@ enum cn_status cn_net_forward(struct cn_net *net, const float *x, int32_t n, con
 		return cn_err_set(net->err, CN_ERR_ARG,
 		                  "forward of %d images (planned for 1..%d)%s", n, net->batch,
 		                  x ? "" : " from NULL");
-	size_t in_len = (size_t)n * net->in.h * net->in.w * net->in.c;
-	if (x != net->input)
-		for (size_t i = 0; i < in_len; i++) net->input[i] = x[i];
 	/* training behaviour (dropout masks, batch statistics) only where backward can follow */
 	bool train = net->training && net->mode == CN_PLAN_TRAIN;
 	for (int32_t i = 0; i < net->n_layers; i++) {
 		struct cn_layer *l = &net->layers[i];
 		l->x.n = l->y.n = n;
 		l->train = train;
-		const struct cn_layer_impl *impl = &cn_layer_impls[l->d.kind];
-		impl->forward(l, net->ws);
-		if (l->d.act != CN_ACT_IDENTITY && !impl->fuses_act)
-			cn_act_forward(l->d.act, l->d.slope, l->y.data, l->y.data,
-			               cn_tensor_len(&l->y));
+	}
+	if (net->split > 1 && n >= net->split_min) {
+		forward_split(net, x, n);
+	} else {
+		size_t in_len = (size_t)n * net->in.h * net->in.w * net->in.c;
+		if (x != net->input) memcpy(net->input, x, in_len * sizeof(float));
+		for (int32_t i = 0; i < net->n_layers; i++) forward_layer(&net->layers[i], net->ws);
 	}
 	net->n = n;
 	net->have_dout = false;

@@ -47,7 +47,8 @@ static inline size_t cn_mul4(size_t a, size_t b, size_t c, size_t d)
 #define CN_CLONES
 #endif
 
-/* This thread's index in the current OpenMP team, and the team's size (0 and 1 outside one). */
+/* This thread's index in the current OpenMP team, and the team's size (0 and 1 outside one);
+   whether an active (more than one thread) region encloses the caller. */
 #ifdef _OPENMP
 #include <omp.h>
 static inline int cn_thread_id(void)
@@ -58,6 +59,10 @@ static inline int cn_thread_count(void)
 {
 	return omp_get_num_threads();
 }
+static inline bool cn_in_parallel(void)
+{
+	return omp_in_parallel();
+}
 #else
 static inline int cn_thread_id(void)
 {
@@ -66,6 +71,10 @@ static inline int cn_thread_id(void)
 static inline int cn_thread_count(void)
 {
 	return 1;
+}
+static inline bool cn_in_parallel(void)
+{
+	return false;
 }
 #endif
 

@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "colnet.h"
-#include "net.h" /* white-box: the gradient check replays the dropout generator */
+#include "net.h" /* white-box: the dropout generator, the inference split */
 #include "util.h"
 
 static void create_bad(const char *spec, struct cn_shape in, enum cn_status want,
@@ -319,6 +319,55 @@ static void rbf_lppool_infer_matches_train(void **state)
 	cn_net_free(net);
 }
 
+/*
+ * An inference plan of row-wise layers on 2 threads runs a large enough batch as one slice a
+ * thread through the whole network (white-box: net.c's plan_split); the outputs match a
+ * training plan's evaluation forward and each image run alone, for an odd batch (slices of
+ * 18 and 19 images) and an even one. Convolutions and batch norm keep the layers' own split.
+ */
+static void inference_split_by_images(void **state)
+{
+	(void)state;
+	const char *spec = "flatten | linear 40 tanh | dropout 0.3 | rbf 30 imq | relu | linear 3";
+	struct cn_shape in = {2, 3, 3};
+	char err[CN_ERR_LEN];
+	struct cn_net *net;
+	assert_int_equal(cn_set_blas_threads(2), CN_OK);
+	assert_int_equal(cn_net_create(&net, spec, in, 13, err), CN_OK);
+	enum { N = 64, IMG = 18, OUT = 3 };
+	float *x = tu_floats((size_t)N * IMG), want[N * OUT], got[N * OUT];
+	struct tu_rng rng = tu_rng_make(17);
+	tu_fill_uniform(&rng, x, (size_t)N * IMG, -1, 1);
+	const float *y;
+	assert_int_equal(cn_net_plan(net, N, CN_PLAN_TRAIN), CN_OK);
+	assert_int_equal(cn_net_set_training(net, 0), CN_OK);
+	assert_int_equal(cn_net_forward(net, x, N, &y), CN_OK);
+	memcpy(want, y, sizeof(want));
+	assert_int_equal(cn_net_plan(net, N, CN_PLAN_INFER), CN_OK);
+	assert_int_equal(net->split, 2);
+	int32_t batches[] = {37, N};
+	for (size_t b = 0; b < sizeof(batches) / sizeof(batches[0]); b++) {
+		assert_true(batches[b] >= net->split_min);
+		assert_int_equal(cn_net_forward(net, x, batches[b], &y), CN_OK);
+		tu_check_close("split batch vs training plan", y, want, (size_t)batches[b] * OUT,
+		               1e-5, spec);
+	}
+	memcpy(got, y, sizeof(got));
+	for (int i = 0; i < N; i++) {
+		assert_int_equal(cn_net_forward(net, x + i * IMG, 1, &y), CN_OK);
+		tu_check_close("image alone vs split batch", y, got + i * OUT, OUT, 1e-5, spec);
+	}
+	cn_net_free(net);
+	const char *whole[] = {"conv 2 k1 | linear 3", "linear 8 | batchnorm relu | linear 3"};
+	for (size_t i = 0; i < sizeof(whole) / sizeof(whole[0]); i++) {
+		assert_int_equal(cn_net_create(&net, whole[i], in, 13, err), CN_OK);
+		assert_int_equal(cn_net_plan(net, N, CN_PLAN_INFER), CN_OK);
+		assert_int_equal(net->split, 1);
+		cn_net_free(net);
+	}
+	free(x);
+}
+
 static void two_nets_are_independent(void **state)
 {
 	(void)state;
@@ -511,6 +560,7 @@ int main(void)
 	    cmocka_unit_test(batch_gradient_is_mean_of_images),
 	    cmocka_unit_test(pinned_chunks),
 	    cmocka_unit_test(rbf_lppool_infer_matches_train),
+	    cmocka_unit_test(inference_split_by_images),
 	    cmocka_unit_test(two_nets_are_independent),
 	    cmocka_unit_test(state_and_argument_errors),
 	    cmocka_unit_test(zoo_entries_build),

@@ -98,6 +98,15 @@ static void step_allocates_nothing(void **state)
 		long during = allocations - before;
 		if (during) print_error("'%s': %ld allocations in the step\n", specs[s], during);
 		assert_int_equal(during, 0);
+		/* nor an inference plan's forward, whose dense nets split the batch among threads */
+		assert_int_equal(cn_net_plan(net, 64, CN_PLAN_INFER), CN_OK);
+		tu_fill_uniform(&rng, cn_net_input(net), 64 * 28 * 28, 0, 1);
+		before = allocations;
+		for (int32_t n = 1; n <= 64; n *= 4) {
+			const float *y;
+			assert_int_equal(cn_net_forward(net, cn_net_input(net), n, &y), CN_OK);
+		}
+		assert_int_equal(allocations - before, 0);
 		free(x);
 		cn_net_free(net);
 	}
