@@ -4,7 +4,7 @@
 # only the public header.
 level() {
 	case "$1" in
-	include/colnet.h | src/util.h | src/error.[ch] | src/rng.[ch] | src/bytes.[ch] | src/finite.[ch]) echo 0 ;;
+	include/colnet.h | src/util.h | src/join.h | src/error.[ch] | src/rng.[ch] | src/bytes.[ch] | src/finite.[ch]) echo 0 ;;
 	src/gemm.[ch] | src/gemm_small.c) echo 1 ;;
 	src/arena.[ch]) echo 2 ;;
 	src/tensor.h) echo 3 ;;

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "error.h"
+#include "join.h"
 #include "net.h"
 #include "util.h"
 
@@ -30,8 +31,10 @@ static void forward_layer(struct cn_layer *l, float *ws)
 static void forward_split(struct cn_net *net, const float *x, int32_t n)
 {
 	size_t in_len = (size_t)net->in.h * net->in.w * net->in.c;
+	int arrived = 0;
 #pragma omp parallel num_threads(net->split)
 	{
+		double start = cn_join_now();
 		int32_t t = (int32_t)cn_thread_id(), nt = (int32_t)cn_thread_count();
 		int32_t lo = (int32_t)((int64_t)n * t / nt),
 		        hi = (int32_t)((int64_t)n * (t + 1) / nt);
@@ -45,6 +48,7 @@ static void forward_split(struct cn_net *net, const float *x, int32_t n)
 			slice.y = images(slice.y, lo, hi);
 			forward_layer(&slice, ws);
 		}
+		cn_join_spin(&arrived, nt, start);
 	}
 }
 
