@@ -126,6 +126,17 @@ enum cn_status cn_net_layer_chunks(const struct cn_net *net, int32_t i, int32_t 
                                    int32_t *backward);
 
 /*
+ * How the plan runs a forward in evaluation: an inference plan whose layers all work image by
+ * image (linear, rbf, activations, flatten, dropout) on more than one thread gives each thread
+ * a slice of a batch of *min_images or more (a batch whose GEMM inputs outweigh the weights),
+ * which it runs through every layer; *threads is then the thread count. Otherwise (and for
+ * smaller batches) each layer shares out its own work; where no batch the plan takes splits,
+ * *threads is 1 and *min_images 0. CN_ERR_STATE before a plan.
+ */
+enum cn_status cn_net_forward_split(const struct cn_net *net, int32_t *threads,
+                                    int32_t *min_images);
+
+/*
  * Pin every convolution to at most `images` images per GEMM, forward and backward, instead of
  * the plan's rule (0 gives the rule back). A current plan is re-made at once for its batch
  * and mode. A given choice repeats its results exactly; another choice changes them only by

@@ -363,6 +363,16 @@ enum cn_status cn_net_layer_chunks(const struct cn_net *net, int32_t i, int32_t 
 	return CN_OK;
 }
 
+enum cn_status cn_net_forward_split(const struct cn_net *net, int32_t *threads, int32_t *min_images)
+{
+	if (!net || !threads || !min_images) return CN_ERR_ARG;
+	if (!net->batch) return CN_ERR_STATE;
+	bool splits = net->split > 1 && net->split_min <= net->batch;
+	*threads = splits ? net->split : 1;
+	*min_images = splits ? net->split_min : 0;
+	return CN_OK;
+}
+
 enum cn_status cn_net_pin_chunks(struct cn_net *net, int32_t images)
 {
 	if (!net) return CN_ERR_ARG;

@@ -156,6 +156,14 @@ fi
 	grep -q "^layer 3: 3 images per GEMM forward, 3 backward" "$tmp/info" &&
 	ok "info --chunk 3" || bad "info --chunk 3: $(cat "$tmp/info")"
 # the MFLOP/img column lines up even past 64 characters (deep-cnn-bn's 1280000-weight layer)
+# a dense model's inference plan splits large batches by image, a convolutional one does not
+"$COLNET" info --model mlp --batch 1000 >"$tmp/info" 2>&1 &&
+	threads=$(sed -n 's/^threads: \([0-9]*\) .*/\1/p' "$tmp/info") &&
+	if [ "$threads" -ge 2 ]; then want="batches of 196 images and more run as $threads slices"; else want="each layer shares"; fi &&
+	grep -q "^planned arena for inference at batch 1000: .*$want" "$tmp/info" &&
+	"$COLNET" info --model tutorial-cnn --batch 1000 >"$tmp/info2" 2>&1 &&
+	grep -q "^planned arena for inference at batch 1000: .*each layer shares out its own work" "$tmp/info2" &&
+	ok "info: inference split" || bad "info split: $(cat "$tmp/info" "$tmp/info2")"
 "$COLNET" info --model deep-cnn-bn >"$tmp/info" 2>&1 &&
 	[ "$(grep -E '^ *([0-9]+ |# )' "$tmp/info" | awk '{ print length($0) }' | sort -u | wc -l)" -eq 1 ] &&
 	ok "info: one MFLOP column" || bad "info columns: $(cat "$tmp/info")"

@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "colnet.h"
-#include "net.h" /* white-box: the dropout generator, the inference split */
+#include "net.h" /* white-box: the gradient check replays the dropout generator */
 #include "util.h"
 
 static void create_bad(const char *spec, struct cn_shape in, enum cn_status want,
@@ -321,7 +321,7 @@ static void rbf_lppool_infer_matches_train(void **state)
 
 /*
  * An inference plan of row-wise layers on 2 threads runs a large enough batch as one slice a
- * thread through the whole network (white-box: net.c's plan_split); the outputs match a
+ * thread through the whole network (cn_net_forward_split says so); the outputs match a
  * training plan's evaluation forward and each image run alone, for an odd batch (slices of
  * 18 and 19 images) and an even one. Convolutions and batch norm keep the layers' own split.
  */
@@ -341,13 +341,18 @@ static void inference_split_by_images(void **state)
 	const float *y;
 	assert_int_equal(cn_net_plan(net, N, CN_PLAN_TRAIN), CN_OK);
 	assert_int_equal(cn_net_set_training(net, 0), CN_OK);
+	int32_t threads, min_images;
+	assert_int_equal(cn_net_forward_split(net, &threads, &min_images), CN_OK);
+	assert_int_equal(threads, 1); /* training plans never split */
 	assert_int_equal(cn_net_forward(net, x, N, &y), CN_OK);
 	memcpy(want, y, sizeof(want));
 	assert_int_equal(cn_net_plan(net, N, CN_PLAN_INFER), CN_OK);
-	assert_int_equal(net->split, 2);
+	assert_int_equal(cn_net_forward_split(net, &threads, &min_images), CN_OK);
+	assert_int_equal(threads, 2);
+	assert_true(min_images >= 32); /* at least 16 a thread */
 	int32_t batches[] = {37, N};
 	for (size_t b = 0; b < sizeof(batches) / sizeof(batches[0]); b++) {
-		assert_true(batches[b] >= net->split_min);
+		assert_true(batches[b] >= min_images);
 		assert_int_equal(cn_net_forward(net, x, batches[b], &y), CN_OK);
 		tu_check_close("split batch vs training plan", y, want, (size_t)batches[b] * OUT,
 		               1e-5, spec);
@@ -361,8 +366,11 @@ static void inference_split_by_images(void **state)
 	const char *whole[] = {"conv 2 k1 | linear 3", "linear 8 | batchnorm relu | linear 3"};
 	for (size_t i = 0; i < sizeof(whole) / sizeof(whole[0]); i++) {
 		assert_int_equal(cn_net_create(&net, whole[i], in, 13, err), CN_OK);
+		assert_int_equal(cn_net_forward_split(net, &threads, &min_images), CN_ERR_STATE);
 		assert_int_equal(cn_net_plan(net, N, CN_PLAN_INFER), CN_OK);
-		assert_int_equal(net->split, 1);
+		assert_int_equal(cn_net_forward_split(net, &threads, &min_images), CN_OK);
+		assert_int_equal(threads, 1);
+		assert_int_equal(min_images, 0);
 		cn_net_free(net);
 	}
 	free(x);

@@ -65,6 +65,7 @@ static int print_model(const char *model, struct cn_shape in, int32_t batch, int
 		if (cn_net_create(&net, spec, in, 1, err)) return cli_fail("model: %s", err);
 	}
 	in = cn_net_input_shape(net);
+	cn_set_blas_threads(cli_cores()); /* plan as train and eval do: they set it too */
 	printf("\nmodel:   %s\ninput:   %dx%dx%d (HxWxC)\n", cn_net_spec(net), in.h, in.w, in.c);
 	for (int32_t i = 0; cn_net_class_name(net, i); i++) /* a model trained on class folders */
 		printf("%s%s", i ? ", " : "classes: ", cn_net_class_name(net, i));
@@ -95,6 +96,21 @@ static int print_model(const char *model, struct cn_shape in, int32_t batch, int
 		print_chunks(net, batch);
 		printf("planned arena for training at batch %d: %.1f MB\n", batch,
 		       cn_net_plan_bytes(net) / 1e6);
+		int32_t threads, min_images;
+		if (cn_net_plan(net, batch, CN_PLAN_INFER) ||
+		    cn_net_forward_split(net, &threads, &min_images)) {
+			rc = cli_fail("plan: %s", cn_net_error(net));
+		} else {
+			printf("planned arena for inference at batch %d: %.1f MB; ", batch,
+			       cn_net_plan_bytes(net) / 1e6);
+			if (threads > 1)
+				printf(
+				    "batches of %d images and more run as %d slices, each through "
+				    "every layer on a thread of its own\n",
+				    min_images, threads);
+			else
+				printf("each layer shares out its own work among the threads\n");
+		}
 	}
 	cn_net_free(net);
 	return rc;
