@@ -321,7 +321,8 @@ static void rbf_lppool_infer_matches_train(void **state)
 
 /*
  * An inference plan of row-wise layers on 2 threads runs a large enough batch as one slice a
- * thread through the whole network (cn_net_forward_split says so); the outputs match a
+ * thread through the whole network (cn_net_forward_split says so: from 32 images here, by
+ * the weights-vs-inputs rule, 2010 / 88 = 23, and at least 16 a thread); the outputs match a
  * training plan's evaluation forward and each image run alone, for an odd batch (slices of
  * 18 and 19 images) and an even one. Convolutions and batch norm keep the layers' own split.
  */
@@ -348,11 +349,12 @@ static void inference_split_by_images(void **state)
 	memcpy(want, y, sizeof(want));
 	assert_int_equal(cn_net_plan(net, N, CN_PLAN_INFER), CN_OK);
 	assert_int_equal(cn_net_forward_split(net, &threads, &min_images), CN_OK);
-	assert_int_equal(threads, 2);
-	assert_true(min_images >= 32); /* at least 16 a thread */
+	/* a CN_NAIVE_GEMM build plans for one thread: the split is not taken, the outputs hold */
+	bool naive = strcmp(cn_blas_core(), "naive") == 0;
+	assert_int_equal(threads, naive ? 1 : 2);
+	if (!naive) assert_true(min_images >= 32 && min_images <= 37); /* >= 16 a thread */
 	int32_t batches[] = {37, N};
 	for (size_t b = 0; b < sizeof(batches) / sizeof(batches[0]); b++) {
-		assert_true(batches[b] >= min_images);
 		assert_int_equal(cn_net_forward(net, x, batches[b], &y), CN_OK);
 		tu_check_close("split batch vs training plan", y, want, (size_t)batches[b] * OUT,
 		               1e-5, spec);
