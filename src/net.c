@@ -230,7 +230,7 @@ static size_t cache_len(const struct cn_layer *l, size_t out_len, bool train)
  * (linear.c: by output columns) has each read all the activations, so the forward splits only
  * batches whose GEMM inputs outweigh the weights, and at least SPLIT_MIN_IMAGES a thread.
  * Forward ms on 2 threads, layers' own split -> batch split (medians of 2000 calls, Zen 5):
- * rbf (784 -> 64 -> 100 -> 10, splits from 64 images) batch 64 0.048 -> 0.039, 100 0.069 ->
+ * rbf (784 -> 64 -> 100 -> 10, splits from 61 images) batch 64 0.048 -> 0.039, 100 0.069 ->
  * 0.050, 1000 0.37 -> 0.31; mlp (784 -> 256 -> 10, from 196) batch 32 0.048 -> 0.062, 100
  * 0.105 -> 0.121, 256 0.246 -> 0.259, 400 0.374 -> 0.378, 1000 0.95 -> 0.90.
  * Convolutions and pools keep their own threading (their plans share chunks among threads);
