@@ -31,10 +31,21 @@ static void share(size_t len, size_t *lo, size_t *hi)
 }
 
 /*
- * y = (x - mean) * scale + beta per channel; mean, scale, beta [C]. Subtracting the mean first
- * (not x * scale + folded shift) keeps a near-constant channel exact: its istd is ~316, and
- * folding the mean into the shift cancelled catastrophically (beta off by 2e-4 measured).
+ * y = (x - mean) * scale + beta per channel for rows [lo, hi); mean, scale, beta [C].
+ * Subtracting the mean first (not x * scale + folded shift) keeps a near-constant channel
+ * exact: its istd is ~316, and folding the mean into the shift cancelled catastrophically
+ * (beta off by 2e-4 measured).
  */
+CN_CLONES static void affine_rows(size_t lo, size_t hi, int32_t c, const float *mean,
+                                  const float *scale, const float *beta, const float *x, float *y)
+{
+	for (size_t r = lo; r < hi; r++) {
+		const float *xr = x + r * (size_t)c;
+		float *yr = y + r * (size_t)c;
+		for (int32_t j = 0; j < c; j++) yr[j] = (xr[j] - mean[j]) * scale[j] + beta[j];
+	}
+}
+
 static void affine(size_t m, int32_t c, const float *mean, const float *scale, const float *beta,
                    const float *x, float *y)
 {
@@ -42,36 +53,65 @@ static void affine(size_t m, int32_t c, const float *mean, const float *scale, c
 	{
 		size_t lo, hi;
 		share(m, &lo, &hi);
-		for (size_t r = lo; r < hi; r++) {
-			const float *xr = x + r * (size_t)c;
-			float *yr = y + r * (size_t)c;
-			for (int32_t j = 0; j < c; j++)
-				yr[j] = (xr[j] - mean[j]) * scale[j] + beta[j];
-		}
+		affine_rows(lo, hi, c, mean, scale, beta, x, y);
 	}
 }
 
-/* sum[j] = Σ_rows x, then sq[j] = Σ_rows (x - sum[j]/m)²; sum receives the mean. */
+/*
+ * The per-channel sums, by blocks of LANES channels whose accumulators stay in registers for
+ * the whole walk down the rows (a thread's channels are whole blocks but the last), compiled
+ * per vector width. Every channel is still summed in row order: the bits did not change (a
+ * deep-cnn-bn checkpoint after 1 000 images was byte-identical). As one loop over the
+ * thread's channels in baseline SSE2 with the sums in memory, batch norm was 13% of
+ * deep-cnn-bn's training step; at 78 400 rows x 32 channels, 2 threads, forward 0.89 -> 0.30
+ * ms and backward 1.04 -> 0.55 ms, and deep-cnn-bn trained at 4 200-4 286 -> 4 752-5 153
+ * images/s (batch 100).
+ */
+#define LANES 16
+
+/* sum[j] = Σ_rows x, then sq[j] = Σ_rows (x - sum[j]/m)², for channels [j0, j0 + w) */
+CN_CLONES static void moments_block(size_t m, int32_t c, int32_t j0, int32_t w, const float *x,
+                                    double *sum, double *sq)
+{
+	double s[LANES] = {0}, q[LANES] = {0}, mean[LANES];
+	x += j0;
+	if (w == LANES) {
+		for (size_t r = 0; r < m; r++)
+			for (int32_t j = 0; j < LANES; j++) s[j] += x[r * (size_t)c + j];
+	} else {
+		for (size_t r = 0; r < m; r++)
+			for (int32_t j = 0; j < w; j++) s[j] += x[r * (size_t)c + j];
+	}
+	for (int32_t j = 0; j < LANES; j++) mean[j] = s[j] / (double)m;
+	/* two passes: squared deviations, not E[x²] - mean² (cancellation) */
+	if (w == LANES) {
+		for (size_t r = 0; r < m; r++)
+			for (int32_t j = 0; j < LANES; j++) {
+				double d = x[r * (size_t)c + j] - mean[j];
+				q[j] += d * d;
+			}
+	} else {
+		for (size_t r = 0; r < m; r++)
+			for (int32_t j = 0; j < w; j++) {
+				double d = x[r * (size_t)c + j] - mean[j];
+				q[j] += d * d;
+			}
+	}
+	for (int32_t j = 0; j < w; j++) {
+		sum[j0 + j] = mean[j];
+		sq[j0 + j] = q[j];
+	}
+}
+
+/* sum receives the mean per channel, sq the sum of squared deviations from it. */
 static void moments(size_t m, int32_t c, const float *x, double *sum, double *sq)
 {
-	memset(sum, 0, 2 * (size_t)c * sizeof(double)); /* sum and sq are adjacent */
 #pragma omp parallel if (parallel(m, c))
 	{
 		size_t lo, hi;
 		share((size_t)c, &lo, &hi);
-		for (size_t r = 0; r < m; r++) {
-			const float *xr = x + r * (size_t)c;
-			for (size_t j = lo; j < hi; j++) sum[j] += xr[j];
-		}
-		for (size_t j = lo; j < hi; j++) sum[j] /= (double)m; /* now the mean */
-		/* two passes: squared deviations, not E[x²] - mean² (cancellation) */
-		for (size_t r = 0; r < m; r++) {
-			const float *xr = x + r * (size_t)c;
-			for (size_t j = lo; j < hi; j++) {
-				double d = xr[j] - sum[j];
-				sq[j] += d * d;
-			}
-		}
+		for (size_t j = lo; j < hi; j += LANES)
+			moments_block(m, c, (int32_t)j, (int32_t)CN_MIN(LANES, hi - j), x, sum, sq);
 	}
 }
 
@@ -111,6 +151,53 @@ void cn_batchnorm_forward_eval(size_t m, int32_t c, const float *gamma, const fl
 	affine(m, c, saved, scale, beta, x, y);
 }
 
+/* sdy[j] = Σ_rows dy, sdyx[j] = Σ_rows dy·xhat for channels [j0, j0 + w), as moments_block */
+CN_CLONES static void grad_sums_block(size_t m, int32_t c, int32_t j0, int32_t w,
+                                      const float *restrict x, const float *restrict dy,
+                                      const float *restrict mean, const float *restrict istd,
+                                      double *sdy, double *sdyx)
+{
+	double s[LANES] = {0}, sx[LANES] = {0};
+	x += j0, dy += j0, mean += j0, istd += j0;
+	if (w == LANES) {
+		for (size_t r = 0; r < m; r++) {
+			const float *restrict xr = x + r * (size_t)c, *restrict dyr =
+			                                                  dy + r * (size_t)c;
+			for (int32_t j = 0; j < LANES; j++) {
+				float xh = (xr[j] - mean[j]) * istd[j];
+				s[j] += dyr[j];
+				sx[j] += (double)dyr[j] * xh;
+			}
+		}
+	} else {
+		for (size_t r = 0; r < m; r++) {
+			const float *restrict xr = x + r * (size_t)c, *restrict dyr =
+			                                                  dy + r * (size_t)c;
+			for (int32_t j = 0; j < w; j++) {
+				float xh = (xr[j] - mean[j]) * istd[j];
+				s[j] += dyr[j];
+				sx[j] += (double)dyr[j] * xh;
+			}
+		}
+	}
+	for (int32_t j = 0; j < w; j++) sdy[j0 + j] = s[j], sdyx[j0 + j] = sx[j];
+}
+
+/* dx = k (dy - a - xhat b) per channel for rows [lo, hi) */
+CN_CLONES static void grad_rows(size_t lo, size_t hi, int32_t c, const float *x, const float *dy,
+                                const float *mean, const float *istd, const float *k,
+                                const float *a, const float *b, float *dx)
+{
+	for (size_t r = lo; r < hi; r++) {
+		const float *xr = x + r * (size_t)c, *dyr = dy + r * (size_t)c;
+		float *dxr = dx + r * (size_t)c;
+		for (int32_t j = 0; j < c; j++) {
+			float xh = (xr[j] - mean[j]) * istd[j];
+			dxr[j] = k[j] * (dyr[j] - a[j] - xh * b[j]);
+		}
+	}
+}
+
 void cn_batchnorm_backward(size_t m, int32_t c, bool batch, const float *gamma, const float *saved,
                            const float *x, const float *dy, float *dx, float *dgamma, float *dbeta,
                            float *ws)
@@ -119,19 +206,13 @@ void cn_batchnorm_backward(size_t m, int32_t c, bool batch, const float *gamma, 
 	const float *mean = saved, *istd = saved + c;
 	double *sdy = (double *)ws, *sdyx = sdy + c; /* [C] each */
 	float *k = ws + 4 * (size_t)c, *a = k + c, *b = a + c;
-	memset(sdy, 0, 2 * (size_t)c * sizeof(double));
 #pragma omp parallel if (parallel(m, c))
 	{
 		size_t lo, hi;
 		share((size_t)c, &lo, &hi);
-		for (size_t r = 0; r < m; r++) {
-			const float *xr = x + r * (size_t)c, *dyr = dy + r * (size_t)c;
-			for (size_t j = lo; j < hi; j++) {
-				float xh = (xr[j] - mean[j]) * istd[j];
-				sdy[j] += dyr[j];
-				sdyx[j] += (double)dyr[j] * xh;
-			}
-		}
+		for (size_t j = lo; j < hi; j += LANES)
+			grad_sums_block(m, c, (int32_t)j, (int32_t)CN_MIN(LANES, hi - j), x, dy,
+			                mean, istd, sdy, sdyx);
 	}
 	for (int32_t j = 0; j < c; j++) {
 		dgamma[j] += (float)sdyx[j];
@@ -145,13 +226,6 @@ void cn_batchnorm_backward(size_t m, int32_t c, bool batch, const float *gamma, 
 	{
 		size_t lo, hi;
 		share(m, &lo, &hi);
-		for (size_t r = lo; r < hi; r++) {
-			const float *xr = x + r * (size_t)c, *dyr = dy + r * (size_t)c;
-			float *dxr = dx + r * (size_t)c;
-			for (int32_t j = 0; j < c; j++) {
-				float xh = (xr[j] - mean[j]) * istd[j];
-				dxr[j] = k[j] * (dyr[j] - a[j] - xh * b[j]);
-			}
-		}
+		grad_rows(lo, hi, c, x, dy, mean, istd, k, a, b, dx);
 	}
 }
