@@ -192,23 +192,26 @@ def same_kernels_as_colnet():
     return "failed"
 
 
-def images_per_sec(step, n, seconds):
-    """As bench_train: 2 warm-up steps, steps counted for seconds/20 to size a run, median rate
-    of 3 runs of about `seconds`, each stopped at 3x its planned time (a busy machine)."""
+ROUNDS = 3
+
+
+def images_per_sec(step, n, seconds, steps):
+    """As bench_train: 2 warm-up steps, then one run of about `seconds`, stopped at 3x its
+    planned time (a busy machine); steps[0] sizes it, counted on the first call for
+    seconds/20. Each figure is the median of ROUNDS such runs, the rounds going through every
+    batch size, mode and thread count in turn."""
     step(), step()
-    t0, calib = time.perf_counter(), 0
-    while calib == 0 or time.perf_counter() - t0 < seconds / 20:
-        step()
-        calib += 1
-    steps = int(seconds / ((time.perf_counter() - t0) / calib)) + 1
-    rates = []
-    for _ in range(3):
-        t, done = time.perf_counter(), 0
-        while done < steps and (done == 0 or time.perf_counter() - t < 3 * seconds):
+    if not steps[0]:
+        t0, calib = time.perf_counter(), 0
+        while calib == 0 or time.perf_counter() - t0 < seconds / 20:
             step()
-            done += 1
-        rates.append(n * done / (time.perf_counter() - t))
-    return statistics.median(rates)
+            calib += 1
+        steps[0] = int(seconds / ((time.perf_counter() - t0) / calib)) + 1
+    t, done = time.perf_counter(), 0
+    while done < steps[0] and (done == 0 or time.perf_counter() - t < 3 * seconds):
+        step()
+        done += 1
+    return n * done / (time.perf_counter() - t)
 
 
 def main():
@@ -255,32 +258,36 @@ def main():
         bn1d = any(isinstance(m, nn.BatchNorm1d) for m in model.modules())
         print("\n### %s: %s\n%d parameters, %s lr %g\n  batch thr  train img/s    infer img/s"
               % (name, spec, params, optim, lr))
+        runs = []  # (n, threads, train?, step, its steps counter, its rates)
         for n in batches + ([a.infer_batch] if a.infer_batch > 0 else []):
             infer_only = n == a.infer_batch and n not in batches
             x = torch.rand(n, 1, 28, 28)
             y = torch.randint(0, 10, (n,))
 
-            def train_step():
+            def train_step(x=x, y=y):
                 opt.zero_grad()
                 F.cross_entropy(model(x), y).backward()
                 opt.step()
 
-            def infer_step():
+            def infer_step(x=x):
                 with torch.inference_mode():
                     model(x)
 
             for t in threads:
-                torch.set_num_threads(t)
-                tr = None
                 if not infer_only and not (n == 1 and bn1d):
-                    model.train()
-                    tr = images_per_sec(train_step, n, a.seconds)
-                model.eval()
-                inf = images_per_sec(infer_step, n, a.seconds)
-                print("  %5d %3d %12s %14.0f" % (n, t, "-" if tr is None else "%.0f" % tr,
-                                                  inf))
-                rows.append("%s,%d,%d,%s,%.1f" % (name, n, t, "" if tr is None else
-                                                   "%.1f" % tr, inf))
+                    runs.append((n, t, True, train_step, [0], []))
+                runs.append((n, t, False, infer_step, [0], []))
+        for _ in range(ROUNDS):
+            for n, t, train, step, steps, rates in runs:
+                torch.set_num_threads(t)
+                model.train(train)
+                rates.append(images_per_sec(step, n, a.seconds, steps))
+        med = {(n, t, train): statistics.median(rates) for n, t, train, _, _, rates in runs}
+        for n, t in dict.fromkeys((n, t) for n, t, _, _, _, _ in runs):
+            tr, inf = med.get((n, t, True)), med[(n, t, False)]
+            print("  %5d %3d %12s %14.0f" % (n, t, "-" if tr is None else "%.0f" % tr, inf))
+            rows.append("%s,%d,%d,%s,%.1f" % (name, n, t, "" if tr is None else "%.1f" % tr,
+                                               inf))
     if a.csv != "-":
         os.makedirs(os.path.dirname(a.csv) or ".", exist_ok=True)
         tmp = a.csv + ".tmp"
