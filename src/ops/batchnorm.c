@@ -69,38 +69,38 @@ static void affine(size_t m, int32_t c, const float *mean, const float *scale, c
  */
 #define LANES 16
 
-/* sum[j] = Σ_rows x, then sq[j] = Σ_rows (x - sum[j]/m)², for channels [j0, j0 + w) */
-CN_CLONES static void moments_block(size_t m, int32_t c, int32_t j0, int32_t w, const float *x,
-                                    double *sum, double *sq)
+/*
+ * sum[j] = Σ_rows x, then sq[j] = Σ_rows (x - sum[j]/m)², for channels [j0, j0 + w). Inlined
+ * with w = LANES where it is (every block but a thread's last), so the accumulators stay in
+ * registers.
+ */
+static inline __attribute__((always_inline)) void
+moments_cols(size_t m, int32_t c, int32_t j0, int32_t w, const float *x, double *sum, double *sq)
 {
 	double s[LANES] = {0}, q[LANES] = {0}, mean[LANES];
 	x += j0;
-	if (w == LANES) {
-		for (size_t r = 0; r < m; r++)
-			for (int32_t j = 0; j < LANES; j++) s[j] += x[r * (size_t)c + j];
-	} else {
-		for (size_t r = 0; r < m; r++)
-			for (int32_t j = 0; j < w; j++) s[j] += x[r * (size_t)c + j];
-	}
+	for (size_t r = 0; r < m; r++)
+		for (int32_t j = 0; j < w; j++) s[j] += x[r * (size_t)c + j];
 	for (int32_t j = 0; j < LANES; j++) mean[j] = s[j] / (double)m;
 	/* two passes: squared deviations, not E[x²] - mean² (cancellation) */
-	if (w == LANES) {
-		for (size_t r = 0; r < m; r++)
-			for (int32_t j = 0; j < LANES; j++) {
-				double d = x[r * (size_t)c + j] - mean[j];
-				q[j] += d * d;
-			}
-	} else {
-		for (size_t r = 0; r < m; r++)
-			for (int32_t j = 0; j < w; j++) {
-				double d = x[r * (size_t)c + j] - mean[j];
-				q[j] += d * d;
-			}
-	}
+	for (size_t r = 0; r < m; r++)
+		for (int32_t j = 0; j < w; j++) {
+			double d = x[r * (size_t)c + j] - mean[j];
+			q[j] += d * d;
+		}
 	for (int32_t j = 0; j < w; j++) {
 		sum[j0 + j] = mean[j];
 		sq[j0 + j] = q[j];
 	}
+}
+
+CN_CLONES static void moments_block(size_t m, int32_t c, int32_t j0, int32_t w, const float *x,
+                                    double *sum, double *sq)
+{
+	if (w == LANES)
+		moments_cols(m, c, j0, LANES, x, sum, sq);
+	else
+		moments_cols(m, c, j0, w, x, sum, sq);
 }
 
 /* sum receives the mean per channel, sq the sum of squared deviations from it. */
@@ -151,36 +151,33 @@ void cn_batchnorm_forward_eval(size_t m, int32_t c, const float *gamma, const fl
 	affine(m, c, saved, scale, beta, x, y);
 }
 
-/* sdy[j] = Σ_rows dy, sdyx[j] = Σ_rows dy·xhat for channels [j0, j0 + w), as moments_block */
-CN_CLONES static void grad_sums_block(size_t m, int32_t c, int32_t j0, int32_t w,
-                                      const float *restrict x, const float *restrict dy,
-                                      const float *restrict mean, const float *restrict istd,
-                                      double *sdy, double *sdyx)
+/* sdy[j] = Σ_rows dy, sdyx[j] = Σ_rows dy·xhat for channels [j0, j0 + w), as moments_cols */
+static inline __attribute__((always_inline)) void
+grad_sums_cols(size_t m, int32_t c, int32_t j0, int32_t w, const float *restrict x,
+               const float *restrict dy, const float *restrict mean, const float *restrict istd,
+               double *sdy, double *sdyx)
 {
 	double s[LANES] = {0}, sx[LANES] = {0};
 	x += j0, dy += j0, mean += j0, istd += j0;
-	if (w == LANES) {
-		for (size_t r = 0; r < m; r++) {
-			const float *restrict xr = x + r * (size_t)c, *restrict dyr =
-			                                                  dy + r * (size_t)c;
-			for (int32_t j = 0; j < LANES; j++) {
-				float xh = (xr[j] - mean[j]) * istd[j];
-				s[j] += dyr[j];
-				sx[j] += (double)dyr[j] * xh;
-			}
-		}
-	} else {
-		for (size_t r = 0; r < m; r++) {
-			const float *restrict xr = x + r * (size_t)c, *restrict dyr =
-			                                                  dy + r * (size_t)c;
-			for (int32_t j = 0; j < w; j++) {
-				float xh = (xr[j] - mean[j]) * istd[j];
-				s[j] += dyr[j];
-				sx[j] += (double)dyr[j] * xh;
-			}
+	for (size_t r = 0; r < m; r++) {
+		const float *restrict xr = x + r * (size_t)c, *restrict dyr = dy + r * (size_t)c;
+		for (int32_t j = 0; j < w; j++) {
+			float xh = (xr[j] - mean[j]) * istd[j];
+			s[j] += dyr[j];
+			sx[j] += (double)dyr[j] * xh;
 		}
 	}
 	for (int32_t j = 0; j < w; j++) sdy[j0 + j] = s[j], sdyx[j0 + j] = sx[j];
+}
+
+CN_CLONES static void grad_sums_block(size_t m, int32_t c, int32_t j0, int32_t w, const float *x,
+                                      const float *dy, const float *mean, const float *istd,
+                                      double *sdy, double *sdyx)
+{
+	if (w == LANES)
+		grad_sums_cols(m, c, j0, LANES, x, dy, mean, istd, sdy, sdyx);
+	else
+		grad_sums_cols(m, c, j0, w, x, dy, mean, istd, sdy, sdyx);
 }
 
 /* dx = k (dy - a - xhat b) per channel for rows [lo, hi) */
