@@ -59,7 +59,11 @@ const char *cn_blas_config(void);
  */
 const char *cn_blas_core(void);
 
-/* Set OpenBLAS's thread count (process-wide: it is OpenBLAS's only knob). n >= 1. */
+/*
+ * Set OpenBLAS's thread count (process-wide: it is OpenBLAS's only knob). n >= 1. A plan reads
+ * it when it is made (a convolution shares its chunks among that many threads, a dense
+ * inference plan its batch): plan again after changing it.
+ */
 enum cn_status cn_set_blas_threads(int n);
 
 /* ======================== network ======================== */
