@@ -288,9 +288,13 @@ int main(int argc, char **argv)
 	for (long e = 1; e <= o.epochs; e++) {
 		cn_net_zero_grad(net);
 		if (cn_net_forward(net, x, n, &y) || cn_net_loss_mse(net, t, &loss) ||
-		    cn_net_backward(net) ||
-		    cn_optim_step(opt, cn_net_params(net), cn_net_grads(net), oo.lr)) {
+		    cn_net_backward(net)) {
 			fprintf(stderr, "mlp: epoch %ld: %s\n", e, cn_net_error(net));
+			goto done;
+		}
+		/* the optimizer keeps its own message, as every handle does */
+		if (cn_optim_step(opt, cn_net_params(net), cn_net_grads(net), oo.lr)) {
+			fprintf(stderr, "mlp: epoch %ld: %s\n", e, cn_optim_error(opt));
 			goto done;
 		}
 		if (e % o.every == 0 || e == o.epochs) {

@@ -3,15 +3,29 @@
  *
  * Conventions of this header:
  * - Every call that can fail returns enum cn_status; results come back through pointers.
- * - Handles (struct cn_net, struct cn_optim, struct cn_dataset) are opaque. _create/_load
- *   return an owned handle released by _free; _free(NULL) does nothing.
- * - A handle keeps the message of its last error (cn_net_error); constructors, which have no
- *   handle yet, write theirs into a caller buffer of CN_ERR_LEN bytes (which may be NULL).
+ * - Errors, one rule: a failed call always says why. A call on a handle keeps its message in
+ *   that handle (cn_net_error, cn_optim_error, cn_dataset_error, cn_trainer_error), also when
+ *   the handle is passed const (the message buffer is the only field such a call writes).
+ *   Constructors and loaders, which have no handle yet, write into a caller buffer
+ *   err[CN_ERR_LEN] (which may be NULL). A message is valid until the next call on the handle.
+ * - NULL, one rule: every function takes a NULL handle without crashing. Calls returning a
+ *   status return CN_ERR_ARG (and cn_*_error(NULL) says which handle was NULL); getters
+ *   return 0, NULL or an all-zero shape; _free(NULL), cn_net_zero_grad(NULL) and the setters
+ *   without a status do nothing. NULL in any other pointer argument is CN_ERR_ARG with a
+ *   message, unless the declaration says the pointer may be NULL.
+ * - Ownership, one rule: whoever creates or loads a handle frees it, and nothing frees a
+ *   handle it was given. A trainer borrows its net (from cn_trainer_create or cn_trainer_load
+ *   alike): free the trainer first, then the net. A net made by cn_net_share borrows its
+ *   model's weights: free it before the model.
  * - Pointers returned by the library are borrowed: valid until the next call that changes the
  *   same handle, and never to be freed by the caller.
  * - Images are float, NHWC (channels last); for one-channel images that is the same as NCHW.
- * - No global state: two networks may be used from two threads at once. The one process-wide
- *   knob, OpenBLAS's thread count, is behind cn_set_blas_threads().
+ *   Shapes are written HxWxC everywhere (messages, the colnet tool's options and output).
+ * - Threads: no global state, so two networks may be used from two threads at once; one
+ *   handle is never used by two threads at once. To serve one model from many threads, give
+ *   each thread its own cn_net_share of it (its own plan and workspace, the weights shared
+ *   read-only). The one process-wide knob, OpenBLAS's thread count, is behind
+ *   cn_set_blas_threads().
  */
 #ifndef COLNET_H
 #define COLNET_H
@@ -106,6 +120,17 @@ enum cn_status cn_net_create(struct cn_net **net, const char *spec, struct cn_sh
 
 void cn_net_free(struct cn_net *net);
 
+/*
+ * A second handle on model's weights, for serving one model from several threads: same spec,
+ * input shape and class names, its own plan, workspace and error message, and model's
+ * parameters and running statistics shared read-only (no copy). Plan it with CN_PLAN_INFER
+ * (CN_PLAN_TRAIN is CN_ERR_STATE, as is cn_net_init); cn_net_grads is NULL. Give each thread
+ * its own share: threads then predict at once, each result bit-identical to the same call on
+ * model alone. model must outlive its shares and must not be trained, re-initialized or
+ * changed while they run. Errors: CN_ERR_ARG, CN_ERR_NOMEM.
+ */
+enum cn_status cn_net_share(struct cn_net **net, const struct cn_net *model, char err[CN_ERR_LEN]);
+
 /* Message of the last failed call on net ("" if none). Borrowed. */
 const char *cn_net_error(const struct cn_net *net);
 
@@ -182,10 +207,22 @@ enum cn_status cn_net_loss_xent(struct cn_net *net, const int32_t *labels, float
 /* After a forward: mean squared error against targets [n, outputs]. As cn_net_loss_xent. */
 enum cn_status cn_net_loss_mse(struct cn_net *net, const float *targets, float *loss);
 
+/*
+ * Classify n images x [n, H, W, C] (any n >= 1; slices of the planned batch run in turn):
+ * probs [n, outputs] receives each image's softmax of the outputs (may be NULL), classes [n]
+ * the index of its largest output (the first of equals; may be NULL). Always with evaluation
+ * behaviour (as cn_evaluate; the mode is left as it was). A net not yet planned is planned
+ * first for inference at min(n, 64) images (that call allocates; later ones do not).
+ * Overwrites the net's last forward. Errors: CN_ERR_ARG, CN_ERR_NOMEM (planning),
+ * CN_ERR_NUMERIC (an image's outputs are NaN or Inf; the message names it).
+ */
+enum cn_status cn_net_predict(struct cn_net *net, const float *x, int32_t n, float *probs,
+                              int32_t *classes);
+
 /* Backpropagate the last loss: ADDS this batch's gradients to cn_net_grads(). */
 enum cn_status cn_net_backward(struct cn_net *net);
 
-/* Set every gradient to zero. */
+/* Set every gradient to zero (nothing for a share, which has no gradients). */
 void cn_net_zero_grad(struct cn_net *net);
 
 /*
@@ -316,6 +353,9 @@ void cn_optim_free(struct cn_optim *opt);
 /* One update of params [n_params] from grads [n_params] with learning rate lr. Never allocates. */
 enum cn_status cn_optim_step(struct cn_optim *opt, float *params, const float *grads, float lr);
 
+/* Message of the optimizer's last failed call ("" if none). Borrowed. */
+const char *cn_optim_error(const struct cn_optim *opt);
+
 /* The optimizer's state for checkpoints: its step count and its float state (borrowed). */
 int64_t cn_optim_step_count(const struct cn_optim *opt);
 void cn_optim_set_step_count(struct cn_optim *opt, int64_t steps);
@@ -371,13 +411,25 @@ enum cn_status cn_dataset_create(struct cn_dataset **ds, struct cn_shape shape, 
                                  const uint8_t *pixels, const uint8_t *labels,
                                  char err[CN_ERR_LEN]);
 
+/*
+ * A dataset from float data (copied): count examples x [count, H, W, C] as they are (not
+ * scaled; cn_dataset_gather copies them) and labels [count] (classes 0..255), for the trainer
+ * and cn_evaluate like any other. cn_dataset_pixels is NULL for it. Errors: CN_ERR_ARG,
+ * CN_ERR_SHAPE, CN_ERR_NUMERIC (a NaN or Inf in x; the message names it), CN_ERR_NOMEM.
+ */
+enum cn_status cn_dataset_create_f32(struct cn_dataset **ds, struct cn_shape shape, int32_t count,
+                                     const float *x, const uint8_t *labels, char err[CN_ERR_LEN]);
+
 void cn_dataset_free(struct cn_dataset *ds);
+
+/* Message of the dataset's last failed call ("" if none). Borrowed. */
+const char *cn_dataset_error(const struct cn_dataset *ds);
 
 int32_t cn_dataset_count(const struct cn_dataset *ds);
 struct cn_shape cn_dataset_shape(const struct cn_dataset *ds);
 /* 1 + the largest label. */
 int32_t cn_dataset_classes(const struct cn_dataset *ds);
-/* Raw bytes, [count, H, W, C] and [count] (borrowed). */
+/* Raw bytes, [count, H, W, C] (NULL for a float dataset) and [count] (borrowed). */
 const uint8_t *cn_dataset_pixels(const struct cn_dataset *ds);
 const uint8_t *cn_dataset_labels(const struct cn_dataset *ds);
 
@@ -430,7 +482,7 @@ struct cn_epoch_stats {
 typedef int (*cn_progress_fn)(void *user, int32_t done, int32_t total, double loss);
 
 /*
- * A trainer for net (borrowed: it must outlive the trainer). Plans net for training at
+ * A trainer for net (borrowed: it must outlive the trainer, and cn_trainer_free leaves it). Plans net for training at
  * opts->batch and creates the optimizer. Errors: CN_ERR_ARG (message names the option).
  */
 enum cn_status cn_trainer_create(struct cn_trainer **t, struct cn_net *net,
@@ -523,8 +575,17 @@ enum cn_status cn_net_save(const struct cn_net *net, const char *path, char err[
 enum cn_status cn_net_load(struct cn_net **net, const char *path, char err[CN_ERR_LEN]);
 
 /*
- * Save the whole training state; resume with cn_trainer_load, which creates both handles:
- * the trainer owns *net then (cn_trainer_free frees it; do not call cn_net_free on it). After
+ * cn_net_load from the bytes of a checkpoint file in memory, buf [len] (firmware images,
+ * resources, network buffers): the same checks, the same messages, no file access. buf is
+ * only read, and may be freed once this returns.
+ */
+enum cn_status cn_net_load_mem(struct cn_net **net, const void *buf, size_t len,
+                               char err[CN_ERR_LEN]);
+
+/*
+ * Save the whole training state; resume with cn_trainer_load, which creates both handles,
+ * both the caller's, the trainer borrowing *net as from cn_trainer_create: free the trainer,
+ * then the net. After
  * cn_trainer_epoch returned CN_ERR_STOPPED the file also holds where that epoch stood, and
  * the loaded trainer's next cn_trainer_epoch finishes it exactly (on the same dataset).
  */

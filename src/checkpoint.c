@@ -439,6 +439,15 @@ enum cn_status cn_net_load(struct cn_net **net, const char *path, char err[CN_ER
 	return cn_checkpoint_read(path, net, NULL, err);
 }
 
+enum cn_status cn_net_load_mem(struct cn_net **net, const void *buf, size_t len,
+                               char err[CN_ERR_LEN])
+{
+	if (!net) return cn_err_set(err, CN_ERR_ARG, "cn_net_load_mem: net is NULL");
+	*net = NULL;
+	if (!buf) return cn_err_set(err, CN_ERR_ARG, "cn_net_load_mem: buffer is NULL");
+	return cn_checkpoint_parse(buf, len, "checkpoint in memory", net, NULL, err);
+}
+
 const char *cn_net_spec(const struct cn_net *net)
 {
 	return net ? net->spec : NULL;

@@ -3,10 +3,12 @@
  * unsigned bytes (4x smaller than floats; 47 MB for MNIST's training set). Loaded IDX files
  * are kept as read, the dataset pointing past their headers, so loading copies nothing.
  * Batches are converted to floats in [0, 1] by cn_dataset_gather, straight into the net's
- * input buffer.
+ * input buffer. A dataset made from floats (cn_dataset_create_f32) keeps them as given and
+ * gathers them with a copy.
  */
 #include <errno.h>
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,11 +23,13 @@
 #endif
 
 struct cn_dataset {
+	char err[CN_ERR_LEN]; /* message of the last failed call */
 	int32_t count;
 	struct cn_shape shape; /* of one image */
 	size_t image_bytes;    /* H * W * C */
 	int32_t classes;       /* 1 + the largest label among the first count */
-	const uint8_t *pixels; /* [count, H, W, C] */
+	const uint8_t *pixels; /* [count, H, W, C], or NULL for a float dataset */
+	float *floats;         /* [count, H, W, C] of a float dataset (owned), else NULL */
 	const uint8_t *labels; /* [count] */
 	uint8_t *pixel_buf;    /* owned storage behind pixels and labels */
 	uint8_t *label_buf;
@@ -51,6 +55,7 @@ void cn_dataset_free(struct cn_dataset *ds)
 	if (!ds) return;
 	free(ds->pixel_buf);
 	free(ds->label_buf);
+	free(ds->floats);
 	free(ds);
 }
 
@@ -204,6 +209,52 @@ enum cn_status cn_dataset_load_mnist_dir(struct cn_dataset **out, const char *di
 	return CN_OK;
 }
 
+enum cn_status cn_dataset_create_f32(struct cn_dataset **out, struct cn_shape shape, int32_t count,
+                                     const float *x, const uint8_t *labels, char err[CN_ERR_LEN])
+{
+	if (!out) return cn_err_set(err, CN_ERR_ARG, "cn_dataset_create_f32: NULL output");
+	*out = NULL;
+	if (!x || !labels)
+		return cn_err_set(err, CN_ERR_ARG, "cn_dataset_create_f32: NULL data or labels");
+	size_t len = image_bytes(shape), total, bytes;
+	if (!len)
+		return cn_err_set(err, CN_ERR_SHAPE,
+		                  "example shape %dx%dx%d (HxWxC): each must be >= 1 and their "
+		                  "product at most 2^31-1",
+		                  shape.h, shape.w, shape.c);
+	if (count < 1) return cn_err_set(err, CN_ERR_ARG, "example count %d must be >= 1", count);
+	if (!cn_mul_ok(len, (size_t)count, &total) || !cn_mul_ok(total, sizeof(float), &bytes))
+		return cn_err_set(err, CN_ERR_NOMEM, "%d examples of %zu floats overflow size_t",
+		                  count, len);
+	/* a NaN or Inf would only surface epochs later as a failed step: refuse it here */
+	for (size_t i = 0; i < total; i++)
+		if (!isfinite(x[i]))
+			return cn_err_set(err, CN_ERR_NUMERIC, "example %zu, value %zu is %g",
+			                  i / len, i % len, (double)x[i]);
+	struct cn_dataset *ds = calloc(1, sizeof(*ds));
+	if (!ds) goto nomem;
+	ds->floats = malloc(bytes);
+	ds->label_buf = malloc((size_t)count);
+	if (!ds->floats || !ds->label_buf) goto nomem;
+	memcpy(ds->floats, x, bytes);
+	memcpy(ds->label_buf, labels, (size_t)count);
+	ds->count = count;
+	ds->shape = shape;
+	ds->image_bytes = len;
+	ds->labels = ds->label_buf;
+	ds->classes = max_label(ds->labels, count);
+	*out = ds;
+	return CN_OK;
+nomem:
+	cn_dataset_free(ds);
+	return cn_err_set(err, CN_ERR_NOMEM, "no memory for %d examples of %zu floats", count, len);
+}
+
+const char *cn_dataset_error(const struct cn_dataset *ds)
+{
+	return ds ? ds->err : "dataset is NULL";
+}
+
 int32_t cn_dataset_count(const struct cn_dataset *ds)
 {
 	return ds ? ds->count : 0;
@@ -232,7 +283,10 @@ const uint8_t *cn_dataset_labels(const struct cn_dataset *ds)
 
 enum cn_status cn_dataset_truncate(struct cn_dataset *ds, int32_t count)
 {
-	if (!ds || count < 1 || count > ds->count) return CN_ERR_ARG;
+	if (!ds) return CN_ERR_ARG;
+	if (count < 1 || count > ds->count)
+		return cn_err_set(ds->err, CN_ERR_ARG, "truncate to %d examples: must be in 1..%d",
+		                  count, ds->count);
 	/* The bytes past count stay allocated: shrinking a 47 MB buffer is not worth a copy. */
 	ds->count = count;
 	ds->classes = max_label(ds->labels, count);
@@ -249,13 +303,26 @@ CN_CLONES static void to_unit(const uint8_t *restrict p, float *restrict x, size
 enum cn_status cn_dataset_gather(const struct cn_dataset *ds, const int32_t *idx, int32_t n,
                                  float *x, int32_t *labels)
 {
-	if (!ds || n < 0 || (n > 0 && (!idx || !x))) return CN_ERR_ARG;
+	if (!ds) return CN_ERR_ARG;
+	/* the message buffer is the one field a failing call on a const handle writes (colnet.h);
+	   every dataset is allocated here, never const itself */
+	char *err = ((struct cn_dataset *)ds)->err;
+	if (n < 0 || (n > 0 && (!idx || !x)))
+		return cn_err_set(err, CN_ERR_ARG, "gather %d examples%s", n,
+		                  n < 0 ? ": count is negative" : " into or from NULL");
 	/* Check every index before writing, so a bad call leaves x and labels untouched. */
 	for (int32_t i = 0; i < n; i++)
-		if (idx[i] < 0 || idx[i] >= ds->count) return CN_ERR_ARG;
+		if (idx[i] < 0 || idx[i] >= ds->count)
+			return cn_err_set(err, CN_ERR_ARG,
+			                  "gather: index %d (entry %d) is outside 0..%d", idx[i], i,
+			                  ds->count - 1);
 	size_t ib = ds->image_bytes;
 	for (int32_t i = 0; i < n; i++) {
-		to_unit(ds->pixels + (size_t)idx[i] * ib, x + (size_t)i * ib, ib);
+		if (ds->floats)
+			memcpy(x + (size_t)i * ib, ds->floats + (size_t)idx[i] * ib,
+			       ib * sizeof(float));
+		else
+			to_unit(ds->pixels + (size_t)idx[i] * ib, x + (size_t)i * ib, ib);
 		if (labels) labels[i] = ds->labels[idx[i]];
 	}
 	return CN_OK;

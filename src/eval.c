@@ -11,15 +11,16 @@ enum cn_status cn_evaluate_group(struct cn_net *net, const struct cn_dataset *ds
                                  const struct cn_group *g, double *loss, double *accuracy,
                                  int64_t *confusion)
 {
-	if (!net || !ds) return CN_ERR_ARG;
+	if (!net) return CN_ERR_ARG;
+	if (!ds) return cn_err_set(net->err, CN_ERR_ARG, "evaluate: the dataset is NULL");
 	if (!net->batch) return cn_err_set(net->err, CN_ERR_STATE, "evaluate before cn_net_plan");
 	int32_t count = cn_dataset_count(ds), k = cn_net_output_len(net), batch = net->batch;
 	struct cn_shape s = cn_dataset_shape(ds);
 	if (s.c != net->in.c || s.h != net->in.h || s.w != net->in.w)
 		return cn_err_set(net->err, CN_ERR_SHAPE,
-		                  "the data's images are %dx%dx%d (CxHxW) but the model takes "
+		                  "the data's images are %dx%dx%d (HxWxC) but the model takes "
 		                  "%dx%dx%d",
-		                  s.c, s.h, s.w, net->in.c, net->in.h, net->in.w);
+		                  s.h, s.w, s.c, net->in.h, net->in.w, net->in.c);
 	if (cn_dataset_classes(ds) > k)
 		return cn_err_set(net->err, CN_ERR_SHAPE,
 		                  "the data has %d classes but the model has %d outputs",

@@ -45,6 +45,11 @@ static void init_rbf(struct cn_rng *r, struct cn_layer *l)
 enum cn_status cn_net_init(struct cn_net *net, enum cn_init kind, float scale, uint64_t seed)
 {
 	if (!net) return CN_ERR_ARG;
+	if (net->shared)
+		return cn_err_set(
+		    net->err, CN_ERR_STATE,
+		    "a shared network (cn_net_share) cannot re-initialize its model's "
+		    "weights");
 	if ((unsigned)kind > CN_INIT_HE_NORMAL)
 		return cn_err_set(net->err, CN_ERR_ARG, "unknown initializer %d", (int)kind);
 	for (int32_t i = 0; i < net->n_layers; i++) {

@@ -63,8 +63,8 @@ static enum cn_status build_layers(struct cn_net *net, const struct cn_layer_des
 enum cn_status cn_net_count_params(const char *spec, struct cn_shape in, size_t *n, char *err)
 {
 	if (in.c <= 0 || in.h <= 0 || in.w <= 0 || shape_len(in) > INT32_MAX)
-		return cn_err_set(err, CN_ERR_SHAPE, "input shape %dx%dx%d (CxHxW) is invalid",
-		                  in.c, in.h, in.w);
+		return cn_err_set(err, CN_ERR_SHAPE, "input shape %dx%dx%d (HxWxC) is invalid",
+		                  in.h, in.w, in.c);
 	struct cn_layer_desc descs[CN_SPEC_MAX_LAYERS];
 	struct cn_layer layers[CN_SPEC_MAX_LAYERS];
 	struct cn_net shell = {.in = in, .layers = layers};
@@ -74,16 +74,51 @@ enum cn_status cn_net_count_params(const char *spec, struct cn_shape in, size_t 
 	return st;
 }
 
+/* Layers of spec on in, and a generator seeded from seed; no parameters yet. */
+static enum cn_status build(struct cn_net **out, const char *spec, struct cn_shape in,
+                            uint64_t seed, char *err)
+{
+	*out = NULL;
+	if (!spec) return cn_err_set(err, CN_ERR_ARG, "cn_net_create: spec is NULL");
+	if (in.c <= 0 || in.h <= 0 || in.w <= 0 || shape_len(in) > INT32_MAX)
+		return cn_err_set(err, CN_ERR_SHAPE, "input shape %dx%dx%d (HxWxC) is invalid",
+		                  in.h, in.w, in.c);
+	struct cn_layer_desc descs[CN_SPEC_MAX_LAYERS];
+	int32_t count;
+	enum cn_status st = cn_spec_parse(spec, descs, &count, err);
+	if (st) return st;
+
+	struct cn_net *net = calloc(1, sizeof(*net));
+	if (!net) return cn_err_set(err, CN_ERR_NOMEM, "out of memory");
+	net->in = in;
+	net->n_layers = count;
+	net->layers = calloc((size_t)count, sizeof(*net->layers));
+	net->spec = strdup(spec);
+	net->training = true;
+	cn_rng_seed(&net->rng, seed);
+	if (!net->layers || !net->spec) {
+		st = cn_err_set(err, CN_ERR_NOMEM, "out of memory");
+		goto fail;
+	}
+	st = build_layers(net, descs, count, err);
+	if (st) goto fail;
+	*out = net;
+	return CN_OK;
+fail:
+	cn_net_free(net);
+	return st;
+}
+
 static void bind_params(struct cn_net *net)
 {
 	size_t off = 0;
 	for (int32_t i = 0; i < net->n_layers; i++) {
 		struct cn_layer *l = &net->layers[i];
 		l->w = l->w_len ? net->params + off : NULL;
-		l->dw = l->w_len ? net->grads + off : NULL;
+		l->dw = l->w_len && net->grads ? net->grads + off : NULL; /* a share has none */
 		off += l->w_len;
 		l->b = l->b_len ? net->params + off : NULL;
-		l->db = l->b_len ? net->grads + off : NULL;
+		l->db = l->b_len && net->grads ? net->grads + off : NULL;
 		off += l->b_len;
 	}
 	off = 0;
@@ -99,27 +134,11 @@ enum cn_status cn_net_create(struct cn_net **out, const char *spec, struct cn_sh
                              uint64_t seed, char err[CN_ERR_LEN])
 {
 	if (!out) return cn_err_set(err, CN_ERR_ARG, "cn_net_create: out is NULL");
-	*out = NULL;
-	if (in.c <= 0 || in.h <= 0 || in.w <= 0 || shape_len(in) > INT32_MAX)
-		return cn_err_set(err, CN_ERR_SHAPE, "input shape %dx%dx%d (CxHxW) is invalid",
-		                  in.c, in.h, in.w);
-	struct cn_layer_desc descs[CN_SPEC_MAX_LAYERS];
-	int32_t count;
-	enum cn_status st = cn_spec_parse(spec, descs, &count, err);
+	struct cn_net *net;
+	enum cn_status st = build(out, spec, in, seed, err);
 	if (st) return st;
-
-	struct cn_net *net = calloc(1, sizeof(*net));
-	if (!net) return cn_err_set(err, CN_ERR_NOMEM, "out of memory");
-	net->in = in;
-	net->n_layers = count;
-	net->layers = calloc((size_t)count, sizeof(*net->layers));
-	net->spec = strdup(spec);
-	if (!net->layers || !net->spec) {
-		st = cn_err_set(err, CN_ERR_NOMEM, "out of memory");
-		goto fail;
-	}
-	st = build_layers(net, descs, count, err);
-	if (st) goto fail;
+	net = *out;
+	*out = NULL;
 	size_t bytes;
 	if (!cn_mul_ok(net->n_params ? net->n_params : 1, sizeof(float), &bytes)) {
 		st = cn_err_set(err, CN_ERR_NOMEM, "%zu parameters overflow memory", net->n_params);
@@ -128,7 +147,6 @@ enum cn_status cn_net_create(struct cn_net **out, const char *spec, struct cn_sh
 	net->params = calloc(1, bytes);
 	net->grads = calloc(1, bytes);
 	net->state = calloc(net->n_state ? net->n_state : 1, sizeof(float));
-	net->training = true;
 	if (!net->params || !net->grads || !net->state) {
 		st = cn_err_set(err, CN_ERR_NOMEM, "cannot allocate %zu parameters", net->n_params);
 		goto fail;
@@ -142,13 +160,40 @@ fail:
 	return st;
 }
 
+enum cn_status cn_net_share(struct cn_net **out, const struct cn_net *model, char err[CN_ERR_LEN])
+{
+	if (!out) return cn_err_set(err, CN_ERR_ARG, "cn_net_share: out is NULL");
+	*out = NULL;
+	if (!model) return cn_err_set(err, CN_ERR_ARG, "cn_net_share: model is NULL");
+	struct cn_net *net;
+	enum cn_status st = build(&net, model->spec, model->in, 0, err);
+	if (st) return st;
+	net->shared = true;
+	net->training = false;
+	net->params = model->params; /* read by forward only: inference plans never write them */
+	net->state = model->state;
+	bind_params(net);
+	if (model->class_names) {
+		const char *const *names = (const char *const *)model->class_names;
+		if (cn_net_set_class_names(net, names, cn_net_output_len(net))) {
+			st = cn_err_set(err, CN_ERR_NOMEM, "cn_net_share: %s", net->err);
+			cn_net_free(net);
+			return st;
+		}
+	}
+	*out = net;
+	return CN_OK;
+}
+
 void cn_net_free(struct cn_net *net)
 {
 	if (!net) return;
 	cn_arena_release(&net->arena);
-	free(net->params);
+	if (!net->shared) {
+		free(net->params);
+		free(net->state);
+	}
 	free(net->grads);
-	free(net->state);
 	free(net->layers);
 	free(net->spec);
 	free(net->class_names);
@@ -331,6 +376,10 @@ enum cn_status cn_net_plan(struct cn_net *net, int32_t batch, enum cn_plan_mode 
 		return cn_err_set(net->err, CN_ERR_ARG, "batch size %d must be at least 1", batch);
 	if (mode != CN_PLAN_TRAIN && mode != CN_PLAN_INFER)
 		return cn_err_set(net->err, CN_ERR_ARG, "unknown plan mode %d", (int)mode);
+	if (net->shared && mode == CN_PLAN_TRAIN)
+		return cn_err_set(net->err, CN_ERR_STATE,
+		                  "a shared network (cn_net_share) reads its model's weights: it "
+		                  "plans for inference only");
 	cn_arena_release(&net->arena);
 	net->batch = 0;
 	net->n = 0;
@@ -354,10 +403,16 @@ enum cn_status cn_net_plan(struct cn_net *net, int32_t batch, enum cn_plan_mode 
 enum cn_status cn_net_layer_chunks(const struct cn_net *net, int32_t i, int32_t *forward,
                                    int32_t *backward)
 {
-	if (!net || !forward || !backward) return CN_ERR_ARG;
+	if (!net) return CN_ERR_ARG;
+	if (!forward || !backward)
+		return cn_err_set(cn_net_errbuf(net), CN_ERR_ARG, "layer chunks: NULL output");
 	if (i < 0 || i >= net->n_layers || net->layers[i].d.kind != CN_LAYER_CONV2D)
-		return CN_ERR_ARG;
-	if (!net->batch) return CN_ERR_STATE;
+		return cn_err_set(cn_net_errbuf(net), CN_ERR_ARG,
+		                  "layer %d is not a convolution (layers 0..%d)", i,
+		                  net->n_layers - 1);
+	if (!net->batch)
+		return cn_err_set(cn_net_errbuf(net), CN_ERR_STATE,
+		                  "layer chunks before cn_net_plan");
 	*forward = net->layers[i].conv.chunk;
 	*backward = net->mode == CN_PLAN_TRAIN ? net->layers[i].conv_back.chunk : 0;
 	return CN_OK;
@@ -365,8 +420,12 @@ enum cn_status cn_net_layer_chunks(const struct cn_net *net, int32_t i, int32_t 
 
 enum cn_status cn_net_forward_split(const struct cn_net *net, int32_t *threads, int32_t *min_images)
 {
-	if (!net || !threads || !min_images) return CN_ERR_ARG;
-	if (!net->batch) return CN_ERR_STATE;
+	if (!net) return CN_ERR_ARG;
+	if (!threads || !min_images)
+		return cn_err_set(cn_net_errbuf(net), CN_ERR_ARG, "forward split: NULL output");
+	if (!net->batch)
+		return cn_err_set(cn_net_errbuf(net), CN_ERR_STATE,
+		                  "forward split before cn_net_plan");
 	bool splits = net->split > 1 && net->split_min <= net->batch;
 	*threads = splits ? net->split : 1;
 	*min_images = splits ? net->split_min : 0;
@@ -392,27 +451,27 @@ size_t cn_net_plan_bytes(const struct cn_net *net)
 
 size_t cn_net_param_count(const struct cn_net *net)
 {
-	return net->n_params;
+	return net ? net->n_params : 0;
 }
 
 float *cn_net_params(struct cn_net *net)
 {
-	return net->params;
+	return net ? net->params : NULL;
 }
 
 float *cn_net_grads(struct cn_net *net)
 {
-	return net->grads;
+	return net ? net->grads : NULL;
 }
 
 struct cn_shape cn_net_input_shape(const struct cn_net *net)
 {
-	return net->in;
+	return net ? net->in : (struct cn_shape){0, 0, 0};
 }
 
 int32_t cn_net_output_len(const struct cn_net *net)
 {
-	return (int32_t)shape_len(net->layers[net->n_layers - 1].out);
+	return net ? (int32_t)shape_len(net->layers[net->n_layers - 1].out) : 0;
 }
 
 float *cn_net_input(struct cn_net *net)
@@ -422,17 +481,22 @@ float *cn_net_input(struct cn_net *net)
 
 void cn_net_zero_grad(struct cn_net *net)
 {
-	memset(net->grads, 0, net->n_params * sizeof(float));
+	if (net && net->grads) memset(net->grads, 0, net->n_params * sizeof(float));
 }
 
 int32_t cn_net_layer_count(const struct cn_net *net)
 {
-	return net->n_layers;
+	return net ? net->n_layers : 0;
 }
 
 enum cn_status cn_net_layer_describe(const struct cn_net *net, int32_t i, char *buf, size_t len)
 {
-	if (!net || !buf || len == 0 || i < 0 || i >= net->n_layers) return CN_ERR_ARG;
+	if (!net) return CN_ERR_ARG;
+	if (!buf || len == 0)
+		return cn_err_set(cn_net_errbuf(net), CN_ERR_ARG, "layer describe: no buffer");
+	if (i < 0 || i >= net->n_layers)
+		return cn_err_set(cn_net_errbuf(net), CN_ERR_ARG, "layer %d is outside 0..%d", i,
+		                  net->n_layers - 1);
 	const struct cn_layer *l = &net->layers[i];
 	char what[96];
 	cn_layer_format(&l->d, what, sizeof(what));

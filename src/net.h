@@ -24,6 +24,8 @@ struct cn_net {
 	struct cn_rng rng;  /* initialization, then dropout masks */
 	char **class_names; /* [outputs] names of the outputs, or NULL (one allocation) */
 
+	bool shared; /* params and state are another net's (cn_net_share): read-only, not freed */
+
 	int32_t pinned_chunk; /* images per convolution GEMM chosen by the caller, 0: the rule */
 
 	/* the plan */
@@ -40,6 +42,15 @@ struct cn_net {
 	int32_t n;         /* images in the last forward (0: none since planning) */
 	bool have_dout;    /* a loss has set dbuf[0] for the last forward */
 };
+
+/*
+ * The message buffer of a net passed as const: the one field a failing call on a const handle
+ * writes (colnet.h's error rule). Every net is allocated by cn_net_create, never const itself.
+ */
+static inline char *cn_net_errbuf(const struct cn_net *net)
+{
+	return ((struct cn_net *)net)->err;
+}
 
 /*
  * Parameters a spec would have on input `in`, without allocating them (a file's claims are

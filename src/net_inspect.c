@@ -15,11 +15,16 @@ enum cn_status cn_net_layer_output(const struct cn_net *net, int32_t i, const fl
 {
 	if (y) *y = NULL;
 	if (n) *n = 0;
-	if (!net || i < 0 || i >= net->n_layers) return CN_ERR_ARG;
+	if (!net) return CN_ERR_ARG;
+	if (i < 0 || i >= net->n_layers)
+		return cn_err_set(cn_net_errbuf(net), CN_ERR_ARG, "layer %d is outside 0..%d", i,
+		                  net->n_layers - 1);
 	const struct cn_layer *l = &net->layers[i];
 	if (shape) *shape = l->out;
 	/* y is bound at plan time but holds data only after a forward of net->n images */
-	if (!net->batch || !net->n) return CN_ERR_STATE;
+	if (!net->batch || !net->n)
+		return cn_err_set(cn_net_errbuf(net), CN_ERR_STATE,
+		                  "layer %d's output: no forward since the last plan", i);
 	if (y) *y = l->y.data;
 	if (n) *n = net->n;
 	return CN_OK;
@@ -29,7 +34,10 @@ enum cn_status cn_net_layer_params(const struct cn_net *net, int32_t i, const fl
                                    size_t *w_len, const float **b, size_t *b_len,
                                    struct cn_shape *filter)
 {
-	if (!net || i < 0 || i >= net->n_layers) return CN_ERR_ARG;
+	if (!net) return CN_ERR_ARG;
+	if (i < 0 || i >= net->n_layers)
+		return cn_err_set(cn_net_errbuf(net), CN_ERR_ARG, "layer %d is outside 0..%d", i,
+		                  net->n_layers - 1);
 	const struct cn_layer *l = &net->layers[i];
 	if (w) *w = l->w;
 	if (w_len) *w_len = l->w_len;

@@ -19,6 +19,7 @@
 #include "util.h"
 
 struct cn_optim {
+	char err[CN_ERR_LEN]; /* message of the last failed call */
 	struct cn_optim_opts opts;
 	size_t n;         /* parameters */
 	int64_t t;        /* steps taken: Adam's bias-correction exponent */
@@ -165,10 +166,18 @@ static bool overlap(const void *a, size_t a_bytes, const void *b, size_t b_bytes
 
 enum cn_status cn_optim_step(struct cn_optim *opt, float *params, const float *grads, float lr)
 {
-	if (!opt || !params || !grads || !(lr > 0.0f && isfinite(lr))) return CN_ERR_ARG;
+	if (!opt) return CN_ERR_ARG;
+	if (!params || !grads)
+		return cn_err_set(opt->err, CN_ERR_ARG, "optimizer step: params or grads is NULL");
+	if (!(lr > 0.0f && isfinite(lr)))
+		return cn_err_set(opt->err, CN_ERR_ARG,
+		                  "optimizer step: learning rate %g must be finite and > 0",
+		                  (double)lr);
 	size_t n = opt->n, bytes = n * sizeof(float); /* cannot overflow: checked at create */
 	/* restrict in the loops below promises this */
-	if (overlap(params, bytes, grads, bytes)) return CN_ERR_ARG;
+	if (overlap(params, bytes, grads, bytes))
+		return cn_err_set(opt->err, CN_ERR_ARG,
+		                  "optimizer step: params and grads overlap in memory");
 	const struct cn_optim_opts *o = &opt->opts;
 
 	float s = 1.0f;
@@ -177,7 +186,10 @@ enum cn_status cn_optim_step(struct cn_optim *opt, float *params, const float *g
 		for (size_t i = 0; i < n; i++) ss += (double)grads[i] * grads[i];
 		double norm = sqrt(ss);
 		/* a NaN/Inf gradient would turn every parameter into NaN: refuse before writing */
-		if (!isfinite(norm)) return CN_ERR_NUMERIC;
+		if (!isfinite(norm))
+			return cn_err_set(
+			    opt->err, CN_ERR_NUMERIC,
+			    "optimizer step: the gradient norm is %g; nothing updated", norm);
 		if (norm > o->clip_norm) s = (float)(o->clip_norm / norm);
 	}
 	if (opt->t < INT64_MAX) opt->t++;
@@ -214,6 +226,11 @@ enum cn_status cn_optim_step(struct cn_optim *opt, float *params, const float *g
 		}
 	}
 	return CN_OK;
+}
+
+const char *cn_optim_error(const struct cn_optim *opt)
+{
+	return opt ? opt->err : "optimizer is NULL";
 }
 
 int64_t cn_optim_step_count(const struct cn_optim *opt)

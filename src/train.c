@@ -93,8 +93,7 @@ fail:
 void cn_trainer_free(struct cn_trainer *t)
 {
 	if (!t) return;
-	cn_optim_free(t->optim);
-	if (t->owns_net) cn_net_free(t->net);
+	cn_optim_free(t->optim); /* never the net: it is the caller's (colnet.h) */
 	free(t->perm);
 	free(t->labels);
 	free(t);
@@ -107,16 +106,17 @@ const char *cn_trainer_error(const struct cn_trainer *t)
 
 int32_t cn_trainer_epochs_done(const struct cn_trainer *t)
 {
-	return t->epochs_done;
+	return t ? t->epochs_done : 0;
 }
 
 const struct cn_train_opts *cn_trainer_opts(const struct cn_trainer *t)
 {
-	return &t->opts;
+	return t ? &t->opts : NULL;
 }
 
 enum cn_status cn_trainer_set_epochs(struct cn_trainer *t, int32_t epochs)
 {
+	if (!t) return CN_ERR_ARG;
 	if (epochs < 1 || epochs > 1000000)
 		return cn_err_set(t->err, CN_ERR_ARG, "epochs %d must be in 1..1000000", epochs);
 	t->opts.epochs = epochs;
@@ -126,7 +126,7 @@ enum cn_status cn_trainer_set_epochs(struct cn_trainer *t, int32_t epochs)
 
 void cn_trainer_set_skip_nonfinite(struct cn_trainer *t, int on)
 {
-	t->opts.skip_nonfinite = on != 0;
+	if (t) t->opts.skip_nonfinite = on != 0;
 }
 
 enum cn_status cn_trainer_set_group(struct cn_trainer *t, const struct cn_group *g)
@@ -152,15 +152,6 @@ static double now(void)
 	return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-/* Index of the largest of k values. */
-static int32_t argmax(const float *v, int32_t k)
-{
-	int32_t best = 0;
-	for (int32_t j = 1; j < k; j++)
-		if (v[j] > v[best]) best = j;
-	return best;
-}
-
 /*
  * Batch norm's running statistics are per member (each normalizes its own slice, as DDP does by
  * default); averaging them whenever the trainer hands control back keeps every member's state,
@@ -180,15 +171,16 @@ static int average_state(struct cn_net *net, const struct cn_group *g)
 enum cn_status cn_trainer_epoch(struct cn_trainer *t, const struct cn_dataset *ds,
                                 cn_progress_fn progress, void *user, struct cn_epoch_stats *stats)
 {
-	if (!t || !ds) return CN_ERR_ARG;
+	if (!t) return CN_ERR_ARG;
+	if (!ds) return cn_err_set(t->err, CN_ERR_ARG, "train epoch: the dataset is NULL");
 	struct cn_net *net = t->net;
 	int32_t count = cn_dataset_count(ds), k = cn_net_output_len(net);
 	struct cn_shape ns = cn_net_input_shape(net), ds_shape = cn_dataset_shape(ds);
 	if (ns.c != ds_shape.c || ns.h != ds_shape.h || ns.w != ds_shape.w)
 		return cn_err_set(t->err, CN_ERR_SHAPE,
-		                  "the data's images are %dx%dx%d (CxHxW) but the model takes "
+		                  "the data's images are %dx%dx%d (HxWxC) but the model takes "
 		                  "%dx%dx%d",
-		                  ds_shape.c, ds_shape.h, ds_shape.w, ns.c, ns.h, ns.w);
+		                  ds_shape.h, ds_shape.w, ds_shape.c, ns.h, ns.w, ns.c);
 	if (cn_dataset_classes(ds) > k)
 		return cn_err_set(t->err, CN_ERR_SHAPE,
 		                  "the data has %d classes but the model has %d outputs",
@@ -251,7 +243,7 @@ enum cn_status cn_trainer_epoch(struct cn_trainer *t, const struct cn_dataset *d
 		int64_t right = 0;
 		if (!st)
 			for (int32_t i = 0; i < ln; i++)
-				right += argmax(probs + (size_t)i * k, k) == t->labels[i];
+				right += cn_argmax(k, probs + (size_t)i * k) == t->labels[i];
 		double loss_sum = st ? 0 : (double)loss * ln;
 		bool stop = false;
 		if (g) {
@@ -290,9 +282,7 @@ enum cn_status cn_trainer_epoch(struct cn_trainer *t, const struct cn_dataset *d
 			lr = cn_sched_lr(&t->opts.sched, epoch + (double)s / steps,
 			                 (float)(p.loss_sum / p.seen));
 			st = cn_optim_step(t->optim, params, grads, lr);
-			if (st)
-				return cn_err_set(t->err, st, "optimizer step: learning rate %g",
-				                  (double)lr);
+			if (st) return cn_err_set(t->err, st, "%s", cn_optim_error(t->optim));
 		}
 		if (!g) {
 			double running = p.seen ? p.loss_sum / p.seen : 0;

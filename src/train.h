@@ -10,8 +10,7 @@
 
 struct cn_trainer {
 	char err[CN_ERR_LEN];
-	struct cn_net *net; /* borrowed, or owned when owns_net (cn_trainer_load) */
-	bool owns_net;
+	struct cn_net *net; /* borrowed, always: the caller frees it after the trainer */
 	struct cn_train_opts opts;
 	struct cn_optim *optim;
 	struct cn_rng rng; /* shuffling; saved in checkpoints so a resume continues exactly */

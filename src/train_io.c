@@ -36,7 +36,6 @@ enum cn_status cn_trainer_load(struct cn_trainer **out, struct cn_net **net_out,
 	if (st) return st;
 	st = cn_trainer_create(&t, net, &ct.opts, err);
 	if (st) goto fail;
-	t->owns_net = true;
 	if (cn_optim_state_len(t->optim) != ct.optim_state_len) {
 		st = cn_err_set(err, CN_ERR_FORMAT,
 		                "%s: optimizer state has %zu values, expected %zu", path,
@@ -56,10 +55,7 @@ enum cn_status cn_trainer_load(struct cn_trainer **out, struct cn_net **net_out,
 	return CN_OK;
 fail:
 	free(ct.optim_state);
-	if (t) {
-		t->owns_net = false;
-		cn_trainer_free(t);
-	}
+	cn_trainer_free(t);
 	cn_net_free(net);
 	return st;
 }

@@ -200,7 +200,6 @@ static struct run train_with_stops(enum cn_sched_kind sched, const int *stops, i
 	struct cn_trainer *t;
 	char err[CN_ERR_LEN];
 	assert_int_equal(cn_trainer_create(&t, net, &o, err), CN_OK);
-	bool owned = false;
 	struct stopper st = {0, n_stops ? stops[0] : 0};
 	struct run r = {0};
 	int next = 1;
@@ -214,9 +213,8 @@ static struct run train_with_stops(enum cn_sched_kind sched, const int *stops, i
 			if (!reload) continue;
 			assert_int_equal(cn_trainer_save(t, at("stop.ck"), err), CN_OK);
 			cn_trainer_free(t);
-			if (!owned) cn_net_free(net);
+			cn_net_free(net);
 			assert_int_equal(cn_trainer_load(&t, &net, at("stop.ck"), err), CN_OK);
-			owned = true;
 			continue;
 		}
 		assert_int_equal(rc, CN_OK);
@@ -226,7 +224,7 @@ static struct run train_with_stops(enum cn_sched_kind sched, const int *stops, i
 	r.params = tu_alloc(r.n * sizeof(float));
 	memcpy(r.params, cn_net_params(net), r.n * sizeof(float));
 	cn_trainer_free(t);
-	if (!owned) cn_net_free(net);
+	cn_net_free(net);
 	return r;
 }
 
@@ -301,6 +299,7 @@ static void stopped_state_checks(void **state)
 	if (rc) print_error("%s\n", err);
 	assert_int_equal(rc, CN_OK);
 	cn_trainer_free(t2);
+	cn_net_free(back);
 	cn_trainer_free(t);
 	cn_net_free(net);
 	cn_dataset_free(ds);

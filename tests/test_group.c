@@ -120,7 +120,7 @@ static void *run_member(void *arg)
 	if (m->state) memcpy(m->state, cn_net_state(net), m->ns * sizeof(float));
 done:
 	cn_trainer_free(t);
-	if (!m->resume) cn_net_free(net);
+	cn_net_free(net);
 	return NULL;
 }
 

@@ -120,7 +120,7 @@ static void refuses_bad_combinations(void **state)
 	o.batch = 10;
 	assert_int_equal(cn_trainer_create(&t, wide, &o, err), CN_OK);
 	assert_int_equal(cn_trainer_epoch(t, small, NULL, NULL, NULL), CN_ERR_SHAPE);
-	assert_non_null(strstr(cn_trainer_error(t), "1x8x8 (CxHxW) but the model takes 1x9x9"));
+	assert_non_null(strstr(cn_trainer_error(t), "8x8x1 (HxWxC) but the model takes 9x9x1"));
 	cn_trainer_free(t);
 	cn_net_free(wide);
 	cn_net_free(net);
@@ -170,7 +170,8 @@ static void resume_is_exact_for(const char *spec)
 	                    cn_net_state_count(a) * sizeof(float));
 	cn_trainer_free(ta);
 	cn_net_free(a);
-	cn_trainer_free(tc); /* owns c */
+	cn_trainer_free(tc); /* then its net: the trainer only borrows it */
+	cn_net_free(c);
 	cn_dataset_free(train);
 	unlink(path);
 	rmdir(dir);

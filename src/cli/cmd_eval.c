@@ -88,20 +88,15 @@ static const char predict_usage[] =
     "  IMAGE          a PNG, PGM (P5) or PPM (P6) file, converted to the model's input\n"
     "                 (resized bilinearly, gray <-> RGB)\n";
 
-static void print_probs(const struct cn_net *net, const char *what, const float *logits, int32_t k,
-                        int label)
+static void print_probs(const struct cn_net *net, const char *what, const float *probs,
+                        int32_t best, int32_t k, int label)
 {
-	double max = logits[0], sum = 0;
-	for (int32_t j = 1; j < k; j++) max = fmax(max, logits[j]);
-	for (int32_t j = 0; j < k; j++) sum += exp(logits[j] - max);
-	int32_t best = 0;
 	printf("%s:", what);
 	for (int32_t j = 0; j < k; j++) {
 		if (cn_net_class_name(net, j))
-			printf(" %s:%.3f", cn_net_class_name(net, j), exp(logits[j] - max) / sum);
+			printf(" %s:%.3f", cn_net_class_name(net, j), probs[j]);
 		else
-			printf(" %d:%.3f", j, exp(logits[j] - max) / sum);
-		if (logits[j] > logits[best]) best = j;
+			printf(" %d:%.3f", j, probs[j]);
 	}
 	const char *bn = cn_net_class_name(net, best), *ln = cn_net_class_name(net, label);
 	if (bn && label >= 0)
@@ -140,35 +135,38 @@ int cmd_predict(int argc, char **argv)
 	struct cn_shape s = cn_net_input_shape(net);
 	int32_t k = cn_net_output_len(net);
 	x = malloc((size_t)s.c * s.h * s.w * sizeof(float));
-	if (!x) {
+	float *probs = malloc((size_t)k * sizeof(float));
+	if (!x || !probs) {
+		free(probs);
 		rc = cli_fail("out of memory");
 		goto done;
 	}
 	if (indices.n && (rc = cli_data_test(data, val, 0, s, &test))) goto done;
 	for (int i = 0; i < indices.n && !rc; i++) {
-		int32_t idx, label;
-		const float *y;
+		int32_t idx, label, best;
 		if (!cli_int("--index", indices.items[i], 0, cn_dataset_count(test) - 1, &idx)) {
 			rc = 2;
-		} else if (cn_dataset_gather(test, &idx, 1, x, &label) ||
-		           cn_net_forward(net, x, 1, &y)) {
+		} else if (cn_dataset_gather(test, &idx, 1, x, &label)) {
+			rc = cli_fail("%s", cn_dataset_error(test));
+		} else if (cn_net_predict(net, x, 1, probs, &best)) {
 			rc = cli_fail("%s", cn_net_error(net));
 		} else {
 			char what[64];
 			snprintf(what, sizeof(what), "test image %d", idx);
-			print_probs(net, what, y, k, label);
+			print_probs(net, what, probs, best, k, label);
 		}
 	}
 	for (int i = 0; i < files.n && !rc; i++) {
-		const float *y;
+		int32_t best;
 		if (cli_image_input(files.items[i], s, x, err)) {
 			rc = cli_fail("%s", err);
-		} else if (cn_net_forward(net, x, 1, &y)) {
+		} else if (cn_net_predict(net, x, 1, probs, &best)) {
 			rc = cli_fail("%s", cn_net_error(net));
 		} else {
-			print_probs(net, files.items[i], y, k, -1);
+			print_probs(net, files.items[i], probs, best, k, -1);
 		}
 	}
+	free(probs);
 done:
 	free(indices.items);
 	free(files.items);

@@ -119,15 +119,15 @@ static int draw_maps(const struct fm_args *a, struct cn_net *net, int32_t layer,
 	struct cn_shape in = cn_net_input_shape(net);
 	float *x = malloc((size_t)in.h * in.w * in.c * sizeof(float));
 	char what[160], title[200], sub[400], err[CLI_MSG_LEN];
-	const float *logits, *y;
+	const float *y;
 	struct cn_shape out;
-	int32_t label, k = cn_net_output_len(net), best = 0;
+	int32_t label, best = 0;
 	int rc = x ? get_input(a, net, x, what, sizeof(what), &label) : cli_fail("out of memory");
-	if (!rc &&
-	    (cn_net_forward(net, x, 1, &logits) || cn_net_layer_output(net, layer, &y, &out, NULL)))
+	/* predict's forward of the one image leaves every layer's output behind */
+	if (!rc && (cn_net_predict(net, x, 1, NULL, &best) ||
+	            cn_net_layer_output(net, layer, &y, &out, NULL)))
 		rc = cli_fail("%s", cn_net_error(net));
 	if (!rc) {
-		for (int32_t j = 1; j < k; j++) best = logits[j] > logits[best] ? j : best;
 		const char *name = cn_net_class_name(net, best);
 		char label_text[64] = "";
 		if (label >= 0) {

@@ -312,7 +312,7 @@ done:
 	cli_plotter_close(&plot);
 	cli_classes_free(&cls);
 	cn_trainer_free(t);
-	if (!a.resume) cn_net_free(net);
+	cn_net_free(net); /* the trainer never owns it, resumed or not */
 	cn_dataset_free(train);
 	cn_dataset_free(test);
 	return rc;

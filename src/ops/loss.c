@@ -31,6 +31,27 @@ float cn_softmax_xent_forward(int32_t n, int32_t k, const float *logits, const i
 	return (float)(total / n);
 }
 
+int32_t cn_argmax(int32_t k, const float *v)
+{
+	int32_t best = 0;
+	for (int32_t j = 1; j < k; j++)
+		if (v[j] > v[best]) best = j;
+	return best;
+}
+
+int32_t cn_softmax_argmax(int32_t k, const float *logits, float *prob)
+{
+	int32_t best = cn_argmax(k, logits);
+	float m = logits[best], sum = 0.0f;
+	for (int32_t j = 0; j < k; j++) {
+		prob[j] = expf(logits[j] - m);
+		sum += prob[j];
+	}
+	float inv = 1.0f / sum;
+	for (int32_t j = 0; j < k; j++) prob[j] *= inv;
+	return best;
+}
+
 /* dlogits = (prob - onehot(labels)) / n; dlogits may be prob itself. */
 void cn_softmax_xent_backward(int32_t n, int32_t k, const float *prob, const int32_t *labels,
                               float *dlogits)

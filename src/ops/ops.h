@@ -168,6 +168,16 @@ void cn_rbf_backward(enum cn_rbf_kind kind, int32_t n, int32_t d, int32_t k, con
 float cn_softmax_xent_forward(int32_t n, int32_t k, const float *logits, const int32_t *labels,
                               float *prob);
 
+/*
+ * Softmax of one row of logits [K] into prob [K] (may be logits), max-subtracted as above;
+ * returns the index of the largest logit (the first of equals), which is also the most probable
+ * class. The one argmax of the library (training accuracy, cn_net_predict).
+ */
+int32_t cn_softmax_argmax(int32_t k, const float *logits, float *prob);
+
+/* Index of the largest of v [K] (the first of equals). */
+int32_t cn_argmax(int32_t k, const float *v);
+
 /* dlogits = (prob - onehot(labels)) / n. */
 void cn_softmax_xent_backward(int32_t n, int32_t k, const float *prob, const int32_t *labels,
                               float *dlogits);
