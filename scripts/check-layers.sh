@@ -13,7 +13,7 @@ level() {
 	src/ops/*) echo 6 ;;
 	src/ref/*) echo 7 ;;
 	src/layer.[ch] | src/spec.[ch]) echo 8 ;;
-	src/net.[ch] | src/net_step.c | src/net_inspect.c | src/init.c | src/zoo.[ch]) echo 9 ;;
+	src/net.[ch] | src/net_step.c | src/net_inspect.c | src/net_predict.c | src/init.c | src/zoo.[ch]) echo 9 ;;
 	src/optim.[ch] | src/sched.[ch]) echo 10 ;;
 	src/idx.[ch] | src/dataset.[ch]) echo 11 ;;
 	src/checkpoint.[ch] | src/checkpoint_names.c | src/checkpoint_pos.c | src/checkpoint_state.c) echo 12 ;;

@@ -14,7 +14,6 @@
 
 #include <ctype.h>
 #include <fcntl.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -94,25 +93,23 @@ int main(int argc, char **argv)
 	size_t cap = 64 + (size_t)s.h * s.w;
 	unsigned char *buf = malloc(cap);
 	float *x = cn_net_input(net); /* [1, H, W, 1]: forward then copies nothing */
-	int32_t k = cn_net_output_len(net), failed = 0;
+	float *probs = malloc((size_t)cn_net_output_len(net) * sizeof(float));
+	int32_t failed = 0;
 	long before = allocs;
-	for (int f = 2; f < argc && buf; f++) {
-		const float *y;
-		if (read_pgm(argv[f], buf, cap, s, x) || cn_net_forward(net, x, 1, &y)) {
+	for (int f = 2; f < argc && buf && probs; f++) {
+		int32_t best;
+		if (read_pgm(argv[f], buf, cap, s, x) || cn_net_predict(net, x, 1, probs, &best)) {
 			failed++;
 			continue;
 		}
-		int32_t best = 0;
-		double sum = 0;
-		for (int32_t j = 1; j < k; j++) best = y[j] > y[best] ? j : best;
-		for (int32_t j = 0; j < k; j++) sum += exp(y[j] - y[best]);
-		printf("%s: %d (p = %.3f)\n", argv[f], best, 1 / sum);
+		printf("%s: %d (p = %.3f)\n", argv[f], best, probs[best]);
 	}
 	long during = allocs - before;
 #ifdef EMBED_COUNT_ALLOCS
 	printf("allocations after loading: %ld\n", during);
 #endif
 	free(buf);
+	free(probs);
 	cn_net_free(net);
-	return failed || during || !buf ? 1 : 0;
+	return failed || during || !buf || !probs ? 1 : 0;
 }
