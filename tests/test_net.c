@@ -41,7 +41,7 @@ static void impossible_shapes(void **state)
 	create_bad("conv 8 k3 p3", mnist, CN_ERR_SHAPE, "padding 3x3 must be smaller");
 	create_bad("conv 0 k3", mnist, CN_ERR_FORMAT, "output count");
 	create_bad("conv 4 k3 s0", mnist, CN_ERR_FORMAT, "stride");
-	create_bad("linear 10", (struct cn_shape){0, 28, 28}, CN_ERR_SHAPE, "0x28x28");
+	create_bad("linear 10", (struct cn_shape){0, 28, 28}, CN_ERR_SHAPE, "28x28x0 (HxWxC)");
 	create_bad("maxpool 30", mnist, CN_ERR_SHAPE,
 	           "kernel 30x30 larger than padded input 28x28");
 	create_bad("conv 4 k3 | linear", mnist, CN_ERR_FORMAT, "layer 2");
