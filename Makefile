@@ -40,7 +40,7 @@ LIB_SRC = \
 	src/ops/dropout.c src/ops/batchnorm.c \
 	src/ref/conv2d.c src/ref/linear.c src/ref/pool.c src/ref/act.c src/ref/loss.c src/ref/rbf.c \
 	src/ref/dropout.c src/ref/batchnorm.c \
-	src/layer.c src/spec.c src/net.c src/net_step.c src/net_inspect.c src/net_predict.c src/init.c src/zoo.c src/optim.c src/sched.c src/idx.c src/dataset.c src/checkpoint.c src/checkpoint_names.c src/checkpoint_pos.c src/checkpoint_state.c src/train.c src/train_io.c src/eval.c
+	src/layer.c src/spec.c src/net.c src/net_step.c src/net_inspect.c src/net_predict.c src/init.c src/zoo.c src/optim.c src/sched.c src/idx.c src/dataset.c src/train_opts.c src/checkpoint.c src/checkpoint_train.c src/checkpoint_extras.c src/train.c src/train_io.c src/eval.c
 
 CLI_SRC = src/cli/main.c src/cli/runtime.c $(CLI_GROUP_SRC) src/cli/args.c src/cli/options.c src/cli/report.c src/cli/stop.c \
 	src/cli/cmd_train.c src/cli/cmd_eval.c src/cli/cmd_info.c \
@@ -129,19 +129,20 @@ $(BUILD)/tests/pngtool: $(BUILD)/tests/pngtool.o
 
 # The end-to-end scripts train on MNIST; a NAIVE_GEMM build may skip them with
 # TEST_SCRIPTS= (the unit tests are what its instrumented GEMM is for).
-TEST_SCRIPTS ?= tests/cli.sh tests/cli_pictures.sh tests/faults.sh tests/mlp.sh tests/studies.sh
+TEST_SCRIPTS ?= tests/cli.sh tests/cli_pictures.sh tests/faults.sh tests/mlp.sh tests/studies.sh \
+	tests/check_layers.sh
 
 test: check $(TEST_BIN) $(COLNET) $(BUILD)/tests/pngtool examples data
 	@COLNET=$(COLNET) DATA=$(DATA_DIR) PNGTOOL=$(BUILD)/tests/pngtool MLP=$(BUILD)/examples/mlp \
-		scripts/run-tests.sh $(TEST_BIN) $(TEST_SCRIPTS) $(EXAMPLES:%=$(BUILD)/examples/%)
+		LIB_OBJ="$(LIB_OBJ)" CC="$(CC)" scripts/run-tests.sh $(TEST_BIN) $(TEST_SCRIPTS) $(EXAMPLES:%=$(BUILD)/examples/%)
 
 check: check-symbols check-layers check-format
 
 check-symbols: $(LIBA)
 	@scripts/check-symbols.sh $(LIBA)
 
-check-layers:
-	@scripts/check-layers.sh
+check-layers: $(LIB_OBJ)
+	@scripts/check-layers.sh $(LIB_OBJ)
 
 check-format:
 	@scripts/check-format.sh

@@ -1,7 +1,12 @@
 #!/bin/sh
-# Includes point only down the layers of DESIGN.md. Each source file has a level; it may
-# include project headers of its own level or lower. Front ends (cli, examples) may include
+# Includes and calls point only down the layers of DESIGN.md. Each source file has a level; it
+# may include project headers of its own level or lower. Front ends (cli, examples) may include
 # only the public header.
+# Given the library's object files (make check-layers passes them), calls are checked too, so a
+# call through colnet.h cannot hide one that goes up: each object's undefined cn_ symbols
+# (nm -u) are looked up in the object that defines them, and that object's level must not be
+# above the caller's. An object's source is the path after its last "/src/" (build/src/ops/
+# pool.o is src/ops/pool.c).
 level() {
 	case "$1" in
 	include/colnet.h | src/util.h | src/join.h | src/error.[ch] | src/rng.[ch] | src/bytes.[ch] | src/finite.[ch]) echo 0 ;;
@@ -13,11 +18,12 @@ level() {
 	src/ops/*) echo 6 ;;
 	src/ref/*) echo 7 ;;
 	src/layer.[ch] | src/spec.[ch]) echo 8 ;;
-	src/net.[ch] | src/net_step.c | src/net_inspect.c | src/net_predict.c | src/init.c | src/zoo.[ch]) echo 9 ;;
-	src/optim.[ch] | src/sched.[ch]) echo 10 ;;
-	src/idx.[ch] | src/dataset.[ch]) echo 11 ;;
-	src/checkpoint.[ch] | src/checkpoint_names.c | src/checkpoint_pos.c | src/checkpoint_state.c) echo 12 ;;
-	src/train.[ch] | src/train_io.c | src/eval.c) echo 13 ;;
+	# the network, and training's options and positions as plain data beside it
+	src/net.[ch] | src/net_step.c | src/net_inspect.c | src/net_predict.c | src/init.c | src/zoo.[ch] | src/train_opts.[ch]) echo 9 ;;
+	# data and files
+	src/idx.[ch] | src/dataset.[ch] | src/checkpoint.[ch] | src/checkpoint_*.c) echo 10 ;;
+	# training
+	src/optim.[ch] | src/sched.[ch] | src/train.[ch] | src/train_io.c | src/eval.c) echo 11 ;;
 	*) echo "" ;;
 	esac
 }
@@ -41,5 +47,32 @@ for f in $(git ls-files 'src/*.c' 'src/*.h' 'src/**/*.c' 'src/**/*.h' 'examples/
 		fi
 	done
 done
+
+# calls: "object level" lines, then every object's defined and undefined cn_ symbols
+if [ $# -gt 0 ]; then
+	levels=$(for o in "$@"; do
+		src="src/${o##*/src/}"
+		echo "$o ${src%.o}.c $(level "${src%.o}.c")"
+	done)
+	bad=$({
+		echo "$levels" | sed 's/^/L /'
+		nm -A -P -g --defined-only "$@" | awk '$2 ~ /^cn_/ { sub(/:$/, "", $1); print "D", $1, $2 }'
+		nm -A -P -u "$@" | awk '$2 ~ /^cn_/ { sub(/:$/, "", $1); print "U", $1, $2 }'
+	} | awk '
+		$1 == "L" { src[$2] = $3; lv[$2] = $4; next }
+		$1 == "D" { def[$3] = $2; next }
+		$1 == "U" {
+			o = $2; s = $3
+			if (lv[o] == "") { printf "check-layers: no level for %s (add it to scripts/check-layers.sh)\n", src[o]; next }
+			if (!(s in def)) { printf "check-layers: %s calls %s, which no library object defines\n", src[o], s; next }
+			d = def[s]
+			if (lv[d] + 0 > lv[o] + 0)
+				printf "check-layers: %s (level %s) calls %s in %s (level %s): calls must point down\n", src[o], lv[o], s, src[d], lv[d]
+		}')
+	if [ -n "$bad" ]; then
+		echo "$bad"
+		status=1
+	fi
+fi
 [ $status -eq 0 ] && echo "check-layers: ok"
 exit $status

@@ -170,3 +170,15 @@ done:
 	*len = n;
 	return CN_OK;
 }
+
+#define NAME_MAX_SHOWN 96 /* characters of a path kept in a message */
+
+const char *cn_bytes_name(const char *path)
+{
+	if (!path) return "(buffer)";
+	size_t n = strlen(path);
+	if (n <= NAME_MAX_SHOWN) return path;
+	const char *tail = path + n - NAME_MAX_SHOWN;
+	const char *slash = strchr(tail, '/');
+	return slash && slash[1] ? slash + 1 : tail;
+}

@@ -55,4 +55,10 @@ uint32_t cn_bytes_crc32(uint32_t crc, const void *b, size_t n);
 enum cn_status cn_bytes_read_file(const char *path, const char *name, uint64_t max, uint8_t **buf,
                                   size_t *len, char *err);
 
+/*
+ * The tail of path short enough for a message (the whole path if it is short), so the part
+ * that names the file survives CN_ERR_LEN; "(buffer)" for NULL.
+ */
+const char *cn_bytes_name(const char *path);
+
 #endif

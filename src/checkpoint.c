@@ -13,7 +13,7 @@
  *   4 + L   u32 spec_len (1..65536), the spec's bytes (no NUL)
  *   12      i32 input c, h, w
  *   8 + 4n  u64 n_params, f32 params[n] (the net's flat layout: every layer's w then b)
- *   kind 1 only:
+ *   kinds 1 and 2 (checkpoint_train.c):
  *   4       i32 epochs_done
  *   32      u64 rng s[4] (the shuffling generator)
  *   16      i32 epochs, i32 batch, u64 seed
@@ -24,12 +24,13 @@
  *   kind 2 only (checkpoint_pos.c; the generator above is the one before the epoch's shuffle):
  *   16      i32 steps done, i32 images in the epoch, i32 images counted, i32 batches skipped
  *   24      f64 loss sum, i64 correct, f64 seconds
- *   version 2 only (checkpoint_names.c):
- *   4 + ... u32 count (= outputs), then per class u32 len (1..255) and the name's bytes
- *   version 3 only (checkpoint_state.c):
- *   4       u32 flags (bit 0: the version-2 names section follows), [names]
- *   32      u64 the network's generator s[4] (dropout masks)
- *   8 + 4s  u64 state_len (the spec's), f32 state[s] (batchnorm running mean, variance)
+ *   versions 2 and 3 (checkpoint_extras.c, one route for both):
+ *   4       version 3 only: u32 flags (bit 0: class names follow)
+ *   4 + ... version 2, or flags bit 0: u32 count (= outputs), then per class u32 len
+ *           (1..255) and the name's bytes
+ *   32      version 3 only: u64 the network's generator s[4] (dropout masks)
+ *   8 + 4s  version 3 only: u64 state_len (the spec's), f32 state[s] (batchnorm running
+ *           mean, variance)
  *   always:
  *   4       u32 CRC-32 (zlib's crc32) of every byte before it
  *
@@ -56,10 +57,9 @@
 #include "bytes.h"
 #include "checkpoint.h"
 #include "error.h"
-#include "idx.h"
+#include "finite.h"
 #include "net.h"
 #include "spec.h"
-#include "util.h"
 
 #define MAGIC     "COLNETCK"
 #define VERSION   3u
@@ -68,12 +68,12 @@
 /* ---- writing ---- */
 
 static void put_body(struct cn_bytes_out *o, const struct cn_net *net,
-                     const struct cn_ckpt_train *t)
+                     const struct cn_checkpoint_train *t)
 {
 	size_t spec_len = strlen(net->spec);
-	bool state = cn_ckpt_has_state(net);
+	uint32_t version = cn_checkpoint_version(net);
 	cn_bytes_put(o, MAGIC, 8);
-	cn_bytes_put_u32(o, state ? 3 : net->class_names ? 2 : 1);
+	cn_bytes_put_u32(o, version);
 	cn_bytes_put_u32(o, t ? (t->pos.step ? 2 : 1) : 0);
 	cn_bytes_put_u32(o, (uint32_t)spec_len);
 	cn_bytes_put(o, net->spec, spec_len);
@@ -82,90 +82,33 @@ static void put_body(struct cn_bytes_out *o, const struct cn_net *net,
 	cn_bytes_put_u32(o, (uint32_t)net->in.w);
 	cn_bytes_put_u64(o, net->n_params);
 	cn_bytes_put_f32s(o, net->params, net->n_params);
-	if (t) {
-		const struct cn_train_opts *p = &t->opts;
-		const struct cn_optim_opts *q = &p->optim;
-		const struct cn_sched *s = &p->sched;
-		cn_bytes_put_u32(o, (uint32_t)t->epochs_done);
-		for (int i = 0; i < 4; i++) cn_bytes_put_u64(o, t->rng.s[i]);
-		cn_bytes_put_u32(o, (uint32_t)p->epochs);
-		cn_bytes_put_u32(o, (uint32_t)p->batch);
-		cn_bytes_put_u64(o, p->seed);
-		cn_bytes_put_u32(o, (uint32_t)q->kind);
-		const float qf[] = {q->lr,  q->momentum,     q->beta1,    q->beta2,
-		                    q->eps, q->weight_decay, q->clip_norm};
-		for (size_t i = 0; i < CN_LEN(qf); i++) cn_bytes_put_f32(o, qf[i]);
-		cn_bytes_put_u32(o, (uint32_t)s->kind);
-		cn_bytes_put_f32(o, s->lr);
-		cn_bytes_put_u32(o, (uint32_t)s->step_epochs);
-		cn_bytes_put_f32(o, s->gamma);
-		cn_bytes_put_u32(o, (uint32_t)s->epochs);
-		cn_bytes_put_f32(o, s->lr_min);
-		cn_bytes_put_u64(o, (uint64_t)t->optim_steps);
-		cn_bytes_put_u64(o, t->optim_state_len);
-		cn_bytes_put_f32s(o, t->optim_state, t->optim_state_len);
-		if (t->pos.step) cn_ckpt_put_pos(o, &t->pos);
-	}
-	if (state)
-		cn_ckpt_put_state(o, net);
-	else if (net->class_names)
-		cn_ckpt_put_names(o, net);
+	if (t) cn_checkpoint_put_train(o, t);
+	cn_checkpoint_put_extras(o, net, version);
 	cn_bytes_put_u32(o, o->crc); /* put folds these 4 bytes into crc too; nobody reads it */
 }
 
-/* Floats of optimizer state kind k keeps for n parameters. */
-static size_t state_len(uint32_t k, size_t n)
-{
-	return k == CN_OPTIM_ADAM ? 2 * n : k == CN_OPTIM_SGD ? 0 : n;
-}
-
-/* Index of the first NaN or Inf in a[n], or n. */
-static size_t first_nonfinite(const float *a, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (!isfinite(a[i])) return i;
-	return n;
-}
-
-static bool opts_finite(const struct cn_train_opts *p)
-{
-	const struct cn_optim_opts *q = &p->optim;
-	const float f[] = {q->lr,          q->momentum,     q->beta1,     q->beta2,
-	                   q->eps,         q->weight_decay, q->clip_norm, p->sched.lr,
-	                   p->sched.gamma, p->sched.lr_min};
-	for (size_t i = 0; i < CN_LEN(f); i++)
-		if (!isfinite(f[i])) return false;
-	return true;
-}
-
 /* Refuse what the reader would refuse, so a save never replaces a good file with a bad one. */
-static enum cn_status check_writable(const struct cn_net *net, const struct cn_ckpt_train *t,
+static enum cn_status check_writable(const struct cn_net *net, const struct cn_checkpoint_train *t,
                                      const char *nm, char *err)
 {
 	size_t spec_len = strlen(net->spec), bad;
 	if (spec_len < 1 || spec_len > CN_SPEC_MAX_LEN)
 		return cn_err_set(err, CN_ERR_ARG, "%s: spec of %zu bytes cannot be saved", nm,
 		                  spec_len);
-	if ((bad = first_nonfinite(net->params, net->n_params)) < net->n_params)
+	if ((bad = cn_first_nonfinite(net->params, net->n_params)) < net->n_params)
 		return cn_err_set(err, CN_ERR_NUMERIC, "%s: not saved: parameter %zu is %g", nm,
 		                  bad, (double)net->params[bad]);
-	if ((bad = first_nonfinite(net->state, net->n_state)) < net->n_state)
+	if ((bad = cn_first_nonfinite(net->state, net->n_state)) < net->n_state)
 		return cn_err_set(err, CN_ERR_NUMERIC, "%s: not saved: batchnorm state %zu is %g",
 		                  nm, bad, (double)net->state[bad]);
 	size_t floats = net->n_params + net->n_state;
 	if (t) {
-		if ((unsigned)t->opts.optim.kind > CN_OPTIM_ADAM ||
-		    t->optim_state_len != state_len(t->opts.optim.kind, net->n_params) ||
-		    (t->optim_state_len && !t->optim_state) || t->epochs_done < 0 ||
-		    t->optim_steps < 0 || t->opts.epochs < 1 || t->opts.batch < 1 ||
-		    !opts_finite(&t->opts) ||
-		    !(t->rng.s[0] | t->rng.s[1] | t->rng.s[2] | t->rng.s[3]) ||
-		    (t->pos.step && !cn_ckpt_pos_ok(&t->pos, t->opts.batch)))
+		if (!cn_checkpoint_train_ok(t, net->n_params))
 			return cn_err_set(err, CN_ERR_ARG,
 			                  "%s: training state is inconsistent (optimizer state "
 			                  "length, counters or options)",
 			                  nm);
-		if ((bad = first_nonfinite(t->optim_state, t->optim_state_len)) <
+		if ((bad = cn_first_nonfinite(t->optim_state, t->optim_state_len)) <
 		    t->optim_state_len)
 			return cn_err_set(err, CN_ERR_NUMERIC,
 			                  "%s: not saved: optimizer state %zu is %g", nm, bad,
@@ -193,11 +136,11 @@ static int sync_dir(const char *path)
 }
 
 enum cn_status cn_checkpoint_write(const char *path, const struct cn_net *net,
-                                   const struct cn_ckpt_train *train, char *err)
+                                   const struct cn_checkpoint_train *train, char *err)
 {
 	if (!path || !*path || !net)
 		return cn_err_set(err, CN_ERR_ARG, "checkpoint write: NULL argument");
-	const char *nm = cn_idx_name(path);
+	const char *nm = cn_bytes_name(path);
 	enum cn_status st = check_writable(net, train, nm, err);
 	if (st) return st;
 	/* the rename would replace whatever is there: never a device, FIFO or folder (as root,
@@ -251,11 +194,6 @@ fail:
 
 /* ---- reading ---- */
 
-/*
- * Parameters the spec gives on input in, found without allocating them (the same walk as
- * net.c's build_layers), so a small file cannot make cn_net_create allocate gigabytes.
- * false if the spec or shape is bad: cn_net_create then says why, cheaply.
- */
 #define NEED(cond, what)                                                                           \
 	do {                                                                                       \
 		if (!(cond)) {                                                                     \
@@ -269,63 +207,8 @@ fail:
 		goto fail;                                                                         \
 	} while (0)
 
-/* The training section, after the parameters; t->optim_state is malloc'd. */
-static enum cn_status parse_train(struct cn_bytes_in *r, size_t n_params, const char *nm,
-                                  struct cn_ckpt_train *t, char *err)
-{
-	enum cn_status st = CN_OK;
-	struct cn_train_opts *p = &t->opts;
-	struct cn_optim_opts *q = &p->optim;
-	struct cn_sched *s = &p->sched;
-	uint32_t qk, sk;
-	uint64_t steps, m;
-	*p = cn_train_opts_default();
-	NEED(cn_bytes_take_i32(r, &t->epochs_done), "epochs done");
-	for (int i = 0; i < 4; i++) NEED(cn_bytes_take_u64(r, &t->rng.s[i]), "generator state");
-	NEED(cn_bytes_take_i32(r, &p->epochs) && cn_bytes_take_i32(r, &p->batch) &&
-	         cn_bytes_take_u64(r, &p->seed),
-	     "options");
-	NEED(cn_bytes_take_u32(r, &qk) && cn_bytes_take_f32(r, &q->lr) &&
-	         cn_bytes_take_f32(r, &q->momentum) && cn_bytes_take_f32(r, &q->beta1) &&
-	         cn_bytes_take_f32(r, &q->beta2) && cn_bytes_take_f32(r, &q->eps) &&
-	         cn_bytes_take_f32(r, &q->weight_decay) && cn_bytes_take_f32(r, &q->clip_norm),
-	     "optimizer options");
-	NEED(cn_bytes_take_u32(r, &sk) && cn_bytes_take_f32(r, &s->lr) &&
-	         cn_bytes_take_i32(r, &s->step_epochs) && cn_bytes_take_f32(r, &s->gamma) &&
-	         cn_bytes_take_i32(r, &s->epochs) && cn_bytes_take_f32(r, &s->lr_min),
-	     "schedule");
-	NEED(cn_bytes_take_u64(r, &steps) && cn_bytes_take_u64(r, &m), "optimizer state");
-	if (qk > CN_OPTIM_ADAM) BAD("%s: optimizer kind %u is unknown", nm, qk);
-	if (sk > CN_SCHED_LOSS) BAD("%s: schedule kind %u is unknown", nm, sk);
-	q->kind = (enum cn_optim_kind)qk;
-	s->kind = (enum cn_sched_kind)sk;
-	if (!opts_finite(p)) BAD("%s: training options hold NaN or Inf", nm);
-	if (t->epochs_done < 0 || p->epochs < 1 || p->batch < 1 || steps > INT64_MAX)
-		BAD("%s: training counters out of range (epochs done %d, epochs %d, batch %d)", nm,
-		    t->epochs_done, p->epochs, p->batch);
-	if (!(t->rng.s[0] | t->rng.s[1] | t->rng.s[2] | t->rng.s[3]))
-		BAD("%s: generator state is all zero", nm);
-	t->optim_steps = (int64_t)steps;
-	if (m != state_len(qk, n_params))
-		BAD("%s: optimizer state has %llu values, expected %zu", nm, (unsigned long long)m,
-		    state_len(qk, n_params));
-	NEED(m <= r->left / 4, "optimizer state"); /* so the allocation is backed by the file */
-	t->optim_state_len = (size_t)m;
-	if (m && !(t->optim_state = malloc((size_t)m * sizeof(float))))
-		return cn_err_set(err, CN_ERR_NOMEM, "%s: no memory for optimizer state", nm);
-	cn_bytes_take_f32s(r, t->optim_state, t->optim_state_len);
-	size_t bad = first_nonfinite(t->optim_state, t->optim_state_len);
-	if (bad < t->optim_state_len)
-		BAD("%s: optimizer state %zu is %g", nm, bad, (double)t->optim_state[bad]);
-	return CN_OK;
-fail:
-	free(t->optim_state);
-	t->optim_state = NULL;
-	return st;
-}
-
 enum cn_status cn_checkpoint_read(const char *path, struct cn_net **out,
-                                  struct cn_ckpt_train *train, char *err)
+                                  struct cn_checkpoint_train *train, char *err)
 {
 	if (out) *out = NULL;
 	if (train) memset(train, 0, sizeof(*train));
@@ -333,7 +216,8 @@ enum cn_status cn_checkpoint_read(const char *path, struct cn_net **out,
 		return cn_err_set(err, CN_ERR_ARG, "checkpoint read: NULL argument");
 	uint8_t *buf;
 	size_t len;
-	enum cn_status st = cn_bytes_read_file(path, cn_idx_name(path), MAX_BYTES, &buf, &len, err);
+	enum cn_status st =
+	    cn_bytes_read_file(path, cn_bytes_name(path), MAX_BYTES, &buf, &len, err);
 	if (st) return st;
 	st = cn_checkpoint_parse(buf, len, path, out, train, err);
 	free(buf);
@@ -341,17 +225,18 @@ enum cn_status cn_checkpoint_read(const char *path, struct cn_net **out,
 }
 
 enum cn_status cn_checkpoint_parse(const uint8_t *buf, size_t len, const char *name,
-                                   struct cn_net **out, struct cn_ckpt_train *train, char *err)
+                                   struct cn_net **out, struct cn_checkpoint_train *train,
+                                   char *err)
 {
 	if (out) *out = NULL;
 	if (train) memset(train, 0, sizeof(*train));
 	if (!out || (!buf && len))
 		return cn_err_set(err, CN_ERR_ARG, "checkpoint parse: NULL argument");
-	const char *nm = cn_idx_name(name);
+	const char *nm = cn_bytes_name(name);
 	size_t want;
 	char *spec = NULL, msg[CN_ERR_LEN];
 	struct cn_net *net = NULL;
-	struct cn_ckpt_train tmp = {0};
+	struct cn_checkpoint_train tmp = {0};
 	enum cn_status st = CN_OK;
 	/* the checksum first, so nothing below parses bytes the writer did not write */
 	bool magic = len >= 8 && !memcmp(buf, MAGIC, 8);
@@ -403,17 +288,16 @@ enum cn_status cn_checkpoint_parse(const uint8_t *buf, size_t len, const char *n
 		    (unsigned long long)n);
 	/* this build writes such a spec only as version 3; older ones could not parse it, and
 	   without the section batchnorm would run on a running variance of 0 */
-	if (version < 3 && cn_ckpt_has_state(net))
+	if (version < 3 && cn_checkpoint_version(net) == 3)
 		BAD("%s: version %u lacks the state section its dropout or batchnorm layers need "
 		    "(version 3)",
 		    nm, version);
 	cn_bytes_take_f32s(&r, net->params, net->n_params);
-	size_t bad = first_nonfinite(net->params, net->n_params);
+	size_t bad = cn_first_nonfinite(net->params, net->n_params);
 	if (bad < net->n_params) BAD("%s: parameter %zu is %g", nm, bad, (double)net->params[bad]);
-	if (kind >= 1 && (st = parse_train(&r, net->n_params, nm, &tmp, err))) goto fail;
-	if (kind == 2 && (st = cn_ckpt_take_pos(&r, tmp.opts.batch, nm, &tmp.pos, err))) goto fail;
-	if (version == 2 && (st = cn_ckpt_take_names(&r, net, nm, err))) goto fail;
-	if (version == 3 && (st = cn_ckpt_take_state(&r, net, nm, err))) goto fail;
+	if (kind >= 1 && (st = cn_checkpoint_take_train(&r, kind, net->n_params, nm, &tmp, err)))
+		goto fail;
+	if ((st = cn_checkpoint_take_extras(&r, net, version, nm, err))) goto fail;
 	if (r.left) BAD("%s: %zu trailing bytes after the data", nm, r.left);
 	if (train)
 		*train = tmp;
@@ -446,9 +330,4 @@ enum cn_status cn_net_load_mem(struct cn_net **net, const void *buf, size_t len,
 	*net = NULL;
 	if (!buf) return cn_err_set(err, CN_ERR_ARG, "cn_net_load_mem: buffer is NULL");
 	return cn_checkpoint_parse(buf, len, "checkpoint in memory", net, NULL, err);
-}
-
-const char *cn_net_spec(const struct cn_net *net)
-{
-	return net ? net->spec : NULL;
 }

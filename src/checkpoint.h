@@ -1,6 +1,8 @@
 /*
  * Checkpoint files: one reader and one writer for both model-only files and whole training
  * states. The reader distrusts every byte; the writer never leaves a half-written file.
+ * checkpoint.c describes the format; checkpoint_train.c and checkpoint_extras.c hold the
+ * sections after the parameters.
  */
 #ifndef CN_CHECKPOINT_H
 #define CN_CHECKPOINT_H
@@ -12,23 +14,10 @@
 #include "bytes.h"
 #include "colnet.h"
 #include "rng.h"
-
-/*
- * Where a stopped epoch stands (step 0: at an epoch boundary, nothing pending). The epoch's
- * order is not stored: it is the shuffle of count indices by the generator saved beside it.
- */
-struct cn_train_pos {
-	int32_t step;    /* batches done in epoch epochs_done + 1 */
-	int32_t count;   /* images in that epoch's data */
-	int32_t seen;    /* images whose loss counted (skipped batches excluded) */
-	int32_t skipped; /* batches skipped for a NaN or Inf */
-	double loss_sum; /* sum of per-image losses so far */
-	int64_t right;   /* correct predictions so far */
-	double seconds;  /* training time spent in the epoch so far */
-};
+#include "train_opts.h"
 
 /* What a trainer adds to a model checkpoint. */
-struct cn_ckpt_train {
+struct cn_checkpoint_train {
 	int32_t epochs_done;
 	struct cn_train_opts opts;
 	struct cn_rng rng; /* the shuffling generator after epochs_done epochs */
@@ -40,37 +29,36 @@ struct cn_ckpt_train {
 
 /* Write net (and train, if not NULL) to path atomically. */
 enum cn_status cn_checkpoint_write(const char *path, const struct cn_net *net,
-                                   const struct cn_ckpt_train *train, char *err);
+                                   const struct cn_checkpoint_train *train, char *err);
 
 /*
  * Read path into a new network; if train is not NULL the file must hold a training state and
  * *train receives it (train->optim_state malloc'd). Errors name the file and the problem.
  */
 enum cn_status cn_checkpoint_read(const char *path, struct cn_net **net,
-                                  struct cn_ckpt_train *train, char *err);
-
-/* Version 2's class-names section (checkpoint_names.c): write net's names; read them into net. */
-void cn_ckpt_put_names(struct cn_bytes_out *o, const struct cn_net *net);
-enum cn_status cn_ckpt_take_names(struct cn_bytes_in *r, struct cn_net *net, const char *nm,
-                                  char *err);
-
-/* Version 3's section (checkpoint_state.c): class names if any, the network's generator and
-   its non-trainable state. Written for networks with dropout or batchnorm only. */
-bool cn_ckpt_has_state(const struct cn_net *net);
-void cn_ckpt_put_state(struct cn_bytes_out *o, const struct cn_net *net);
-enum cn_status cn_ckpt_take_state(struct cn_bytes_in *r, struct cn_net *net, const char *nm,
-                                  char *err);
+                                  struct cn_checkpoint_train *train, char *err);
 
 /* cn_checkpoint_read on the bytes buf[len] of a file; name is used in messages. No I/O. */
 enum cn_status cn_checkpoint_parse(const uint8_t *buf, size_t len, const char *name,
-                                   struct cn_net **net, struct cn_ckpt_train *train, char *err);
+                                   struct cn_net **net, struct cn_checkpoint_train *train,
+                                   char *err);
 
-/* The kind-2 section, a stopped epoch's position, written after the optimizer state. */
-void cn_ckpt_put_pos(struct cn_bytes_out *o, const struct cn_train_pos *pos);
-/* Read it and check it against the run's batch size; messages start with nm. */
-enum cn_status cn_ckpt_take_pos(struct cn_bytes_in *in, int32_t batch, const char *nm,
-                                struct cn_train_pos *pos, char *err);
-/* Whether the reader would accept pos for batches of batch (the writer refuses the rest). */
-bool cn_ckpt_pos_ok(const struct cn_train_pos *pos, int32_t batch);
+/* ---- the sections, for checkpoint.c ---- */
+
+/* The training section (kinds 1 and 2, checkpoint_train.c): refuse what the reader would
+   refuse, write it, read it (t->optim_state malloc'd) for a net of n_params parameters. */
+bool cn_checkpoint_train_ok(const struct cn_checkpoint_train *t, size_t n_params);
+void cn_checkpoint_put_train(struct cn_bytes_out *o, const struct cn_checkpoint_train *t);
+enum cn_status cn_checkpoint_take_train(struct cn_bytes_in *r, uint32_t kind, size_t n_params,
+                                        const char *nm, struct cn_checkpoint_train *t, char *err);
+
+/* The format version net is written as (checkpoint_extras.c): 1, 2 with class names, 3 with
+   dropout or batchnorm. */
+uint32_t cn_checkpoint_version(const struct cn_net *net);
+/* The sections that version adds after the training section: the one route for class names,
+   the network's generator and its non-trainable state. */
+void cn_checkpoint_put_extras(struct cn_bytes_out *o, const struct cn_net *net, uint32_t version);
+enum cn_status cn_checkpoint_take_extras(struct cn_bytes_in *r, struct cn_net *net,
+                                         uint32_t version, const char *nm, char *err);
 
 #endif

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "bytes.h"
 #include "error.h"
 #include "idx.h"
 #include "util.h"
@@ -103,7 +104,7 @@ enum cn_status cn_dataset_load_idx(struct cn_dataset **out, const char *images_p
 	*out = NULL;
 	if (!images_path || !labels_path)
 		return cn_err_set(err, CN_ERR_ARG, "cn_dataset_load_idx: NULL file name");
-	const char *inm = cn_idx_name(images_path), *lnm = cn_idx_name(labels_path);
+	const char *inm = cn_bytes_name(images_path), *lnm = cn_bytes_name(labels_path);
 	struct cn_idx im, lb;
 	enum cn_status st;
 	struct cn_dataset *ds = calloc(1, sizeof(*ds));
@@ -162,7 +163,7 @@ static enum cn_status find(const char *dir, const char *name, const char *images
 {
 	struct stat s;
 	if (!join(path, cap, dir, name, ".gz"))
-		return cn_err_set(err, CN_ERR_ARG, "%s: folder name too long", cn_idx_name(dir));
+		return cn_err_set(err, CN_ERR_ARG, "%s: folder name too long", cn_bytes_name(dir));
 	join(path, cap, dir, name, ""); /* fits: it is shorter */
 	if (stat(path, &s) == 0) return CN_OK;
 	join(path, cap, dir, name, ".gz");
@@ -170,7 +171,7 @@ static enum cn_status find(const char *dir, const char *name, const char *images
 	return cn_err_set(err, CN_ERR_IO,
 	                  "%s: no %s (or .gz); the folder needs %s and %s, raw or .gz: run "
 	                  "`make data` to fetch MNIST",
-	                  cn_idx_name(dir), name, images, labels);
+	                  cn_bytes_name(dir), name, images, labels);
 }
 
 enum cn_status cn_dataset_load_mnist_dir(struct cn_dataset **out, const char *dir, int train,
@@ -179,7 +180,7 @@ enum cn_status cn_dataset_load_mnist_dir(struct cn_dataset **out, const char *di
 	if (!out) return cn_err_set(err, CN_ERR_ARG, "cn_dataset_load_mnist_dir: NULL output");
 	*out = NULL;
 	if (!dir || !*dir) return cn_err_set(err, CN_ERR_ARG, "no data folder given");
-	const char *dn = cn_idx_name(dir);
+	const char *dn = cn_bytes_name(dir);
 	struct stat s;
 	if (stat(dir, &s) != 0)
 		return cn_err_set(err, CN_ERR_IO, "%s: %s; run `make data` to fetch MNIST into it",
@@ -200,7 +201,7 @@ enum cn_status cn_dataset_load_mnist_dir(struct cn_dataset **out, const char *di
 			    cn_err_set(err, CN_ERR_FORMAT,
 			               "%s: label %u at index %d is out of range; MNIST labels are "
 			               "0..9",
-			               cn_idx_name(lp), ds->labels[i], i);
+			               cn_bytes_name(lp), ds->labels[i], i);
 			cn_dataset_free(ds);
 			return st;
 		}

@@ -15,22 +15,12 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "bytes.h"
 #include "error.h"
 #include "idx.h"
 #include "util.h"
 
-#define NAME_MAX_SHOWN 96 /* characters of a path kept in a message */
-#define PEEK_SHOWN     24 /* bytes of a non-IDX file quoted in a message */
-
-const char *cn_idx_name(const char *path)
-{
-	if (!path) return "(buffer)";
-	size_t n = strlen(path);
-	if (n <= NAME_MAX_SHOWN) return path;
-	const char *tail = path + n - NAME_MAX_SHOWN;
-	const char *slash = strchr(tail, '/');
-	return slash && slash[1] ? slash + 1 : tail;
-}
+#define PEEK_SHOWN 24 /* bytes of a non-IDX file quoted in a message */
 
 static uint32_t be32(const uint8_t *p)
 {
@@ -135,7 +125,7 @@ static enum cn_status bad_magic(const uint8_t *b, size_t len, const char *nm, ch
 enum cn_status cn_idx_parse(const uint8_t *b, size_t len, const char *name, struct cn_idx *out,
                             char *err)
 {
-	const char *nm = cn_idx_name(name);
+	const char *nm = cn_bytes_name(name);
 	if (!out || (!b && len)) return cn_err_set(err, CN_ERR_ARG, "cn_idx_parse: NULL argument");
 	memset(out, 0, sizeof(*out));
 	if (len == 0)
@@ -323,7 +313,7 @@ enum cn_status cn_idx_read_file(const char *path, size_t max_bytes, uint8_t **bu
 	*buf = NULL;
 	*len = 0;
 	if (!path || !*path) return cn_err_set(err, CN_ERR_ARG, "no file name given");
-	const char *nm = cn_idx_name(path);
+	const char *nm = cn_bytes_name(path);
 	if (max_bytes > CN_IDX_MAX_BYTES) max_bytes = CN_IDX_MAX_BYTES; /* zlib's uInt */
 	struct stat s;
 	/* stat first so a FIFO or device is refused without even opening it; O_NONBLOCK and

@@ -46,10 +46,4 @@ enum cn_status cn_idx_read_file(const char *path, size_t max_bytes, uint8_t **bu
 enum cn_status cn_idx_load(const char *path, size_t max_bytes, uint8_t **buf, struct cn_idx *out,
                            char *err);
 
-/*
- * The tail of path short enough for a message (the whole path if it is short), so the part
- * that names the file survives CN_ERR_LEN.
- */
-const char *cn_idx_name(const char *path);
-
 #endif

@@ -287,7 +287,7 @@ const struct cn_layer_impl cn_layer_impls[CN_LAYER_COUNT] = {
     [CN_LAYER_RBF] = {"rbf", rbf_shape, rbf_ws_len, rbf_forward, rbf_backward, .splits_rows = true},
     [CN_LAYER_LPPOOL2D] = {"lppool", pool_shape, no_ws, lppool_forward, lppool_backward},
     [CN_LAYER_DROPOUT] = {"dropout", same_shape, no_ws, dropout_forward, dropout_backward,
-                          .splits_rows = true},
+                          .splits_rows = true, .uses_rng = true},
     /* does not split: its evaluation forward writes the shared scale and shift to its cache */
     [CN_LAYER_BATCHNORM] = {"batchnorm", batchnorm_shape, batchnorm_ws_len, batchnorm_forward,
                             batchnorm_backward},

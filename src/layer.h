@@ -86,6 +86,7 @@ struct cn_layer_impl {
 	 * on threads, each with a workspace of its own: it reads and writes only its images' rows
 	 */
 	bool splits_rows;
+	bool uses_rng; /* draws from the net's generator, which a checkpoint then keeps */
 };
 
 extern const struct cn_layer_impl cn_layer_impls[CN_LAYER_COUNT];

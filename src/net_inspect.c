@@ -106,3 +106,8 @@ const char *cn_net_class_name(const struct cn_net *net, int32_t i)
 	if (!net || !net->class_names || i < 0 || i >= cn_net_output_len(net)) return NULL;
 	return net->class_names[i];
 }
+
+const char *cn_net_spec(const struct cn_net *net)
+{
+	return net ? net->spec : NULL;
+}

@@ -27,18 +27,6 @@ struct cn_optim {
 	float *state;     /* [state_len]: v [n], or m [n] then v [n]; NULL for SGD */
 };
 
-struct cn_optim_opts cn_optim_opts_default(void)
-{
-	return (struct cn_optim_opts){.kind = CN_OPTIM_SGD,
-	                              .lr = 0.01f,
-	                              .momentum = 0.9f,
-	                              .beta1 = 0.9f,
-	                              .beta2 = 0.999f,
-	                              .eps = 1e-8f,
-	                              .weight_decay = 0.0f,
-	                              .clip_norm = 0.0f};
-}
-
 /*
  * Every field is checked whatever the kind, so a set of options that one kind accepts is
  * accepted by all (the defaults pass). Comparisons are written so that NaN fails them.

@@ -15,47 +15,6 @@
 #include "train.h"
 #include "util.h"
 
-struct cn_train_opts cn_train_opts_default(void)
-{
-	struct cn_train_opts o = {
-	    .epochs = 10,
-	    .batch = 100,
-	    .seed = 1,
-	    .optim = cn_optim_opts_default(),
-	    .sched = {.kind = CN_SCHED_CONST, .lr = 0.001f, .step_epochs = 1, .gamma = 1.0f},
-	    .init = CN_INIT_DEFAULT,
-	};
-	o.optim.kind = CN_OPTIM_ADAM;
-	o.optim.lr = 0.001f;
-	return o;
-}
-
-enum cn_status cn_train_opts_check(const struct cn_train_opts *o, char *err)
-{
-	if (o->epochs < 1 || o->epochs > 1000000)
-		return cn_err_set(err, CN_ERR_ARG, "epochs %d must be in 1..1000000", o->epochs);
-	if (o->batch < 1 || o->batch > 1000000)
-		return cn_err_set(err, CN_ERR_ARG, "batch %d must be in 1..1000000", o->batch);
-	const struct cn_sched *s = &o->sched;
-	if ((unsigned)s->kind > CN_SCHED_LOSS)
-		return cn_err_set(err, CN_ERR_ARG, "unknown schedule %d", (int)s->kind);
-	if (!(s->lr > 0 && isfinite(s->lr)))
-		return cn_err_set(err, CN_ERR_ARG, "learning rate %g must be positive and finite",
-		                  (double)s->lr);
-	if (s->kind == CN_SCHED_STEP && (s->step_epochs < 1 || !(s->gamma > 0 && s->gamma <= 1)))
-		return cn_err_set(
-		    err, CN_ERR_ARG,
-		    "step schedule needs step_epochs >= 1 (got %d) and gamma in (0, 1] "
-		    "(got %g)",
-		    s->step_epochs, (double)s->gamma);
-	if (s->kind == CN_SCHED_COSINE &&
-	    (s->epochs < 1 || !(s->lr_min >= 0 && s->lr_min <= s->lr)))
-		return cn_err_set(
-		    err, CN_ERR_ARG,
-		    "cosine schedule needs epochs >= 1 (got %d) and 0 <= lr_min <= lr", s->epochs);
-	return CN_OK;
-}
-
 enum cn_status cn_trainer_create(struct cn_trainer **out, struct cn_net *net,
                                  const struct cn_train_opts *opts, char err[CN_ERR_LEN])
 {

@@ -4,9 +4,9 @@
 
 #include <stdbool.h>
 
-#include "checkpoint.h"
 #include "colnet.h"
 #include "rng.h"
+#include "train_opts.h"
 
 struct cn_trainer {
 	char err[CN_ERR_LEN];
@@ -22,8 +22,5 @@ struct cn_trainer {
 	int32_t *labels;       /* [opts.batch] labels of the current batch */
 	struct cn_group group; /* size 0: alone; else a member of it (cn_trainer_set_group) */
 };
-
-/* Validate opts; message names the option. */
-enum cn_status cn_train_opts_check(const struct cn_train_opts *opts, char *err);
 
 #endif

@@ -9,7 +9,7 @@
 enum cn_status cn_trainer_save(const struct cn_trainer *t, const char *path, char err[CN_ERR_LEN])
 {
 	if (!t || !path) return cn_err_set(err, CN_ERR_ARG, "cn_trainer_save: NULL argument");
-	struct cn_ckpt_train ct = {
+	struct cn_checkpoint_train ct = {
 	    .epochs_done = t->epochs_done,
 	    .opts = t->opts,
 	    .rng = t->rng,
@@ -29,7 +29,7 @@ enum cn_status cn_trainer_load(struct cn_trainer **out, struct cn_net **net_out,
 		return cn_err_set(err, CN_ERR_ARG, "cn_trainer_load: NULL argument");
 	*out = NULL;
 	*net_out = NULL;
-	struct cn_ckpt_train ct = {0};
+	struct cn_checkpoint_train ct = {0};
 	struct cn_net *net = NULL;
 	struct cn_trainer *t = NULL;
 	enum cn_status st = cn_checkpoint_read(path, &net, &ct, err);

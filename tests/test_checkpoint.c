@@ -172,7 +172,7 @@ static void enc_model(struct enc *e, const struct mfile *m)
 }
 
 /* The training section of t with its optimizer and schedule kinds and state count as given. */
-static void enc_train(struct enc *e, const struct cn_ckpt_train *t, uint32_t ok, uint32_t sk,
+static void enc_train(struct enc *e, const struct cn_checkpoint_train *t, uint32_t ok, uint32_t sk,
                       uint64_t m)
 {
 	const struct cn_train_opts *o = &t->opts;
@@ -199,9 +199,9 @@ static void enc_train(struct enc *e, const struct cn_ckpt_train *t, uint32_t ok,
 static float tiny_params[TINY_N], tiny_state[2 * TINY_N];
 
 /* A training state with every field distinct from its default. */
-static struct cn_ckpt_train train_state(enum cn_optim_kind kind, size_t n_params)
+static struct cn_checkpoint_train train_state(enum cn_optim_kind kind, size_t n_params)
 {
-	struct cn_ckpt_train t = {.epochs_done = 3, .opts = cn_train_opts_default()};
+	struct cn_checkpoint_train t = {.epochs_done = 3, .opts = cn_train_opts_default()};
 	t.opts.epochs = 17;
 	t.opts.batch = 33;
 	t.opts.seed = 0x0123456789abcdefull;
@@ -273,7 +273,7 @@ static void test_train_round_trip(void **state)
 	struct enc *e = tu_alloc(sizeof(*e));
 	char err[CN_ERR_LEN];
 	for (int k = CN_OPTIM_SGD; k <= CN_OPTIM_ADAM; k++) {
-		struct cn_ckpt_train t = train_state((enum cn_optim_kind)k, TINY_N), u;
+		struct cn_checkpoint_train t = train_state((enum cn_optim_kind)k, TINY_N), u;
 		struct cn_net *back;
 		assert_int_equal(cn_checkpoint_write(at("train.ck"), net, &t, err), CN_OK);
 		assert_int_equal(count_tmp(), 0);
@@ -321,13 +321,13 @@ static void test_train_round_trip(void **state)
 	}
 	/* a model-only file is not a training state */
 	assert_int_equal(cn_net_save(net, at("model.ck"), err), CN_OK);
-	struct cn_ckpt_train u;
+	struct cn_checkpoint_train u;
 	struct cn_net *back;
 	assert_int_equal(cn_checkpoint_read(at("model.ck"), &back, &u, err), CN_ERR_FORMAT);
 	assert_null(back);
 	assert_null(u.optim_state);
 	/* the writer refuses a state that does not fit the optimizer */
-	struct cn_ckpt_train t = train_state(CN_OPTIM_ADAM, TINY_N);
+	struct cn_checkpoint_train t = train_state(CN_OPTIM_ADAM, TINY_N);
 	t.optim_state_len = TINY_N;
 	assert_int_equal(cn_checkpoint_write(at("bad.ck"), net, &t, err), CN_ERR_ARG);
 	t = train_state(CN_OPTIM_ADAM, TINY_N);
@@ -350,7 +350,7 @@ static int corrupt_all(const uint8_t *file, size_t len, bool train)
 		load_fails(at("bad.ck"), CN_ERR_FORMAT, i < 8 ? NULL : "checksum mismatch");
 		if (train) {
 			struct cn_net *net;
-			struct cn_ckpt_train t;
+			struct cn_checkpoint_train t;
 			assert_int_equal(cn_checkpoint_read(at("bad.ck"), &net, &t, NULL),
 			                 CN_ERR_FORMAT);
 			assert_null(net);
@@ -370,7 +370,7 @@ static void test_flips_and_truncations(void **state)
 	(void)state;
 	fill_tiny();
 	struct cn_net *net = make_net(TINY, (struct cn_shape){1, 2, 2}, 3);
-	struct cn_ckpt_train t = train_state(CN_OPTIM_ADAM, TINY_N);
+	struct cn_checkpoint_train t = train_state(CN_OPTIM_ADAM, TINY_N);
 	size_t lm, lt;
 	assert_int_equal(cn_net_save(net, at("m.ck"), NULL), CN_OK);
 	assert_int_equal(cn_checkpoint_write(at("t.ck"), net, &t, NULL), CN_OK);
@@ -568,7 +568,7 @@ static void test_crafted(void **state)
 	};
 	float bad_state[2 * TINY_N];
 	for (size_t i = 0; i < LEN(trows); i++, tried++) {
-		struct cn_ckpt_train t = train_state(CN_OPTIM_ADAM, TINY_N);
+		struct cn_checkpoint_train t = train_state(CN_OPTIM_ADAM, TINY_N);
 		memcpy(bad_state, tiny_state, sizeof(bad_state));
 		t.optim_state = bad_state;
 		switch (trows[i].field) {
@@ -595,7 +595,7 @@ static void test_crafted(void **state)
 		tu_write_file(at("c.ck"), e->b, e->len);
 		load_fails(at("c.ck"), CN_ERR_FORMAT, trows[i].want);
 		struct cn_net *net;
-		struct cn_ckpt_train u;
+		struct cn_checkpoint_train u;
 		char err[CN_ERR_LEN];
 		assert_int_equal(cn_checkpoint_read(at("c.ck"), &net, &u, err), CN_ERR_FORMAT);
 		assert_non_null(strstr(err, trows[i].want));
@@ -805,7 +805,7 @@ static void test_class_names(void **state)
 	free(file);
 
 	/* a training state keeps them too, after its own section */
-	struct cn_ckpt_train t = train_state(CN_OPTIM_ADAM, TINY_N), u;
+	struct cn_checkpoint_train t = train_state(CN_OPTIM_ADAM, TINY_N), u;
 	assert_int_equal(cn_checkpoint_write(at("names-train.ck"), net, &t, err), CN_OK);
 	assert_int_equal(cn_checkpoint_read(at("names-train.ck"), &back, &u, err), CN_OK);
 	assert_string_equal(cn_net_class_name(back, 2), "bird");

@@ -23,7 +23,8 @@
 
 #define DIR "tests/fixtures/checkpoints/"
 
-static void check_train(const struct fx *x, const struct cn_net *net, const struct cn_ckpt_train *t)
+static void check_train(const struct fx *x, const struct cn_net *net,
+                        const struct cn_checkpoint_train *t)
 {
 	struct cn_train_opts want = fx_opts(x->optim);
 	assert_int_equal(t->epochs_done, FX_EPOCHS_DONE);
@@ -79,7 +80,7 @@ static void test_fixtures_load(void **state)
 		}
 
 		/* the training state, and the same bytes written again */
-		struct cn_ckpt_train t = {0};
+		struct cn_checkpoint_train t = {0};
 		struct cn_net *tnet = NULL;
 		if (x->kind) {
 			assert_int_equal(cn_checkpoint_read(path, &tnet, &t, err), CN_OK);

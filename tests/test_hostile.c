@@ -59,7 +59,7 @@ static void kind2_files(void **state)
 	                 CN_OK);
 	float mom[4 * 64 * 3];
 	memset(mom, 0, sizeof(mom));
-	struct cn_ckpt_train t = {
+	struct cn_checkpoint_train t = {
 	    .epochs_done = 1,
 	    .opts = cn_train_opts_default(),
 	    .rng = {{1, 2, 3, 4}},
@@ -78,7 +78,7 @@ static void kind2_files(void **state)
 	t.opts.batch = 32;
 	assert_int_equal(cn_checkpoint_write(at("p.ck"), net, &t, err), CN_OK);
 	struct cn_net *back;
-	struct cn_ckpt_train u;
+	struct cn_checkpoint_train u;
 	assert_int_equal(cn_checkpoint_read(at("p.ck"), &back, &u, err), CN_OK);
 	assert_memory_equal(&u.pos, &t.pos, sizeof(t.pos));
 	free(u.optim_state);
@@ -108,7 +108,7 @@ static void kind2_files(void **state)
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++, tried++) {
 		t.pos = bad[i];
 		assert_int_equal(cn_checkpoint_write(at("p.ck"), net, &t, err), CN_ERR_ARG);
-		assert_false(cn_ckpt_pos_ok(&bad[i], t.opts.batch));
+		assert_false(cn_train_pos_ok(&bad[i], t.opts.batch));
 	}
 	/* an all-zero generator, which the reader refuses, is not written either */
 	t.pos = (struct cn_train_pos){.step = 3, .count = 240};

@@ -17,7 +17,7 @@ static void one(const uint8_t *b, size_t len)
 	char err[CN_ERR_LEN];
 	for (int as_train = 0; as_train < 2; as_train++) {
 		struct cn_net *net = (struct cn_net *)1;
-		struct cn_ckpt_train t;
+		struct cn_checkpoint_train t;
 		enum cn_status st =
 		    cn_checkpoint_parse(b, len, "fuzz", &net, as_train ? &t : NULL, err);
 		if (st != CN_OK) {
@@ -29,7 +29,7 @@ static void one(const uint8_t *b, size_t len)
 		for (size_t i = 0; i < cn_net_param_count(net); i++)
 			if (!isfinite(p[i])) abort();
 		if (as_train) {
-			if (!cn_ckpt_pos_ok(&t.pos, t.opts.batch) && t.pos.step) abort();
+			if (!cn_train_pos_ok(&t.pos, t.opts.batch) && t.pos.step) abort();
 			free(t.optim_state);
 		}
 		cn_net_free(net);
