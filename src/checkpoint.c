@@ -21,7 +21,7 @@
  *   24      sched: u32 kind, f32 lr, i32 step_epochs, f32 gamma, i32 epochs, f32 lr_min
  *   8       i64 optim_steps
  *   8 + 4m  u64 optim_state_len (0 SGD, n momentum kinds, 2n Adam), f32 optim_state[m]
- *   kind 2 only (checkpoint_pos.c; the generator above is the one before the epoch's shuffle):
+ *   kind 2 only (the generator above is the one before the epoch's shuffle):
  *   16      i32 steps done, i32 images in the epoch, i32 images counted, i32 batches skipped
  *   24      f64 loss sum, i64 correct, f64 seconds
  *   versions 2 and 3 (checkpoint_extras.c, one route for both):
