@@ -36,7 +36,7 @@ LIBS        = $(BLAS_LIBS) $(ZLIB_LIBS) $(OMPFLAGS) -lm -lpthread
 
 LIB_SRC = \
 	src/error.c src/rng.c src/bytes.c src/finite.c src/gemm.c src/gemm_small.c src/arena.c src/geom.c src/im2col.c \
-	src/ops/conv2d.c src/ops/linear.c src/ops/pool.c src/ops/pool_lp.c src/ops/act.c src/ops/loss.c src/ops/rbf.c \
+	src/ops/conv2d.c src/ops/linear.c src/ops/pool_max.c src/ops/pool_avg.c src/ops/pool_lp.c src/ops/act.c src/ops/loss.c src/ops/rbf.c \
 	src/ops/dropout.c src/ops/batchnorm.c \
 	src/ref/conv2d.c src/ref/linear.c src/ref/pool.c src/ref/act.c src/ref/loss.c src/ref/rbf.c \
 	src/ref/dropout.c src/ref/batchnorm.c \

@@ -24,6 +24,28 @@
 /* runs of at least this many floats go to libc, whose wide-vector loops win there */
 #define LONG_RUN 64
 
+/*
+ * The run lengths (kw*ci) compiled with the length as a constant, so each kernel row is a
+ * fixed sequence of vector moves rather than a loop: the zoo's first layers (one channel,
+ * 3x3 and 5x5), few-channel layers, and 3x3 over 32 and 64 channels (tutorial-cnn,
+ * deep-cnn). BY_RUN(run, f) calls f(r, true) with the constant r equal to run when it is
+ * one of them, else f(run, false): one table for im2col, col2im and both of their paths.
+ */
+#define FIXED_RUNS(X, f) X(3, f) X(5, f) X(12, f) X(18, f) X(30, f) X(96, f) X(192, f)
+#define RUN_CASE(r, f)                                                                             \
+	case r:                                                                                    \
+		f(r, true);                                                                        \
+		break;
+#define BY_RUN(run, f)                                                                             \
+	do {                                                                                       \
+		switch (run) {                                                                     \
+			FIXED_RUNS(RUN_CASE, f)                                                    \
+		default:                                                                           \
+			f(run, false);                                                             \
+			break;                                                                     \
+		}                                                                                  \
+	} while (0)
+
 /* d[0..n) = s[0..n); short (n < LONG_RUN) says to copy inline */
 static inline void copy_run(float *restrict d, const float *restrict s, size_t n, bool short_)
 {
@@ -67,7 +89,7 @@ static void span(int32_t ix0, int32_t kw, int32_t wi, int32_t *lo, int32_t *hi)
 }
 
 /*
- * One image. Inlined once per common run length (below), so that for a window inside the
+ * One image. Inlined once per run length of FIXED_RUNS, so that for a window inside the
  * image the copy of each kernel row is a fixed sequence of vector moves, not a loop.
  */
 static inline __attribute__((always_inline)) void
@@ -177,59 +199,18 @@ CN_CLONES static void im2col_batch(const struct cn_geom *g, int32_t n, const flo
 		for (int32_t i = 0; i < n; i++) {
 			const float *pi = padded(g, x + (size_t)i * img, p);
 			float *c = col + (size_t)i * clen;
-			/* the zoo's first layers (one channel, 3x3 and 5x5) and few-channel ones */
-			switch (run) {
-			case 3:
-				im2col_padded(g, pi, c, 3);
-				break;
-			case 5:
-				im2col_padded(g, pi, c, 5);
-				break;
-			case 12:
-				im2col_padded(g, pi, c, 12);
-				break;
-			case 18:
-				im2col_padded(g, pi, c, 18);
-				break;
-			case 30:
-				im2col_padded(g, pi, c, 30);
-				break;
-			case 96: /* 3x3 over 32 and 64 channels: tutorial-cnn, deep-cnn */
-				im2col_padded(g, pi, c, 96);
-				break;
-			case 192:
-				im2col_padded(g, pi, c, 192);
-				break;
-			default:
-				im2col_padded(g, pi, c, run);
-				break;
-			}
+#define LOWER(r, fixed) im2col_padded(g, pi, c, r)
+			BY_RUN(run, LOWER);
+#undef LOWER
 		}
 		return;
 	}
 	for (int32_t i = 0; i < n; i++) {
 		const float *xi = x + (size_t)i * img; /* [HI, WI, CI] */
 		float *ci = col + (size_t)i * clen;
-		switch (run) {
-		case 3:
-			im2col_image(g, xi, ci, 3, true);
-			break;
-		case 5:
-			im2col_image(g, xi, ci, 5, true);
-			break;
-		case 12:
-			im2col_image(g, xi, ci, 12, true);
-			break;
-		case 18:
-			im2col_image(g, xi, ci, 18, true);
-			break;
-		case 30:
-			im2col_image(g, xi, ci, 30, true);
-			break;
-		default:
-			im2col_image(g, xi, ci, run, false);
-			break;
-		}
+#define LOWER(r, fixed) im2col_image(g, xi, ci, r, fixed)
+		BY_RUN(run, LOWER);
+#undef LOWER
 	}
 }
 
@@ -355,29 +336,9 @@ void cn_col2im(const struct cn_geom *g, int32_t n, const float *col, float *x)
 		for (int32_t i = 0; i < n; i++) {
 			const float *c = col + (size_t)i * clen;
 			memset(p, 0, plen * sizeof(*p));
-			switch (run) {
-			case 3:
-				col2im_padded(g, c, p, 3);
-				break;
-			case 5:
-				col2im_padded(g, c, p, 5);
-				break;
-			case 18:
-				col2im_padded(g, c, p, 18);
-				break;
-			case 30:
-				col2im_padded(g, c, p, 30);
-				break;
-			case 96:
-				col2im_padded(g, c, p, 96);
-				break;
-			case 192:
-				col2im_padded(g, c, p, 192);
-				break;
-			default:
-				col2im_padded(g, c, p, run);
-				break;
-			}
+#define RAISE(r, fixed) col2im_padded(g, c, p, r)
+			BY_RUN(run, RAISE);
+#undef RAISE
 			float *xi = x + (size_t)i * img;
 			for (int32_t iy = 0; iy < g->hi; iy++)
 				memcpy(xi + (size_t)iy * in,
@@ -391,22 +352,8 @@ void cn_col2im(const struct cn_geom *g, int32_t n, const float *col, float *x)
 	for (int32_t i = 0; i < n; i++) {
 		float *xi = x + (size_t)i * img; /* [HI, WI, CI] */
 		const float *ci = col + (size_t)i * clen;
-		switch (run) {
-		case 3:
-			col2im_image(g, ci, xi, 3, true);
-			break;
-		case 5:
-			col2im_image(g, ci, xi, 5, true);
-			break;
-		case 18:
-			col2im_image(g, ci, xi, 18, true);
-			break;
-		case 30:
-			col2im_image(g, ci, xi, 30, true);
-			break;
-		default:
-			col2im_image(g, ci, xi, run, false);
-			break;
-		}
+#define RAISE(r, fixed) col2im_image(g, ci, xi, r, fixed)
+		BY_RUN(run, RAISE);
+#undef RAISE
 	}
 }

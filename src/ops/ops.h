@@ -90,7 +90,7 @@ void cn_linear_forward(int32_t n, int32_t in, int32_t out, const float *w, const
 void cn_linear_backward(int32_t n, int32_t in, int32_t out, const float *w, const float *x,
                         const float *dy, float *dx, float *dw, float *db);
 
-/* ---- pool.c: max and average pooling over each channel; g->ci is the channel count ---- */
+/* ---- pool_max.c, pool_avg.c: max and average pooling over each channel; g->ci: channels ---- */
 
 /*
  * y = max over each window; padding never wins (it is -inf). argmax [N, HO, WO, C] receives,

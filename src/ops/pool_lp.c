@@ -2,7 +2,7 @@
  * L^p pooling over NHWC images, each channel on its own; g->ci is the channels:
  *   y[n,oy,ox,c] = (sum of |x|^p over the in-image part of the window)^(1/p)
  * (PyTorch LPPool2d, with |x|). x and dx [N, HI, WI, C]; y and dy [N, HO, WO, C]. Images are
- * shared out among OpenMP threads as in pool.c.
+ * shared out among OpenMP threads as in pool_max.c and pool_avg.c.
  */
 #include <math.h>
 #include <stdbool.h>
