@@ -6,7 +6,7 @@
 # call through colnet.h cannot hide one that goes up: each object's undefined cn_ symbols
 # (nm -u) are looked up in the object that defines them, and that object's level must not be
 # above the caller's. An object's source is the path after its last "/src/" (build/src/ops/
-# pool.o is src/ops/pool.c).
+# conv2d.o is src/ops/conv2d.c).
 level() {
 	case "$1" in
 	include/colnet.h | src/util.h | src/join.h | src/error.[ch] | src/rng.[ch] | src/bytes.[ch] | src/finite.[ch]) echo 0 ;;
@@ -17,9 +17,9 @@ level() {
 	src/im2col.[ch]) echo 5 ;;
 	src/ops/*) echo 6 ;;
 	src/ref/*) echo 7 ;;
-	src/layer.[ch] | src/spec.[ch]) echo 8 ;;
+	src/layer.[ch] | src/layer_*.c | src/spec.[ch]) echo 8 ;;
 	# the network, and training's options and positions as plain data beside it
-	src/net.[ch] | src/net_step.c | src/net_inspect.c | src/net_predict.c | src/init.c | src/zoo.[ch] | src/train_opts.[ch]) echo 9 ;;
+	src/net.[ch] | src/net_plan.c | src/net_step.c | src/net_inspect.c | src/net_predict.c | src/init.c | src/zoo.[ch] | src/train_opts.[ch]) echo 9 ;;
 	# data and files
 	src/idx.[ch] | src/dataset.[ch] | src/checkpoint.[ch] | src/checkpoint_*.c) echo 10 ;;
 	# training

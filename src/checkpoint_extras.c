@@ -26,7 +26,7 @@
 uint32_t cn_checkpoint_version(const struct cn_net *net)
 {
 	for (int32_t i = 0; i < net->n_layers; i++)
-		if (cn_layer_impls[net->layers[i].d.kind].uses_rng || net->layers[i].state_len)
+		if (cn_layer_impls[net->layers[i].d.kind]->uses_rng || net->layers[i].state_len)
 			return 3;
 	return net->class_names ? 2 : 1;
 }

@@ -66,19 +66,53 @@ struct cn_layer {
 	bool train;            /* the last forward used training behaviour */
 };
 
+/* What a kind's spec arguments may be (spec.c reads these from the kind's table entry). */
+enum cn_layer_args {
+	CN_ARGS_COUNT = 1 << 0,  /* a required output count N (1..1000000) */
+	CN_ARGS_WINDOW = 1 << 1, /* kN sN pN (also NxM); the stride defaults to 1 */
+	CN_ARGS_POOL = 1 << 2,   /* a required pool size, bare N or kN; the stride defaults to it */
+	CN_ARGS_KERNEL = 1 << 3, /* kN is required */
+	CN_ARGS_WEIGHTS = 1 << 4, /* init=NAME and nobias */
+	CN_ARGS_RATE = 1 << 5,    /* a probability P in [0, 1) */
+	CN_ARGS_NORM = 1 << 6,    /* p=X, the norm's exponent in 1..100 */
+	CN_ARGS_RBF = 1 << 7,     /* gaussian or imq */
+};
+
+/*
+ * Everything colnet knows about one kind of layer; the network, the spec parser, the
+ * initializer, the checkpoint and the inspection calls ask the table instead of naming kinds.
+ * Hooks marked "or NULL" have the default given beside them.
+ */
 struct cn_layer_impl {
-	const char *name;
-	/* infer out, g, w_len, b_len from in; refuse impossible shapes (message in err) */
+	const char *name; /* the spec's word for the kind */
+	unsigned args;    /* enum cn_layer_args: what the spec may say after the word */
+	/* "conv 32 k3x3 s1x1 p1x1" for descriptions (without the activation); or NULL: name */
+	int (*format)(const struct cn_layer_desc *d, char *buf, size_t len);
+	/* infer out, g, w_len, b_len, state_len from in; refuse impossible shapes (message in err) */
 	enum cn_status (*shape)(struct cn_layer *l, char *err);
-	/* floats of scratch for batches of n (SIZE_MAX on overflow) */
+	/* decide how batches of batch images run (chunks, threads); pinned > 0: images per GEMM
+	   the caller chose. Or NULL: nothing to decide */
+	void (*plan)(struct cn_layer *l, int32_t batch, int32_t pinned);
+	/* floats of scratch for batches of n (SIZE_MAX on overflow), after plan */
 	size_t (*ws_len)(const struct cn_layer *l, bool train);
+	/* floats kept from forward for backward for out_len outputs (the batch's); or NULL: 0 */
+	size_t (*cache_len)(const struct cn_layer *l, size_t out_len, bool train);
 	void (*forward)(struct cn_layer *l, float *ws);
 	/*
 	 * dy [N, out] is the op's output gradient (activation already undone, unless
 	 * fuses_act_backward); dx may be NULL
 	 */
 	void (*backward)(struct cn_layer *l, const float *dy, float *dx, float *ws);
-	bool fuses_act; /* forward applies d.act itself (while its output is in cache) */
+	/* forward FLOPs per image (a multiply-add is 2); or NULL: the activation's, one an output */
+	int64_t (*flops)(const struct cn_layer *l);
+	/* fill w, b and state from r: kind and scale are the net's initializer unless the layer
+	   names its own (d.init); or NULL: nothing to fill */
+	void (*init)(struct cn_layer *l, struct cn_rng *r, enum cn_init kind, float scale);
+	/* the shape of one output's slice of w that a picture of the filters may draw; or NULL:
+	   {0, 0, 0}, nothing to draw */
+	struct cn_shape (*filter)(const struct cn_layer *l);
+	bool takes_init; /* init uses the initializer (so UNIFORM and GAUSSIAN need a scale) */
+	bool fuses_act;  /* forward applies d.act itself (while its output is in cache) */
 	/* backward gets dy before d.act's derivative, applies it itself and may overwrite dy */
 	bool fuses_act_backward;
 	/*
@@ -87,14 +121,35 @@ struct cn_layer_impl {
 	 */
 	bool splits_rows;
 	bool uses_rng; /* draws from the net's generator, which a checkpoint then keeps */
+	bool argmax;   /* keeps an int32 index per output from forward for backward */
+	bool chunks;   /* lowers images in planned chunks (cn_net_layer_chunks reports them) */
 };
 
-extern const struct cn_layer_impl cn_layer_impls[CN_LAYER_COUNT];
+/* Every kind's entry (layer_conv.c, layer_dense.c, layer_pool.c, layer_elem.c). */
+extern const struct cn_layer_impl cn_layer_conv2d, cn_layer_linear, cn_layer_rbf,
+    cn_layer_maxpool2d, cn_layer_avgpool2d, cn_layer_lppool2d, cn_layer_act, cn_layer_flatten,
+    cn_layer_dropout, cn_layer_batchnorm;
+/* The table, indexed by kind. */
+extern const struct cn_layer_impl *const cn_layer_impls[CN_LAYER_COUNT];
+
+/* The kind whose spec word is name, or -1. */
+int cn_layer_find(const char *name);
 
 /* Name of an activation ("relu") for descriptions and specs. */
 const char *cn_act_name(enum cn_act act);
 
 /* One-line description "conv 32 k3x3 s1x1 p1x1 relu" of a layer's configuration. */
 void cn_layer_format(const struct cn_layer_desc *d, char *buf, size_t len);
+
+/* ---- for the kinds' files ---- */
+
+/* H*W*C of one image, SIZE_MAX on overflow. */
+size_t cn_layer_image_len(struct cn_shape s);
+/* ws_len of kinds without scratch. */
+size_t cn_layer_no_ws(const struct cn_layer *l, bool train);
+/* Weights of a layer with fan_in = w_len / units and fan_out inputs, drawn by the
+   initializer (layer_init.c); biases zero except in CN_INIT_DEFAULT. */
+void cn_layer_init_weights(struct cn_layer *l, struct cn_rng *r, enum cn_init kind, float scale,
+                           double fan_out);
 
 #endif

@@ -44,13 +44,8 @@ enum cn_status cn_net_layer_params(const struct cn_net *net, int32_t i, const fl
 	if (b) *b = l->b;
 	if (b_len) *b_len = l->b_len;
 	if (filter) {
-		struct cn_shape f = {0, 0, 0};
-		if (l->d.kind == CN_LAYER_CONV2D)
-			f = (struct cn_shape){l->in.c, l->d.kh, l->d.kw};
-		else if (l->w_len &&
-		         l->d.kind == CN_LAYER_LINEAR) /* one row of [OUT, IN] per output */
-			f = (struct cn_shape){(int32_t)(l->w_len / (size_t)l->d.out), 1, 1};
-		*filter = f;
+		const struct cn_layer_impl *impl = cn_layer_impls[l->d.kind];
+		*filter = impl->filter ? impl->filter(l) : (struct cn_shape){0, 0, 0};
 	}
 	return CN_OK;
 }

@@ -21,7 +21,7 @@ static struct cn_tensor images(struct cn_tensor t, int32_t lo, int32_t hi)
 
 static void forward_layer(struct cn_layer *l, float *ws)
 {
-	const struct cn_layer_impl *impl = &cn_layer_impls[l->d.kind];
+	const struct cn_layer_impl *impl = cn_layer_impls[l->d.kind];
 	impl->forward(l, ws);
 	if (l->d.act != CN_ACT_IDENTITY && !impl->fuses_act)
 		cn_act_forward(l->d.act, l->d.slope, l->y.data, l->y.data, cn_tensor_len(&l->y));
@@ -140,13 +140,13 @@ enum cn_status cn_net_backward(struct cn_net *net)
 	float *dy = net->dbuf[0], *dx = net->dbuf[1];
 	for (int32_t i = net->n_layers - 1; i >= 0; i--) {
 		struct cn_layer *l = &net->layers[i];
-		if (l->d.act != CN_ACT_IDENTITY && !cn_layer_impls[l->d.kind].fuses_act_backward)
+		if (l->d.act != CN_ACT_IDENTITY && !cn_layer_impls[l->d.kind]->fuses_act_backward)
 			cn_act_backward(l->d.act, l->d.slope, l->y.data, dy, dy,
 			                cn_tensor_len(&l->y));
 		/* the first layer's input gradient feeds nothing: skip it */
 		bool need_dx = i > 0;
 		if (!need_dx && !l->w_len && !l->b_len) break;
-		cn_layer_impls[l->d.kind].backward(l, dy, need_dx ? dx : NULL, net->ws);
+		cn_layer_impls[l->d.kind]->backward(l, dy, need_dx ? dx : NULL, net->ws);
 		float *t = dy;
 		dy = dx;
 		dx = t;

@@ -104,23 +104,14 @@ int cn_init_from_name(const char *name)
 
 static enum cn_status parse_kind(const struct cursor *c, const char *tok, struct cn_layer_desc *d)
 {
-	static const struct {
-		const char *name;
-		enum cn_layer_kind kind;
-	} kinds[] = {{"conv", CN_LAYER_CONV2D},        {"linear", CN_LAYER_LINEAR},
-	             {"maxpool", CN_LAYER_MAXPOOL2D},  {"avgpool", CN_LAYER_AVGPOOL2D},
-	             {"flatten", CN_LAYER_FLATTEN},    {"rbf", CN_LAYER_RBF},
-	             {"lppool", CN_LAYER_LPPOOL2D},    {"dropout", CN_LAYER_DROPOUT},
-	             {"batchnorm", CN_LAYER_BATCHNORM}};
 	*d = (struct cn_layer_desc){
 	    .kh = 1, .kw = 1, .sh = 0, .sw = 0, .bias = true, .init = -1, .p = 2.0f, .rate = 0.5f};
-	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
-		if (strcmp(tok, kinds[i].name) == 0) {
-			d->kind = kinds[i].kind;
-			return CN_OK;
-		}
+	int k = cn_layer_find(tok);
+	if (k >= 0) {
+		d->kind = (enum cn_layer_kind)k;
+		return CN_OK;
 	}
-	if (parse_act(tok, d)) {
+	if (parse_act(tok, d)) { /* an activation on its own: the one kind without a word */
 		d->kind = CN_LAYER_ACT;
 		return CN_OK;
 	}
@@ -131,13 +122,12 @@ static enum cn_status parse_kind(const struct cursor *c, const char *tok, struct
 static enum cn_status parse_arg(const struct cursor *c, const char *tok, struct cn_layer_desc *d,
                                 bool *have_count, bool *have_kernel)
 {
-	enum cn_layer_kind k = d->kind;
-	bool pool = k == CN_LAYER_MAXPOOL2D || k == CN_LAYER_AVGPOOL2D || k == CN_LAYER_LPPOOL2D;
-	bool windowed = k == CN_LAYER_CONV2D || pool;
-	bool weighted = k == CN_LAYER_CONV2D || k == CN_LAYER_LINEAR;
+	unsigned args = cn_layer_impls[d->kind]->args;
+	bool pool = args & CN_ARGS_POOL, windowed = args & CN_ARGS_WINDOW;
+	bool weighted = args & CN_ARGS_WEIGHTS;
 	const char *e;
 
-	if (k == CN_LAYER_LPPOOL2D && strncmp(tok, "p=", 2) == 0) {
+	if ((args & CN_ARGS_NORM) && strncmp(tok, "p=", 2) == 0) {
 		char *pe;
 		errno = 0;
 		float p = strtof(tok + 2, &pe);
@@ -148,17 +138,17 @@ static enum cn_status parse_arg(const struct cursor *c, const char *tok, struct 
 		d->p = p;
 		return CN_OK;
 	}
-	if (k == CN_LAYER_RBF && (strcmp(tok, "gaussian") == 0 || strcmp(tok, "imq") == 0)) {
+	if ((args & CN_ARGS_RBF) && (strcmp(tok, "gaussian") == 0 || strcmp(tok, "imq") == 0)) {
 		d->rbf = tok[0] == 'g' ? CN_RBF_GAUSSIAN : CN_RBF_IMQ;
 		return CN_OK;
 	}
-	if ((weighted || k == CN_LAYER_RBF) && !*have_count && isdigit((unsigned char)tok[0])) {
+	if ((args & CN_ARGS_COUNT) && !*have_count && isdigit((unsigned char)tok[0])) {
 		if (!parse_int(tok, &e, 1, MAX_UNITS, &d->out) || *e != '\0')
 			return bad(c, "output count must be an integer in 1..1000000, got", tok);
 		*have_count = true;
 		return CN_OK;
 	}
-	if (k == CN_LAYER_DROPOUT && !*have_count &&
+	if ((args & CN_ARGS_RATE) && !*have_count &&
 	    (isdigit((unsigned char)tok[0]) || tok[0] == '.')) {
 		char *end;
 		errno = 0;
@@ -200,7 +190,7 @@ static enum cn_status parse_arg(const struct cursor *c, const char *tok, struct 
 		d->bias = false;
 		return CN_OK;
 	}
-	if (k != CN_LAYER_ACT && parse_act(tok, d)) return CN_OK;
+	if (d->kind != CN_LAYER_ACT && parse_act(tok, d)) return CN_OK;
 	return bad(c, "unexpected argument", tok);
 }
 
@@ -228,15 +218,13 @@ static enum cn_status parse_layer(struct cursor *c, struct cn_layer_desc *d)
 		first = false;
 	}
 	if (first) return bad(c, "empty layer", "");
-	if ((d->kind == CN_LAYER_CONV2D || d->kind == CN_LAYER_LINEAR || d->kind == CN_LAYER_RBF) &&
-	    !have_count)
-		return bad(c, "missing output count after", cn_layer_impls[d->kind].name);
-	if (d->kind == CN_LAYER_CONV2D && !have_kernel)
-		return bad(c, "missing kernel size (kN) for", "conv");
-	bool pool = d->kind == CN_LAYER_MAXPOOL2D || d->kind == CN_LAYER_AVGPOOL2D ||
-	            d->kind == CN_LAYER_LPPOOL2D;
-	if (pool && !have_kernel)
-		return bad(c, "missing pool size for", cn_layer_impls[d->kind].name);
+	const struct cn_layer_impl *impl = cn_layer_impls[d->kind];
+	if ((impl->args & CN_ARGS_COUNT) && !have_count)
+		return bad(c, "missing output count after", impl->name);
+	if ((impl->args & CN_ARGS_KERNEL) && !have_kernel)
+		return bad(c, "missing kernel size (kN) for", impl->name);
+	bool pool = impl->args & CN_ARGS_POOL;
+	if (pool && !have_kernel) return bad(c, "missing pool size for", impl->name);
 	/* stride defaults: a pool tiles its input, a convolution slides by one */
 	if (d->sh == 0) {
 		d->sh = pool ? d->kh : 1;
