@@ -366,7 +366,12 @@ enum cn_sched_kind {
 	CN_SCHED_CONST,  /* lr */
 	CN_SCHED_STEP,   /* lr * gamma^floor(epoch / step_epochs) */
 	CN_SCHED_COSINE, /* lr_min + (lr - lr_min) (1 + cos(pi t / epochs)) / 2, t fractional */
-	CN_SCHED_LOSS    /* 0.2 while loss > 1, 0.1 > 0.5, 0.05 > 0.2, else max(0.005, loss/5) */
+	/*
+	 * 0.2 while loss > 1, 0.1 > 0.5, 0.05 > 0.2, else max(0.005, loss/5), lr while no loss
+	 * is known. The trainer reads it once per epoch: the first runs at lr, and after each the
+	 * rule of its mean training loss becomes lr for the next (so a checkpoint carries it).
+	 */
+	CN_SCHED_LOSS
 };
 
 struct cn_sched {
@@ -379,8 +384,8 @@ struct cn_sched {
 };
 
 /*
- * Learning rate at fractional epoch t (epoch index + fraction of it done) given the running
- * training loss (read by CN_SCHED_LOSS only).
+ * Learning rate at fractional epoch t (epoch index + fraction of it done) given a training
+ * loss (read by CN_SCHED_LOSS only; NaN: none known, the base rate).
  */
 float cn_sched_lr(const struct cn_sched *s, double t, float loss);
 
@@ -472,6 +477,11 @@ struct cn_epoch_stats {
 	double images_per_sec; /* training images / seconds */
 	float lr;              /* the rate of the epoch's last step */
 	int32_t skipped;       /* batches skipped for NaN or Inf (skip_nonfinite) */
+	/*
+	 * non-zero: the epoch stayed at chance (accuracy under 1.5/classes, mean loss within 2%
+	 * of ln classes): the network learned nothing in it (dead units, or a very slow start)
+	 */
+	int32_t at_chance;
 };
 
 /*

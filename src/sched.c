@@ -3,7 +3,8 @@
  *   CONST   lr
  *   STEP    lr * gamma^floor(t / step_epochs)
  *   COSINE  lr_min + (lr - lr_min) * (1 + cos(pi * min(t, epochs) / epochs)) / 2
- *   LOSS    0.2 while loss > 1, 0.1 while > 0.5, 0.05 while > 0.2, else max(0.005, loss/5)
+ *   LOSS    0.2 while loss > 1, 0.1 while > 0.5, 0.05 while > 0.2, else max(0.005, loss/5);
+ *           lr while no loss has been measured (NaN)
  * The function cannot report an error, so fields it cannot use (step_epochs <= 0 for STEP,
  * epochs <= 0 for COSINE, an unknown kind) give the base lr instead of a division by zero;
  * a NULL schedule gives 0, which cn_optim_step refuses.
@@ -15,11 +16,10 @@
 #define PI 3.14159265358979323846 /* M_PI is POSIX/XSI, not C11 */
 
 /* The loss rule compares in float, so loss = 0.2f is "not above 0.2" as a user reads it
- * (in double, 0.2f is 0.2000000029... > 0.2). A NaN loss (none measured yet) counts as
- * large, like an untrained network's. */
+ * (in double, 0.2f is 0.2000000029... > 0.2). */
 static float loss_rule(float loss)
 {
-	if (isnan(loss) || loss > 1.0f) return 0.2f;
+	if (loss > 1.0f) return 0.2f;
 	if (loss > 0.5f) return 0.1f;
 	if (loss > 0.2f) return 0.05f;
 	float r = loss / 5.0f;
@@ -42,6 +42,9 @@ float cn_sched_lr(const struct cn_sched *s, double t, float loss)
 		return (float)(s->lr_min + ((double)s->lr - s->lr_min) * (1.0 + cos(PI * x)) / 2.0);
 	}
 	case CN_SCHED_LOSS:
+		/* no loss yet: the base rate, not 0.2 (heavy-ball momentum 0.9 makes that an
+		 * effective 2 on a fresh network, which killed avgpool-cnn on 2 seeds of 5) */
+		if (isnan(loss)) break;
 		return loss_rule(loss);
 	}
 	return s->lr;

@@ -112,6 +112,18 @@ static double now(void)
 }
 
 /*
+ * An epoch at chance learned nothing: accuracy under 1.5/classes and a mean loss within 2%
+ * of ln(classes), a uniform guess's. A dead network answers one class whatever the image
+ * (MNIST: 9.8-11.4%, loss 2.3026 = ln 10); a healthy avgpool-cnn epoch 1 is above 80%
+ * (loss < 0.6). A very slow start (sigmoid-cnn at lr 0.005) is flagged too, for a warning.
+ * (With classes far from balanced, a dead network's loss is lower and goes unflagged.)
+ */
+static bool at_chance(double acc, double loss, int32_t classes)
+{
+	return classes > 1 && acc < 1.5 / classes && loss > 0.98 * log((double)classes);
+}
+
+/*
  * Batch norm's running statistics are per member (each normalizes its own slice, as DDP does by
  * default); averaging them whenever the trainer hands control back keeps every member's state,
  * and so every saved file, the same. 0, or the reduce's failure.
@@ -238,8 +250,8 @@ enum cn_status cn_trainer_epoch(struct cn_trainer *t, const struct cn_dataset *d
 			p.right += right;
 			p.loss_sum += loss_sum;
 			p.seen += n;
-			lr = cn_sched_lr(&t->opts.sched, epoch + (double)s / steps,
-			                 (float)(p.loss_sum / p.seen));
+			/* the loss rule is read once an epoch, below: within one, its rate is lr */
+			lr = cn_sched_lr(&t->opts.sched, epoch + (double)s / steps, NAN);
 			st = cn_optim_step(t->optim, params, grads, lr);
 			if (st) return cn_err_set(t->err, st, "%s", cn_optim_error(t->optim));
 		}
@@ -272,17 +284,34 @@ enum cn_status cn_trainer_epoch(struct cn_trainer *t, const struct cn_dataset *d
 		                  "epoch %d: all %d batches had a loss or gradients that are not "
 		                  "finite (try a lower learning rate)",
 		                  epoch + 1, steps);
+	double mean_loss = p.seen ? p.loss_sum / p.seen : NAN;
+	double acc = p.seen ? (double)p.right / p.seen : 0;
+	int32_t classes = cn_dataset_classes(ds);
+	bool chance = at_chance(acc, mean_loss, classes);
+	if (t->opts.sched.kind == CN_SCHED_LOSS) {
+		float next = cn_sched_lr(&t->opts.sched, epoch + 1, (float)mean_loss);
+		if (chance)
+			return cn_err_set(
+			    t->err, CN_ERR_NUMERIC,
+			    "epoch %d: training accuracy %.2f%% is at chance level for "
+			    "%d classes: the network learned nothing in a whole epoch, and "
+			    "the loss-driven rate would go on at %g; stopping (try a lower "
+			    "learning rate)",
+			    epoch + 1, 100 * acc, classes, (double)next);
+		t->opts.sched.lr = next;
+	}
 	double secs = p.seconds + (now() - t0);
 	t->epochs_done++;
 	if (stats) {
 		*stats = (struct cn_epoch_stats){
 		    .epoch = t->epochs_done,
-		    .train_loss = p.seen ? p.loss_sum / p.seen : 0,
-		    .train_acc = p.seen ? (double)p.right / p.seen : 0,
+		    .train_loss = p.seen ? mean_loss : 0,
+		    .train_acc = acc,
 		    .seconds = secs,
 		    .images_per_sec = secs > 0 ? count / secs : 0,
 		    .lr = lr,
 		    .skipped = p.skipped,
+		    .at_chance = chance,
 		};
 	}
 	return CN_OK;

@@ -103,9 +103,11 @@ static struct cn_train_opts opts(enum cn_sched_kind sched)
 	o.seed = 5;
 	o.optim.kind = CN_OPTIM_MOMENTUM;
 	o.optim.momentum = 0.9f;
-	/* the loss schedule reads the running loss: a resume must restore its sum exactly */
+	/* the loss schedule sets each epoch's rate from the last one's mean loss: a resume must
+	 * restore that rate and the running sum exactly (it starts at 0.2, or the 8 steps of
+	 * plain SGD leave epoch 1 at chance, which stops it) */
 	o.sched = (struct cn_sched){.kind = sched, .lr = 0.02f, .epochs = 3};
-	if (sched == CN_SCHED_LOSS) o.optim.kind = CN_OPTIM_SGD;
+	if (sched == CN_SCHED_LOSS) o.optim.kind = CN_OPTIM_SGD, o.sched.lr = 0.2f;
 	return o;
 }
 

@@ -107,7 +107,7 @@ static void test_loss(void **state)
 	    {0, 0.15f, 0.03},                                       /* 0.15/5 */
 	    {0, 0.025f, 0.005}, /* 0.025/5 = 0.005: the floor meets the rule */
 	    {0, 0.01f, 0.005},  /* 0.01/5 = 0.002 < 0.005 */
-	    {0, 0.0f, 0.005},   {0, INFINITY, 0.2}, {0, NAN, 0.2}, /* no loss yet counts as large */
+	    {0, 0.0f, 0.005},   {0, INFINITY, 0.2}, {0, NAN, 0.7}, /* no loss yet: the base rate */
 	    {5, 0.15f, 0.03},                                      /* t plays no part */
 	};
 	expect_all("loss", &s, p, LEN(p));

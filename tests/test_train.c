@@ -246,6 +246,59 @@ static void evaluation_between_epochs_is_invisible(void **state)
 	cn_dataset_free(test);
 }
 
+/*
+ * A network at chance for a whole epoch: all weights 0, so every ReLU is dead and only the
+ * last bias learns (one class for every image). Any schedule flags the epoch (at_chance);
+ * the loss-driven rate, which would go on at 0.2, stops with a message instead and does not
+ * count the epoch. A network that learns is not flagged, and the loss rule runs its first
+ * epoch at lr, then at the rule of that epoch's mean training loss.
+ */
+static void chance_is_flagged_and_stops_the_loss_rule(void **state)
+{
+	(void)state;
+	struct cn_dataset *train = make_data(1, COUNT);
+	struct cn_train_opts o = opts_for_test();
+	o.optim.kind = CN_OPTIM_MOMENTUM;
+	char err[CN_ERR_LEN];
+	for (int loss_rule = 0; loss_rule < 2; loss_rule++) {
+		o.sched = (struct cn_sched){.kind = loss_rule ? CN_SCHED_LOSS : CN_SCHED_CONST,
+		                            .lr = 0.1f};
+		struct cn_net *net = new_net();
+		memset(cn_net_params(net), 0, cn_net_param_count(net) * sizeof(float));
+		struct cn_trainer *t;
+		assert_int_equal(cn_trainer_create(&t, net, &o, err), CN_OK);
+		struct cn_epoch_stats s = {0};
+		enum cn_status st = cn_trainer_epoch(t, train, NULL, NULL, &s);
+		if (loss_rule) {
+			assert_int_equal(st, CN_ERR_NUMERIC);
+			assert_non_null(strstr(cn_trainer_error(t), "epoch 1: training accuracy"));
+			assert_non_null(
+			    strstr(cn_trainer_error(t), "at chance level for 4 classes"));
+			assert_int_equal(cn_trainer_epochs_done(t), 0);
+		} else {
+			assert_int_equal(st, CN_OK);
+			assert_true(s.at_chance && s.train_acc < 0.375);
+		}
+		cn_trainer_free(t);
+
+		net = new_net(); /* a live one */
+		assert_int_equal(cn_trainer_create(&t, net, &o, err), CN_OK);
+		struct cn_epoch_stats first;
+		assert_int_equal(cn_trainer_epoch(t, train, NULL, NULL, &first), CN_OK);
+		assert_int_equal(cn_trainer_epoch(t, train, NULL, NULL, &s), CN_OK);
+		assert_false(first.at_chance || s.at_chance);
+		if (loss_rule) { /* epoch 1 at lr, epoch 2 at the rule of epoch 1's mean loss */
+			float want = cn_sched_lr(&o.sched, 1, (float)first.train_loss);
+			assert_true(first.lr == 0.1f && s.lr == want && want != 0.1f);
+			print_message("loss rule: epoch 1 at %g (loss %.3f), epoch 2 at %g\n",
+			              (double)first.lr, first.train_loss, (double)s.lr);
+		}
+		cn_trainer_free(t);
+		cn_net_free(net);
+	}
+	cn_dataset_free(train);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -254,6 +307,7 @@ int main(void)
 	    cmocka_unit_test(resume_is_exact),
 	    cmocka_unit_test(learns_with_dropout_and_batchnorm),
 	    cmocka_unit_test(evaluation_between_epochs_is_invisible),
+	    cmocka_unit_test(chance_is_flagged_and_stops_the_loss_rule),
 	};
 	return cmocka_run_group_tests_name("train", tests, NULL, NULL);
 }

@@ -30,7 +30,10 @@ static const char usage[] =
     "  --momentum X        momentum (or EMA beta), in [0, 1)\n"
     "  --weight-decay X    L2 weight decay\n"
     "  --clip X            clip the gradient's global L2 norm to X (0: off)\n"
-    "  --schedule NAME     const, step[:EPOCHS[:GAMMA]], cosine[:LR_MIN], loss\n"
+    "  --schedule NAME     const, step[:EPOCHS[:GAMMA]], cosine[:LR_MIN], loss (the\n"
+    "                      first epoch at --lr, each next one from the last one's mean\n"
+    "                      loss: 0.2 above 1, 0.1 above 0.5, 0.05 above 0.2, else\n"
+    "                      loss/5, at least 0.005; stops if an epoch stays at chance)\n"
     "  --init NAME[:S]     default, uniform:S, gaussian:S, xavier, xavier-normal, he,\n"
     "                      he-normal\n"
     "  --seed N            seed for initialization and shuffling (default 1)\n"
@@ -279,6 +282,14 @@ int cmd_train(int argc, char **argv)
 			        "colnet: epoch %d: skipped %d batches whose loss or gradients "
 			        "were not finite\n",
 			        s.epoch, s.skipped);
+		if (s.at_chance && cli_group_rank() == 0)
+			fprintf(
+			    stderr,
+			    "colnet: warning: epoch %d: training accuracy %.2f%% is at chance "
+			    "level "
+			    "for %d classes: the network learned nothing in a whole epoch (if it "
+			    "stays there, its units may be dead: try a lower --lr)\n",
+			    s.epoch, 100 * s.train_acc, cn_dataset_classes(train));
 		double test_loss, test_acc;
 		if (cn_evaluate_group(net, test, cli_group(), &test_loss, &test_acc, NULL)) {
 			rc = cli_fail("evaluate: %s", cn_net_error(net));
