@@ -14,7 +14,10 @@
 # Every run is avgpool-cnn with its zoo recipe (SGD, momentum 0.9, lr 0.015, weight decay
 # 0.0005, Gaussian init 0.1, batch 100) changed in the one setting studied.
 # Environment: STUDIES (default "lr wd momentum init models") picks studies; STUDY_FLAGS adds
-# colnet train flags to every run (say "--threads 1", or "--limit 2000" for a quick look).
+# colnet train flags to every run (say "--threads 1", or "--limit 2000" for a quick look);
+# SEEDS="1 2 3" runs every setting once per seed: its row is then the mean over the seeds
+# (test accuracy per epoch, last test loss, seconds summed), followed by each seed's last
+# accuracy, and its CSVs are STUDY-SETTING-sSEED.csv.
 # Exits non-zero, naming the run and its log, as soon as one fails.
 set -u
 if [ $# -lt 1 ] || [ $# -gt 3 ] || [ "$1" = "--help" ] || [ "$1" = "-h" ]; then
@@ -24,6 +27,7 @@ fi
 out=$1 colnet=${2:-build/colnet} data=${3:-data/mnist}
 studies=${STUDIES:-lr wd momentum init models}
 flags=${STUDY_FLAGS:-}
+seeds=${SEEDS:-}
 
 die() {
 	echo "studies: $*" >&2
@@ -34,22 +38,44 @@ die() {
 mkdir -p "$out" || die "cannot create $out"
 [ -w "$out" ] || die "cannot write to $out"
 
-# run STUDY SETTING EPOCHS ARGS...: one training; its log goes to OUT/STUDY-SETTING.csv
-run() {
-	study=$1 setting=$2 epochs=$3
-	shift 3
-	name="$study-$setting"
+# train NAME EPOCHS ARGS...: one training; its log goes to OUT/NAME.csv
+train() {
+	name=$1 epochs=$2
+	shift 2
 	# shellcheck disable=SC2086 # STUDY_FLAGS is a list of flags
 	"$colnet" train --data "$data" --epochs "$epochs" "$@" $flags --log "$out/$name.csv" \
 		>"$out/$name.out" 2>&1
 	rc=$?
 	[ "$rc" -eq 0 ] || die "$name failed (exit $rc): $(tail -n 3 "$out/$name.out")"
-	# one row: the setting, test accuracy per epoch, last test loss, seconds in all
-	awk -F, -v s="$setting" -v e="$epochs" '
-		NR == 1 { next }
-		{ acc = acc sprintf(" %7.2f%%", 100 * $5); loss = $4; sec += $6 }
-		END { printf "%-14s%s %10.4f %8.1f\n", s, acc, loss, sec }' "$out/$name.csv" \
-		>>"$out/$study.table"
+}
+
+# run STUDY SETTING EPOCHS ARGS...: the setting's training (one per seed of SEEDS) and its row:
+# the setting, test accuracy per epoch, last test loss (means over the seeds), seconds in all,
+# and with SEEDS each seed's last accuracy
+run() {
+	study=$1 setting=$2 epochs=$3
+	shift 3
+	if [ -z "$seeds" ]; then
+		train "$study-$setting" "$epochs" "$@"
+		csvs="$out/$study-$setting.csv"
+	else
+		csvs=
+		for seed in $seeds; do
+			train "$study-$setting-s$seed" "$epochs" "$@" --seed "$seed"
+			csvs="$csvs $out/$study-$setting-s$seed.csv"
+		done
+	fi
+	# shellcheck disable=SC2086 # one CSV per seed
+	awk -F, -v s="$setting" -v e="$epochs" -v many="${seeds:+1}" '
+		FNR == 1 { files++; next }
+		{ acc[FNR] += $5; sec += $6; if (FNR == e + 1) { loss += $4; last = last sprintf(" %.2f", 100 * $5) } }
+		END {
+			row = sprintf("%-14s", s)
+			for (i = 2; i <= e + 1; i++) row = row sprintf(" %7.2f%%", 100 * acc[i] / files)
+			row = row sprintf(" %10.4f %8.1f", loss / files, sec)
+			if (many) row = row "  seeds:" last
+			print row
+		}' $csvs >>"$out/$study.table"
 }
 
 # header STUDY TITLE EPOCHS: start a study's table
@@ -62,7 +88,7 @@ header() {
 		hdr="$hdr$(printf ' %8s' "ep$i")"
 		i=$((i + 1))
 	done
-	printf '%s %10s %8s\n' "$hdr" "test loss" "seconds"
+	printf '%s %10s %8s%s\n' "$hdr" "test loss" "seconds" "${seeds:+  (mean of seeds $seeds)}"
 }
 
 show() { cat "$out/$1.table"; }

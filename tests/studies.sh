@@ -5,9 +5,10 @@ SUITE=studies
 . tests/harness.sh
 studies=examples/studies.sh
 
-# runs STUDY NAME EXIT NEEDLE [COLNET]: studies.sh exits with EXIT and says NEEDLE
+# runs STUDY NAME EXIT NEEDLE [COLNET]: studies.sh (over $seeds, if set) exits with EXIT and
+# says NEEDLE
 runs() {
-	STUDIES=$1 STUDY_FLAGS="--limit 300 --test-limit 100 --threads 1" \
+	STUDIES=$1 SEEDS=${seeds:-} STUDY_FLAGS="--limit 300 --test-limit 100 --threads 1" \
 		"$studies" "$tmp/out" "${5:-$COLNET}" "$DATA" >"$tmp/stdout" 2>"$tmp/stderr"
 	rc=$?
 	if [ "$rc" -eq "$3" ] && grep -q -- "$4" "$tmp/stdout" "$tmp/stderr"; then
@@ -26,6 +27,11 @@ for s in 0.00005 0.0005 0.05; do
 done
 [ "$rows" -eq 3 ] && [ "$csvs" -eq 3 ] && ok "3 table rows, 3 CSVs of 3 epochs" ||
 	bad "wd study: $rows rows, $csvs good CSVs"
+seeds="1 2"
+runs wd "weight-decay study over two seeds" 0 "^0.05 .*%.*  seeds: [0-9.]* [0-9.]*$"
+seeds=
+csvs=$(ls "$tmp/out"/wd-*-s[12].csv 2>/dev/null | wc -l)
+[ "$csvs" -eq 6 ] && ok "one CSV per setting and seed" || bad "SEEDS: $csvs CSVs, wanted 6"
 runs wd "missing colnet" 1 "is not an executable" "$tmp/nosuch"
 runs spin "unknown study" 1 "unknown study 'spin'"
 STUDY_FLAGS="--batch 0" "$studies" "$tmp/out" "$COLNET" "$DATA" >/dev/null 2>"$tmp/stderr"
