@@ -114,8 +114,8 @@ static double now(void)
 /*
  * An epoch at chance learned nothing: accuracy under 1.5/classes and a mean loss within 2%
  * of ln(classes), a uniform guess's. A dead network answers one class whatever the image
- * (MNIST: 9.8-11.4%, loss 2.3026 = ln 10); a healthy avgpool-cnn epoch 1 is above 80%
- * (loss < 0.6). A very slow start (sigmoid-cnn at lr 0.005) is flagged too, for a warning.
+ * (MNIST: 9.8-11.4%, loss 2.3026 = ln 10); a healthy avgpool-cnn epoch 1 is above 75%
+ * (loss under 0.7). A very slow start may be flagged too: for the CLI, a warning.
  * (With classes far from balanced, a dead network's loss is lower and goes unflagged.)
  */
 static bool at_chance(double acc, double loss, int32_t classes)
