@@ -64,6 +64,17 @@ for v in 0 -1 nan inf 1e99 abc ""; do
 	expect_fail "featuremaps --layer '$v'" 2 "--layer wants an integer" featuremaps --layer "$v"
 done
 expect_fail "--skip-nonfinite=1" 2 "--skip-nonfinite takes no value" train --skip-nonfinite=1
+# an epoch at chance (Gaussian init 1 kills avgpool-cnn's ReLUs): a warning under a fixed rate;
+# the loss-driven rate, which would go on at 0.2, stops instead and says why
+chance="--model avgpool-cnn --init gaussian:1 --limit 1000 --test-limit 100 --threads 1"
+# shellcheck disable=SC2086 # a list of flags
+"$COLNET" train $chance --epochs 1 --data "$DATA" >"$tmp/out" 2>"$tmp/err"
+rc=$?
+[ "$rc" -eq 0 ] && grep -q "warning: epoch 1: training accuracy .* at chance level for 10" "$tmp/err" &&
+	ok "an epoch at chance is warned of" || bad "chance warning (exit $rc; $(head -c 300 "$tmp/err"))"
+# shellcheck disable=SC2086
+expect_fail "the loss rule stops at chance" 1 "the loss-driven rate would go on at 0.2; stopping" \
+	train $chance --schedule loss --epochs 2 --data "$DATA"
 expect_fail "save into a missing folder" 1 "cannot write there: No such file" train --save "$tmp/no/dir/m.ckpt"
 expect_fail "save under a device" 1 "cannot write there: Not a directory" train --save /dev/full/m.ckpt
 expect_fail "save onto a folder" 1 "is a folder, not a file" train --save "$tmp"

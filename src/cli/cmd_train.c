@@ -286,9 +286,9 @@ int cmd_train(int argc, char **argv)
 			fprintf(
 			    stderr,
 			    "colnet: warning: epoch %d: training accuracy %.2f%% is at chance "
-			    "level "
-			    "for %d classes: the network learned nothing in a whole epoch (if it "
-			    "stays there, its units may be dead: try a lower --lr)\n",
+			    "level for %d classes: the network learned nothing in a whole epoch "
+			    "(if it stays there: dead units, from too high a --lr, or a signal "
+			    "too weak to start, from too small an --init)\n",
 			    s.epoch, 100 * s.train_acc, cn_dataset_classes(train));
 		double test_loss, test_acc;
 		if (cn_evaluate_group(net, test, cli_group(), &test_loss, &test_acc, NULL)) {
