@@ -20,9 +20,10 @@
 #include "ref/ref.h"
 #include "util.h"
 
-#define TOL    1e-4
-#define SWEEP  120
-#define LEN(a) (sizeof(a) / sizeof((a)[0]))
+#define TOL      1e-4
+#define NEAR_TOL 1e-5
+#define SWEEP    120
+#define LEN(a)   (sizeof(a) / sizeof((a)[0]))
 
 struct cfg {
 	const char *desc;
@@ -110,7 +111,7 @@ static void test_hand(void **state)
 {
 	(void)state;
 	const float x[] = {1, 2}, mu[] = {1, 0}, lg[] = {logf(0.5f)};
-	float y, r, ws[2];
+	float y, r, ws[3];
 	cn_rbf_forward(CN_RBF_GAUSSIAN, 1, 2, 1, mu, lg, x, &y, &r, ws);
 	assert_true(fabsf(r - 2.0f) < 1e-5f && fabsf(y - expf(-2.0f)) < 1e-6f);
 	cn_rbf_forward(CN_RBF_IMQ, 1, 2, 1, mu, lg, x, &y, &r, ws);
@@ -125,7 +126,7 @@ static void test_clamp(void **state)
 {
 	(void)state;
 	enum { D = 37 };
-	float x[D], mu[2 * D], lg[2] = {3.0f, 3.0f}, y[2], r[2], ws[4];
+	float x[D], mu[2 * D], lg[2] = {3.0f, 3.0f}, y[2], r[2], ws[6];
 	for (int i = 0; i < D; i++) {
 		x[i] = 300.0f + 0.37f * (float)i;
 		mu[i] = x[i];
@@ -149,7 +150,7 @@ static void test_huge_distance(void **state)
 	/* unit 0: r = Inf; unit 1 (γ = 1): r = 1e20, finite */
 	const float x[] = {1e10f, 0.5f}, mu[] = {0.0f, 0.5f, 0.0f, 0.0f}, lg[] = {50.0f, 0.0f};
 	for (int kind = 0; kind < CN_RBF_COUNT; kind++) {
-		float y[2], r[2], ws[4], e[2], dx[2], dmu[4] = {0}, dlg[2] = {0};
+		float y[2], r[2], ws[6], e[2], dx[2], dmu[4] = {0}, dlg[2] = {0};
 		float yr[2], dxr[2], dmur[4] = {0}, dlgr[2] = {0};
 		const float dy[] = {1.0f, 1.0f};
 		cn_rbf_forward((enum cn_rbf_kind)kind, 1, 2, 2, mu, lg, x, y, r, ws);
@@ -258,12 +259,87 @@ static void test_threads_same_bits(void **state)
 	free(x), free(mu), free(lg), free(ws), free(y1), free(y2), free(r1), free(r2);
 }
 
+/*
+ * Centres near their inputs (issue 21): rbf 7 gaussian | linear 4 on 3x9x11 inputs, batch 7,
+ * centre j within 0.01 of input j in every element. ‖x‖² ≈ 99 while ‖x − μ‖² ≈ 0.03, so
+ * ‖x‖² − 2x·μ + ‖μ‖² in float keeps about three digits (2.8e-3 relative before the fix).
+ * Outputs, the linear layer's outputs and every gradient within 1e-5 of the float64
+ * reference, both kernels.
+ */
+static void test_near_centres(void **state)
+{
+	(void)state;
+	enum { N = 7, D = 3 * 9 * 11, K = 7, OUT = 4 };
+	struct tu_rng r = tu_rng_make(21);
+	float *x = tu_rand_floats(&r, (size_t)N * D), *mu = tu_floats((size_t)K * D);
+	for (size_t j = 0; j < (size_t)K * D; j++)
+		mu[j] = x[j] + (tu_int(&r, 0, 1) ? 0.01f : -0.01f);
+	float lg[K], w[OUT * K], dz[N * OUT];
+	for (int j = 0; j < K; j++) lg[j] = logf(75.0f / D); /* the layer's initial width */
+	tu_fill_uniform(&r, w, OUT * K, -1.0f, 1.0f);
+	tu_fill_uniform(&r, dz, N * OUT, -1.0f, 1.0f);
+	float dy[N * K]; /* the linear layer's dx, the rbf layer's dy */
+	for (int i = 0; i < N; i++)
+		for (int j = 0; j < K; j++) {
+			double s = 0;
+			for (int o = 0; o < OUT; o++) s += (double)dz[i * OUT + o] * w[o * K + j];
+			dy[i * K + j] = (float)s;
+		}
+	double worst = 0;
+	for (int kind = 0; kind < CN_RBF_COUNT; kind++) {
+		const char *kn = kname((enum cn_rbf_kind)kind);
+		float y[N * K], yr[N * K], rc[N * K], e[N * K], z[N * OUT], zr[N * OUT];
+		float *ws = tu_floats(cn_rbf_ws_len(K)), *dx = tu_floats((size_t)N * D),
+		      *dxr = tu_floats((size_t)N * D), *dmu = tu_floats((size_t)K * D),
+		      *dmur = tu_floats((size_t)K * D);
+		memset(dmu, 0, (size_t)K * D * sizeof(float));
+		memset(dmur, 0, (size_t)K * D * sizeof(float));
+		float dlg[K] = {0}, dlgr[K] = {0};
+		cn_rbf_forward((enum cn_rbf_kind)kind, N, D, K, mu, lg, x, y, rc, ws);
+		cn_rbf_forward_ref((enum cn_rbf_kind)kind, N, D, K, mu, lg, x, yr);
+		float rr[N * K]; /* γ‖x − μ‖², in double */
+		for (int i = 0; i < N; i++)
+			for (int j = 0; j < K; j++) {
+				double s = 0;
+				for (int t = 0; t < D; t++) {
+					double v = (double)x[i * D + t] - mu[j * D + t];
+					s += v * v;
+				}
+				rr[i * K + j] = (float)(exp(lg[j]) * s);
+			}
+		cn_linear_forward_ref(N, K, OUT, w, NULL, y, z);
+		cn_linear_forward_ref(N, K, OUT, w, NULL, yr, zr);
+		cn_rbf_backward((enum cn_rbf_kind)kind, N, D, K, mu, lg, x, rc, dy, dx, dmu, dlg, e,
+		                ws);
+		cn_rbf_backward_ref((enum cn_rbf_kind)kind, N, D, K, mu, lg, x, dy, dxr, dmur,
+		                    dlgr);
+		/* r of the near pairs (i = j) on their own scale, not the far pairs' */
+		float rd[N], rrd[N];
+		for (int i = 0; i < N; i++) rd[i] = rc[i * K + i], rrd[i] = rr[i * K + i];
+		double er = tu_check_close("near r", rd, rrd, N, NEAR_TOL, kn);
+		double ey = tu_check_close("near y", y, yr, N * K, NEAR_TOL, kn);
+		double ez = tu_check_close("near linear outputs", z, zr, N * OUT, NEAR_TOL, kn);
+		double ex = tu_check_close("near dx", dx, dxr, (size_t)N * D, NEAR_TOL, kn);
+		double em = tu_check_close("near dmu", dmu, dmur, (size_t)K * D, NEAR_TOL, kn);
+		double el = tu_check_close("near dlg", dlg, dlgr, K, NEAR_TOL, kn);
+		print_message(
+		    "rbf near centres, %s: relative error r %.3g, y %.3g, linear outputs %.3g, dx "
+		    "%.3g, dmu %.3g, dlg %.3g\n",
+		    kn, er, ey, ez, ex, em, el);
+		tu_track(&worst, er), tu_track(&worst, ey), tu_track(&worst, ex),
+		    tu_track(&worst, em);
+		free(ws), free(dx), free(dxr), free(dmu), free(dmur);
+	}
+	free(x), free(mu);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_hand),          cmocka_unit_test(test_clamp),
 	    cmocka_unit_test(test_huge_distance), cmocka_unit_test(test_edges_and_sweep),
 	    cmocka_unit_test(test_gradcheck),     cmocka_unit_test(test_threads_same_bits),
+	    cmocka_unit_test(test_near_centres),
 	};
 	return cmocka_run_group_tests_name("rbf", tests, NULL, NULL);
 }

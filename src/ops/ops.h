@@ -138,11 +138,13 @@ void cn_act_backward(enum cn_act act, float slope, const float *y, const float *
  * ---- rbf.c: radial basis units. x [N, D], centers mu [K, D], lg [K] = log γ (γ = exp(lg)
  * stays positive whatever the optimizer does), r [N, K] = γ_k·‖x_n − μ_k‖², y = f(r) with
  * f(r) = exp(−r) (Gaussian) or 1/√(1 + r) (inverse multiquadric). ‖x − μ‖² is computed as
- * ‖x‖² − 2x·μᵀ + ‖μ‖² (one GEMM), clamped at 0 against rounding.
+ * ‖x‖² − 2x·μᵀ + ‖μ‖² (one GEMM), clamped at 0 against rounding; a pair whose distance is
+ * under 1/128 of ‖x‖² + ‖μ‖², where that form's rounding would dominate, is computed from the
+ * differences instead (backward: under 1/4096; see rbf.c).
  */
 enum cn_rbf_kind { CN_RBF_GAUSSIAN, CN_RBF_IMQ, CN_RBF_COUNT };
 
-/* Floats of workspace forward and backward need: [2K]. */
+/* Floats of workspace forward and backward need: [3K]. */
 size_t cn_rbf_ws_len(int32_t k);
 
 /* y [N, K] = f(r); r [N, K] receives r for backward (may be NULL: inference). */
@@ -152,7 +154,7 @@ void cn_rbf_forward(enum cn_rbf_kind kind, int32_t n, int32_t d, int32_t k, cons
 /*
  * With e = dy·f'(r)·γ (dL/d‖x−μ‖², stored in e [N, K], scratch):
  *   dlg[k] += Σ_n dy·f'(r)·r,  dmu += 2(diag(Σ_n e)·μ − eᵀ·x),  dx = 2(diag(Σ_k e)·x − e·μ).
- * dmu and dlg accumulate; dx is overwritten (may be NULL).
+ * dmu and dlg accumulate; dx is overwritten (may be NULL). x, μ and lg as forward had them.
  */
 void cn_rbf_backward(enum cn_rbf_kind kind, int32_t n, int32_t d, int32_t k, const float *mu,
                      const float *lg, const float *x, const float *r, const float *dy, float *dx,
