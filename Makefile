@@ -4,6 +4,33 @@ include config.mk
 VERSION = 0.1.0
 
 BUILD ?= build
+
+# BENCH_ISA=avx2: the library capped at AVX2 (CLONES below), and `make bench` runs it and
+# PyTorch with their BLAS and kernels capped the same way, so the ratio compares like with like.
+ifeq ($(BENCH_ISA),avx2)
+CLONES = avx2 default
+else ifneq ($(BENCH_ISA),)
+$(error BENCH_ISA=$(BENCH_ISA): only avx2 is known (leave it unset for the full build))
+endif
+
+# CLONES (config.mk) becomes CN_CLONES' target_clones list; any list but the default builds
+# apart, named by its widest set (CLONES="avx2 default" into build-avx2/).
+CLONES_DEFAULT = avx512f avx2 default
+ifeq ($(filter default,$(CLONES)),)
+$(error CLONES=$(CLONES) must include default, the baseline x86-64 copy)
+endif
+ifneq ($(strip $(CLONES)),$(CLONES_DEFAULT))
+BUILD := $(BUILD)-$(firstword $(CLONES))
+endif
+comma := ,
+empty :=
+space := $(empty) $(empty)
+ifeq ($(strip $(CLONES)),default)
+CPPFLAGS += -DCN_NO_CLONES
+else
+CPPFLAGS += -DCN_CLONE_LIST='$(subst $(space),$(comma),$(patsubst %,"%",$(strip $(CLONES))))' \
+	$(patsubst %,-DCN_CLONE_%,$(filter-out default,$(CLONES)))
+endif
 ifeq ($(SAN),1)
 BUILD    = build-san
 SANFLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
@@ -35,7 +62,7 @@ ALL_LDFLAGS = $(LDFLAGS) $(SANFLAGS)
 LIBS        = $(BLAS_LIBS) $(ZLIB_LIBS) $(OMPFLAGS) -lm -lpthread
 
 LIB_SRC = \
-	src/error.c src/rng.c src/bytes.c src/finite.c src/gemm.c src/gemm_small.c src/arena.c src/geom.c src/im2col.c \
+	src/error.c src/isa.c src/rng.c src/bytes.c src/finite.c src/gemm.c src/gemm_small.c src/arena.c src/geom.c src/im2col.c \
 	src/ops/conv2d.c src/ops/linear.c src/ops/pool_max.c src/ops/pool_avg.c src/ops/pool_lp.c src/ops/act.c src/ops/loss.c src/ops/rbf.c \
 	src/ops/dropout.c src/ops/batchnorm.c \
 	src/ref/conv2d.c src/ref/linear.c src/ref/pool.c src/ref/act.c src/ref/loss.c src/ref/rbf.c \
@@ -189,7 +216,8 @@ uninstall:
 BENCHES   = bench_layers bench_ops bench_train
 BENCH_BIN = $(BENCHES:%=$(BUILD)/bench/%)
 
-$(BUILD)/bench/util.o: CPPFLAGS += -DCN_BENCH_CFLAGS='"$(CC) $(ALL_CFLAGS)"'
+$(BUILD)/bench/util.o: CPPFLAGS += -DCN_BENCH_CFLAGS='"$(CC) $(ALL_CFLAGS)"' \
+	-DCN_BENCH_CLONES='"$(strip $(CLONES))"'
 
 $(BENCH_BIN): $(BUILD)/bench/%: $(BUILD)/bench/%.o $(BUILD)/bench/util.o $(BUILD)/src/cli/runtime.o $(LIBA)
 	$(CC) $(ALL_LDFLAGS) -o $@ $< $(BUILD)/bench/util.o $(BUILD)/src/cli/runtime.o $(LIBA) $(LIBS)

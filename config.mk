@@ -22,6 +22,12 @@ ARCHFLAGS =
 CPPFLAGS  = -D_POSIX_C_SOURCE=200809L
 CFLAGS    = -std=c11 -O3 -fno-math-errno -fPIC -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes $(ARCHFLAGS) $(OMPFLAGS)
 LDFLAGS   = $(OMPFLAGS)
+# Instruction sets the hot loops (pooling, activations, batch norm, im2col, the small GEMMs,
+# optimizers) are compiled for, each chosen at load time for the CPU at hand (GCC's
+# target_clones; `default` is baseline x86-64 and must stay). CLONES = avx2 default builds a
+# library with no AVX-512 code at all, to test and time the path of CPUs without it; a list
+# other than this default builds into its own directory (build-avx2/ for that one).
+CLONES = avx512f avx2 default
 # OpenMP: colnet's memory-bound loops and OpenBLAS share one thread pool (set OMPFLAGS empty
 # and BLAS_VARIANT = pthread for a build without OpenMP)
 OMPFLAGS  = -fopenmp

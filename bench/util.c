@@ -20,6 +20,9 @@
 #ifndef CN_BENCH_CFLAGS
 #define CN_BENCH_CFLAGS "(not recorded: build with make bench)"
 #endif
+#ifndef CN_BENCH_CLONES
+#define CN_BENCH_CLONES "(not recorded: build with make bench)"
+#endif
 
 double bench_now(void)
 {
@@ -183,6 +186,8 @@ void bench_print_machine(FILE *f, int threads)
 	fprintf(f, "colnet %s\n", cn_version());
 	fprintf(f, "BLAS:     %s (core %s)\n", cn_blas_config(), cn_blas_core());
 	fprintf(f, "AVX-512 kernel choice: %s\n", bench_avx512_note());
+	fprintf(f, "colnet loops: the %s clone runs (built for CLONES=\"%s\")\n", cn_isa(),
+	        CN_BENCH_CLONES);
 	fprintf(f, "CPU:      %s (family %s, model %s), %ld online, AVX-512 %s\n", model, family,
 	        mnum, sysconf(_SC_NPROCESSORS_ONLN), bench_cpu_has_avx512() ? "yes" : "no");
 	fprintf(f, "threads:  %d (set with cn_set_blas_threads)\n", threads);

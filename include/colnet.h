@@ -74,6 +74,13 @@ const char *cn_blas_config(void);
 const char *cn_blas_core(void);
 
 /*
+ * The instruction set colnet's own hot loops run on: "avx512f", "avx2" or "default" (baseline
+ * x86-64), the widest this CPU supports among those the library was built for (config.mk's
+ * CLONES). OpenBLAS chooses its own kernels apart (cn_blas_core).
+ */
+const char *cn_isa(void);
+
+/*
  * Set OpenBLAS's thread count (process-wide: it is OpenBLAS's only knob). n >= 1. A plan reads
  * it when it is made (a convolution shares its chunks among that many threads, a dense
  * inference plan its batch): plan again after changing it.

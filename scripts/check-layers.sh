@@ -9,8 +9,8 @@
 # conv2d.o is src/ops/conv2d.c).
 level() {
 	case "$1" in
-	include/colnet.h | src/util.h | src/join.h | src/error.[ch] | src/rng.[ch] | src/bytes.[ch] | src/finite.[ch]) echo 0 ;;
-	src/gemm.[ch] | src/gemm_small.c) echo 1 ;;
+	include/colnet.h | src/util.h | src/join.h | src/error.[ch] | src/isa.c | src/rng.[ch] | src/bytes.[ch] | src/finite.[ch]) echo 0 ;;
+	src/gemm.[ch] | src/gemm_small.c | src/gemm_small_tiles.h) echo 1 ;;
 	src/arena.[ch]) echo 2 ;;
 	src/tensor.h) echo 3 ;;
 	src/geom.[ch]) echo 4 ;;

@@ -34,13 +34,23 @@ static inline size_t cn_mul4(size_t a, size_t b, size_t c, size_t d)
 #define CN_PAR_MIN_LEN 32768
 
 /*
- * A hot loop compiled for AVX-512, AVX2 and baseline x86-64, chosen once at load time
- * (target_clones; the build itself targets baseline x86-64). Clones give the same bits: the
- * build is ISO C (-std=c11 implies -ffp-contract=off), so none fuses a multiply-add.
+ * A hot loop compiled for each instruction set of CN_CLONE_LIST (config.mk's CLONES; by default
+ * AVX-512, AVX2 and baseline x86-64), chosen once at load time (target_clones; the build
+ * itself targets baseline x86-64). Clones give the same bits: the build is ISO C (-std=c11
+ * implies -ffp-contract=off), so none fuses a multiply-add. cn_isa() names the one that runs.
+ * CLONES=default (CN_NO_CLONES) compiles every loop once, for baseline x86-64. CN_CLONE_avx2
+ * and CN_CLONE_avx512f say which sets the list has, for code that is written per width.
  */
-#if defined(__x86_64__) && defined(__GNUC__) && defined(__has_attribute)
+#ifndef CN_CLONE_LIST
+#define CN_CLONE_LIST "avx512f", "avx2", "default"
+#if !defined(CN_NO_CLONES)
+#define CN_CLONE_avx512f
+#define CN_CLONE_avx2
+#endif
+#endif
+#if defined(__x86_64__) && defined(__GNUC__) && defined(__has_attribute) && !defined(CN_NO_CLONES)
 #if __has_attribute(target_clones)
-#define CN_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#define CN_CLONES __attribute__((target_clones(CN_CLONE_LIST)))
 #endif
 #endif
 #ifndef CN_CLONES

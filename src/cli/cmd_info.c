@@ -149,7 +149,8 @@ int cmd_info(int argc, char **argv)
 		return cli_usage_error("--shape wants CxHxW such as 1x28x28, each in 1..65536, not "
 		                       "'%s'",
 		                       shape);
-	printf("colnet:  %s\nblas:    %s\n", cn_version(), cn_blas_config());
+	printf("colnet:  %s (its loops run the %s clone)\nblas:    %s\n", cn_version(), cn_isa(),
+	       cn_blas_config());
 	char note[256];
 	const char *wait = getenv("OMP_WAIT_POLICY"), *spin = getenv("GOMP_SPINCOUNT");
 	printf("kernels: %s\nthreads: %d by default, OpenMP wait policy %s%s%s\n",
