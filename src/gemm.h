@@ -33,6 +33,11 @@ void cn_gemm_ld(bool ta, bool tb, int m, int n, int k, float alpha, const float 
 bool cn_gemm_small(bool ta, bool tb, int m, int n, int k, float alpha, const float *a,
                    const float *b, float beta, float *c);
 
+/* cn_gemm_small on the kernels of at most max_width floats a vector (16 AVX-512, 8 AVX2,
+   4 SSE) the build has and the CPU runs: the tests compare the copies. */
+bool cn_gemm_small_width(int max_width, bool ta, bool tb, int m, int n, int k, float alpha,
+                         const float *a, const float *b, float beta, float *c);
+
 /* Triple loop with double accumulation: the oracle for tests and the bench's naive baseline. */
 void cn_gemm_ref(bool ta, bool tb, int m, int n, int k, float alpha, const float *a, const float *b,
                  float beta, float *c);

@@ -56,6 +56,8 @@ static void one(struct tu_rng *r, bool ta, bool tb, int m, int n, int k, float a
 		tu_fill_uniform(r, c, cl, -1, 1);
 		memcpy(cr, c, cl * sizeof(*c));
 	}
+	float *c0 = tu_floats(cl), *cw = tu_floats(cl);
+	memcpy(c0, c, cl * sizeof(*c));
 	cn_gemm(ta, tb, m, n, k, alpha, a, b, beta, c);
 	cn_gemm_ref(ta, tb, m, n, k, alpha, a, b, beta, cr);
 	char cfg[128];
@@ -63,6 +65,20 @@ static void one(struct tu_rng *r, bool ta, bool tb, int m, int n, int k, float a
 	         (double)alpha, (double)beta);
 	tu_track(&worst, tu_check_close("C", c, cr, cl, TOL, cfg));
 	cases++;
+	/* the small kernels' copies for narrower vectors (those this CPU runs) give the same bits
+	   as the widest: the same sums in the same order, tiles apart */
+	memcpy(c, c0, cl * sizeof(*c));
+	if (cn_gemm_small_width(16, ta, tb, m, n, k, alpha, a, b, beta, c))
+		for (int w = 8; w >= 4; w /= 2) {
+			memcpy(cw, c0, cl * sizeof(*c));
+			assert_true(cn_gemm_small_width(w, ta, tb, m, n, k, alpha, a, b, beta, cw));
+			if (memcmp(c, cw, cl * sizeof(*c)) != 0)
+				fail_msg(
+				    "small GEMM, %d floats a vector, differs from the widest: %s",
+				    w, cfg);
+		}
+	free(c0);
+	free(cw);
 	free(a);
 	free(b);
 	free(c);
