@@ -222,11 +222,24 @@ $(BUILD)/bench/util.o: CPPFLAGS += -DCN_BENCH_CFLAGS='"$(CC) $(ALL_CFLAGS)"' \
 $(BENCH_BIN): $(BUILD)/bench/%: $(BUILD)/bench/%.o $(BUILD)/bench/util.o $(BUILD)/src/cli/runtime.o $(LIBA)
 	$(CC) $(ALL_LDFLAGS) -o $@ $< $(BUILD)/bench/util.o $(BUILD)/src/cli/runtime.o $(LIBA) $(LIBS)
 
-bench: $(BENCH_BIN)
-	$(BUILD)/bench/bench_layers
-	$(BUILD)/bench/bench_ops
-	bench/end_to_end.sh $(BUILD)/bench/bench_train
-	@bench/compare.sh
+# BENCH_ISA=avx2 (top of this file): the capped build, colnet's OpenBLAS kept on its AVX2
+# kernels and PyTorch capped the same way (ATen, oneDNN, its OpenBLAS); results apart.
+BENCH_RESULTS = bench/results
+ifeq ($(BENCH_ISA),avx2)
+BENCH_RESULTS   = bench/results/avx2
+BENCH_ENV       = COLNET_KEEP_CORETYPE=1 OPENBLAS_CORETYPE=Haswell
+BENCH_PEER_ENV  = ATEN_CPU_CAPABILITY=avx2 DNNL_MAX_CPU_ISA=AVX2 OPENBLAS_CORETYPE=Haswell
+endif
+
+bench: $(BENCH_BIN) $(COLNET) data
+	@mkdir -p $(BENCH_RESULTS)
+	$(BENCH_ENV) $(BUILD)/bench/bench_layers --csv $(BENCH_RESULTS)/layers.csv
+	$(BENCH_ENV) $(BUILD)/bench/bench_ops --csv $(BENCH_RESULTS)/ops.csv
+	BENCH_ENV="$(BENCH_ENV)" BENCH_PEER_ENV="$(BENCH_PEER_ENV)" \
+		bench/end_to_end.sh $(BUILD)/bench/bench_train $(BENCH_RESULTS)
+	BENCH_ENV="$(BENCH_ENV)" BENCH_PEER_ENV="$(BENCH_PEER_ENV)" DATA=$(DATA_DIR) \
+		bench/epoch.sh $(COLNET) $(BENCH_RESULTS)
+	@bench/compare.sh $(BENCH_RESULTS)
 .PHONY: bench
 
 -include $(BENCH_BIN:=.d) $(BUILD)/bench/util.d

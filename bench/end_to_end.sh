@@ -8,6 +8,8 @@
 # train.csv, roofline.csv, zoo.tsv and pytorch.csv in RESULTS_DIR.
 # usage: bench/end_to_end.sh BENCH_TRAIN [RESULTS_DIR]   (from the top of the tree)
 # BENCH_FLAGS (e.g. "--batches 100 --seconds 0.1") goes to both benches, for a quick run.
+# BENCH_ENV and BENCH_PEER_ENV (VAR=value ...) set the environment of bench_train and of the
+# PyTorch peer: `make bench BENCH_ISA=avx2` caps both at AVX2 with them.
 set -u
 bt=${1:?usage: bench/end_to_end.sh BENCH_TRAIN [RESULTS_DIR]}
 dir=${2:-bench/results}
@@ -22,15 +24,26 @@ if ! "$py" -c 'import torch' 2>/dev/null; then
 fi
 models=$("$bt" --list) || exit 1
 status=0 ab=""
+TUNED_MALLOC="MALLOC_MMAP_THRESHOLD_=1000000000 MALLOC_TRIM_THRESHOLD_=1000000000 MALLOC_TOP_PAD_=1000000000"
 for m in $models; do
 	# the first model's run also reruns tutorial-cnn and mlp under the other kernel family
-	"$bt" --models "$m" --csv "$tmp/t-$m" --roofline-csv "$tmp/r-$m" --zoo-tsv "$tmp/z-$m" \
+	env ${BENCH_ENV:-} "$bt" --models "$m" --csv "$tmp/t-$m" --roofline-csv "$tmp/r-$m" --zoo-tsv "$tmp/z-$m" \
 		$ab ${BENCH_FLAGS:-} || status=1
 	ab=--no-ab
 	if [ $peer = yes ]; then
-		"$py" bench/peers/pytorch.py --models "$m" --zoo "$tmp/z-$m" --csv "$tmp/p-$m" \
+		# PyTorch with glibc's default malloc, then with its thresholds raised: its best
+		# setting includes the allocator (bench/README.md)
+		env ${BENCH_PEER_ENV:-} "$py" bench/peers/pytorch.py --models "$m" --zoo "$tmp/z-$m" --csv "$tmp/p-$m" \
 			${BENCH_FLAGS:-} ||
 			status=1
+		env ${BENCH_PEER_ENV:-} $TUNED_MALLOC "$py" bench/peers/pytorch.py --models "$m" \
+			--zoo "$tmp/z-$m" --csv "$tmp/q-$m" ${BENCH_FLAGS:-} ||
+			status=1
+		if [ -f "$tmp/q-$m" ] && [ -f "$tmp/p-$m" ]; then
+			tail -n +2 "$tmp/q-$m" >>"$tmp/p-$m"
+		elif [ -f "$tmp/q-$m" ]; then
+			mv "$tmp/q-$m" "$tmp/p-$m"
+		fi
 	fi
 done
 # one header (each CSV's first line), then every model's rows in zoo order

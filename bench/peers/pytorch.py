@@ -13,6 +13,11 @@ differs, not the work.
 Training step: zero_grad, forward, cross-entropy, backward, optimizer step. Inference runs
 under torch.inference_mode() in eval mode. Writes bench/results/pytorch.csv.
 
+Allocator: glibc's malloc returns PyTorch's large blocks to the system after each step unless
+its mmap and trim thresholds are raised, which made a training loop up to 3.7x slower. The peer
+says which it runs (TUNED_MALLOC, or the default) and writes it into each row; end_to_end.sh
+runs it both ways and compare.sh takes PyTorch's best of {default, tuned} x {1, 2 threads}.
+
 Run with Debian's interpreter: /usr/bin/python3 bench/peers/pytorch.py (python3-torch).
 """
 import argparse
@@ -194,6 +199,18 @@ def same_kernels_as_colnet():
 
 ROUNDS = 3
 
+# glibc's settings that keep freed blocks for reuse (values as bench/end_to_end.sh sets them)
+TUNED_MALLOC = ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "MALLOC_TOP_PAD_")
+
+
+def allocator():
+    """'tuned' when glibc's thresholds are raised in this process's environment, else 'default',
+    and the settings in words."""
+    set_ = ["%s=%s" % (v, os.environ[v]) for v in TUNED_MALLOC if v in os.environ]
+    if not set_:
+        return "default", "glibc malloc, default thresholds"
+    return "tuned", "glibc malloc, " + " ".join(set_)
+
 
 def images_per_sec(step, n, seconds, steps):
     """As bench_train: 2 warm-up steps, then one run of about `seconds`, stopped at 3x its
@@ -242,6 +259,8 @@ def main():
           (torch.__version__, cap[0] if cap else "?",
            a.zoo if zoo is not ZOO else "the built-in copy"))
     print("OpenBLAS kernels (PyTorch's Linear layers): %s" % kernels)
+    alloc, alloc_words = allocator()
+    print("allocator: %s (%s)" % (alloc, alloc_words))
     torch.manual_seed(1)
     rows = []
     for name in names:
@@ -286,13 +305,13 @@ def main():
         for n, t in dict.fromkeys((n, t) for n, t, _, _, _, _ in runs):
             tr, inf = med.get((n, t, True)), med[(n, t, False)]
             print("  %5d %3d %12s %14.0f" % (n, t, "-" if tr is None else "%.0f" % tr, inf))
-            rows.append("%s,%d,%d,%s,%.1f" % (name, n, t, "" if tr is None else "%.1f" % tr,
-                                               inf))
+            rows.append("%s,%d,%d,%s,%.1f,%s" % (name, n, t, "" if tr is None else "%.1f" % tr,
+                                                  inf, alloc))
     if a.csv != "-":
         os.makedirs(os.path.dirname(a.csv) or ".", exist_ok=True)
         tmp = a.csv + ".tmp"
         with open(tmp, "w") as f:
-            f.write("model,batch,threads,train_images_per_sec,infer_images_per_sec\n")
+            f.write("model,batch,threads,train_images_per_sec,infer_images_per_sec,allocator\n")
             f.write("".join(r + "\n" for r in rows))
             f.flush()
             os.fsync(f.fileno())
