@@ -68,17 +68,18 @@ LIB_SRC = \
 	src/ref/conv2d.c src/ref/linear.c src/ref/pool.c src/ref/act.c src/ref/loss.c src/ref/rbf.c \
 	src/ref/dropout.c src/ref/batchnorm.c \
 	src/layer.c src/layer_conv.c src/layer_dense.c src/layer_pool.c src/layer_elem.c src/layer_init.c \
-	src/spec.c src/net.c src/net_plan.c src/net_step.c src/net_inspect.c src/net_predict.c src/init.c src/zoo.c src/optim.c src/sched.c src/idx.c src/dataset.c src/train_opts.c src/checkpoint.c src/checkpoint_train.c src/checkpoint_extras.c src/train.c src/train_io.c src/eval.c
+	src/spec.c src/net.c src/net_plan.c src/net_step.c src/net_inspect.c src/net_predict.c src/init.c src/zoo.c src/optim.c src/sched.c src/idx.c src/dataset.c src/augment.c src/train_opts.c src/checkpoint.c src/checkpoint_train.c src/checkpoint_extras.c src/checkpoint_recipe.c src/train.c src/train_io.c src/train_recipe.c src/eval.c
 
 CLI_SRC = src/cli/main.c src/cli/runtime.c $(CLI_GROUP_SRC) src/cli/args.c src/cli/options.c src/cli/report.c src/cli/stop.c \
-	src/cli/cmd_train.c src/cli/cmd_eval.c src/cli/cmd_info.c \
+	src/cli/cmd_train.c src/cli/recipe.c src/cli/cmd_eval.c src/cli/cmd_info.c \
 	src/cli/data.c src/cli/imagefolder.c src/cli/image.c src/cli/png.c src/cli/draw.c \
 	src/cli/plot.c src/cli/maps.c src/cli/cmd_plot.c src/cli/cmd_featuremaps.c
 
 TESTS = test_gemm test_arena test_im2col test_conv2d test_linear test_pool test_act test_rbf \
 	test_loss test_spec test_net test_noalloc test_train_tiny test_optim test_sched \
 	test_idx test_dataset test_checkpoint test_checkpoint_fixtures test_train test_faults \
-	test_threads test_hostile test_dropout test_batchnorm test_group test_api test_predict
+	test_threads test_hostile test_dropout test_batchnorm test_group test_api test_predict \
+	test_augment test_recipe
 
 # make train: the main job (data, build, train tutorial-cnn to >= 99% test accuracy)
 DATA_DIR     ?= data/mnist

@@ -211,6 +211,15 @@ enum cn_status cn_net_forward(struct cn_net *net, const float *x, int32_t n, con
 enum cn_status cn_net_loss_xent(struct cn_net *net, const int32_t *labels, float *loss,
                                 const float **probs);
 
+/*
+ * cn_net_loss_xent with label smoothing eps in [0, 1): the target of image i is
+ * (1 - eps) one-hot(labels[i]) + eps / outputs, the loss its cross-entropy with the softmax
+ * and the gradient softmax - target. eps 0 is cn_net_loss_xent. CN_ERR_ARG for eps out of
+ * range, otherwise as cn_net_loss_xent.
+ */
+enum cn_status cn_net_loss_xent_smooth(struct cn_net *net, const int32_t *labels, float eps,
+                                       float *loss, const float **probs);
+
 /* After a forward: mean squared error against targets [n, outputs]. As cn_net_loss_xent. */
 enum cn_status cn_net_loss_mse(struct cn_net *net, const float *targets, float *loss);
 
@@ -347,6 +356,8 @@ struct cn_optim_opts {
 	float eps;          /* Adam */
 	float weight_decay; /* L2: g += weight_decay * p before the update */
 	float clip_norm;    /* > 0: scale g so its global L2 norm is at most clip_norm */
+	int nesterov;       /* MOMENTUM only, non-zero: Nesterov's look-ahead as PyTorch's
+	                       SGD(nesterov=True): v = mu*v + d; p -= lr * (d + mu*v) */
 };
 
 /* SGD, lr 0.01, momentum 0.9, Adam betas 0.9/0.999, eps 1e-8, no decay, no clipping. */
@@ -378,7 +389,10 @@ enum cn_sched_kind {
 	 * is known. The trainer reads it once per epoch: the first runs at lr, and after each the
 	 * rule of its mean training loss becomes lr for the next (so a checkpoint carries it).
 	 */
-	CN_SCHED_LOSS
+	CN_SCHED_LOSS,
+	CN_SCHED_ONECYCLE, /* one cycle (Smith): linear from lr/25 up to lr over the first
+	                      peak*epochs, then linear down to lr_min at epochs */
+	CN_SCHED_LINEAR    /* linear decay: lr_min + (lr - lr_min) (1 - t / epochs) */
 };
 
 struct cn_sched {
@@ -387,7 +401,10 @@ struct cn_sched {
 	int32_t step_epochs; /* STEP */
 	float gamma;         /* STEP */
 	int32_t epochs;      /* COSINE: length of the run */
-	float lr_min;        /* COSINE */
+	float lr_min;        /* COSINE, ONECYCLE, LINEAR */
+	float warmup;        /* > 0: any kind but LOSS is multiplied by a linear warm-up from
+	                        0.01 to 1 over the first `warmup` epochs (fractional) */
+	float peak;          /* ONECYCLE: fraction of the run spent rising, in (0, 1); 0 is 0.3 */
 };
 
 /*
@@ -445,6 +462,49 @@ int32_t cn_dataset_classes(const struct cn_dataset *ds);
 const uint8_t *cn_dataset_pixels(const struct cn_dataset *ds);
 const uint8_t *cn_dataset_labels(const struct cn_dataset *ds);
 
+/* ======================== augmentation ======================== */
+
+/*
+ * Random warps of training images, drawn per image: any combination of translation,
+ * rotation, scaling and the elastic distortion of Simard, Steinkraus and Platt (2003),
+ * resampled bilinearly (0 outside the image), every channel alike. All zero: off.
+ * A trainer applies opts.augment to every batch it gathers: image k of epoch e is warped by
+ * a draw keyed by (opts.seed, e, k) alone, so the images repeat for a seed whatever the
+ * thread count, and a stopped and resumed run sees exactly the images it would have seen.
+ */
+struct cn_augment {
+	int32_t shift;       /* translation: whole pixels per axis, uniform in [-shift, shift] */
+	float rotate;        /* rotation: degrees, uniform in [-rotate, rotate] */
+	float scale;         /* scaling: factor uniform in [1 - scale, 1 + scale] */
+	float elastic_alpha; /* elastic: per-pixel U(-1, 1) displacements, smoothed by a */
+	float elastic_sigma; /* Gaussian of elastic_sigma pixels, times elastic_alpha pixels */
+};
+
+/*
+ * Parse "shift:2,rotate:10,scale:0.1,elastic:34:4" (items in any order, each at most once
+ * meaningful) or "none". Ranges: shift 0..64, rotate 0..180, scale 0..0.9, alpha 0..1000,
+ * sigma (0, 16]. CN_ERR_ARG with a message naming the item.
+ */
+enum cn_status cn_augment_parse(const char *text, struct cn_augment *a, char err[CN_ERR_LEN]);
+/* The spec text of a ("none" when off), cut to len bytes. */
+void cn_augment_format(const struct cn_augment *a, char *buf, size_t len);
+/* Non-zero when a warps anything. */
+int cn_augment_on(const struct cn_augment *a);
+/* CN_ERR_ARG if a field is out of the ranges above. */
+enum cn_status cn_augment_check(const struct cn_augment *a, char err[CN_ERR_LEN]);
+
+/* Floats of scratch cn_augment_batch needs to run on `threads` threads for images of shape. */
+size_t cn_augment_scratch_len(struct cn_shape shape, int32_t threads);
+
+/*
+ * Warp x [n, H, W, C] in place: image i as image first + i of the stream keyed by seed.
+ * Runs on as many threads as scratch [scratch_len] holds room for (at least one). Never
+ * allocates. CN_ERR_ARG for bad arguments or options.
+ */
+enum cn_status cn_augment_batch(const struct cn_augment *a, struct cn_shape shape, float *x,
+                                int32_t n, uint64_t seed, int64_t first, float *scratch,
+                                size_t scratch_len);
+
 /* Keep only the first count examples (1 <= count <= current count). */
 enum cn_status cn_dataset_truncate(struct cn_dataset *ds, int32_t count);
 
@@ -465,9 +525,15 @@ struct cn_train_opts {
 	struct cn_optim_opts optim; /* optim.lr is ignored: the schedule gives the rate */
 	struct cn_sched sched;
 	int init; /* enum cn_init a front end gives a fresh network (the trainer ignores it) */
-	float init_scale;   /* its scale (UNIFORM, GAUSSIAN) */
-	int skip_nonfinite; /* non-zero: skip a batch whose loss or gradients are NaN or Inf
+	float init_scale;          /* its scale (UNIFORM, GAUSSIAN) */
+	int skip_nonfinite;        /* non-zero: skip a batch whose loss or gradients are NaN or Inf
 	                       (no update) instead of failing; off by default, not saved */
+	struct cn_augment augment; /* warps of the training images (all zero: none) */
+	float label_smoothing;     /* in [0, 1): the target is (1 - x) one-hot + x / classes */
+	float ema_decay; /* in [0, 1): 0 off; else an exponential moving average of the weights
+	                    (and batchnorm statistics), ema = d*ema + (1 - d)*w after every step
+	                    with d = min(ema_decay, (1 + steps) / (10 + steps)); see
+	                    cn_trainer_use_ema */
 };
 
 /* 10 epochs, batch 100, seed 1, Adam, constant lr 0.001, default init. */
@@ -512,6 +578,19 @@ const struct cn_train_opts *cn_trainer_opts(const struct cn_trainer *t);
 enum cn_status cn_trainer_set_epochs(struct cn_trainer *t, int32_t epochs);
 /* Turn opts.skip_nonfinite on or off (it is not saved: a resumed run says it again). */
 void cn_trainer_set_skip_nonfinite(struct cn_trainer *t, int on);
+
+/*
+ * With opts.ema_decay > 0: on != 0 puts the averaged weights and batchnorm statistics into
+ * the net (the trained ones are kept aside), so cn_evaluate and cn_net_save see the average;
+ * on == 0 puts the trained ones back. cn_trainer_epoch always trains the trained ones (it
+ * puts them back first). A trainer checkpoint stores the average as its model (what
+ * cn_net_load and `colnet eval` read) and the trained weights beside it for the resume.
+ * CN_ERR_STATE without an average. No allocation.
+ */
+enum cn_status cn_trainer_use_ema(struct cn_trainer *t, int on);
+/* The average [cn_net_param_count] (borrowed), NULL without one; valid while it is not in
+   the net (cn_trainer_use_ema(t, 0)). */
+const float *cn_trainer_ema(const struct cn_trainer *t);
 
 /*
  * One epoch over ds in a freshly shuffled order (seeded: the same seed and thread count give

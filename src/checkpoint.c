@@ -31,6 +31,12 @@
  *   32      version 3 only: u64 the network's generator s[4] (dropout masks)
  *   8 + 4s  version 3 only: u64 state_len (the spec's), f32 state[s] (batchnorm running
  *           mean, variance)
+ *   (version 4 carries version 3's three fields above whatever the layers, then)
+ *   version 4 only (checkpoint_recipe.c; kinds 1 and 2, when the run uses a recipe option):
+ *   40      u32 nesterov, f32 warmup, peak, label_smoothing, ema_decay, i32 shift,
+ *           f32 rotate, scale, elastic alpha, elastic sigma
+ *   [ema]   with ema_decay > 0: u64 updates, u64 n + s, f32 trained[n + s] (the model
+ *           blocks above then hold the average)
  *   always:
  *   4       u32 CRC-32 (zlib's crc32) of every byte before it
  *
@@ -62,7 +68,7 @@
 #include "spec.h"
 
 #define MAGIC     "COLNETCK"
-#define VERSION   3u
+#define VERSION   4u
 #define MAX_BYTES ((uint64_t)8 << 30) /* largest file read or written */
 
 /* ---- writing ---- */
@@ -71,7 +77,9 @@ static void put_body(struct cn_bytes_out *o, const struct cn_net *net,
                      const struct cn_checkpoint_train *t)
 {
 	size_t spec_len = strlen(net->spec);
-	uint32_t version = cn_checkpoint_version(net);
+	bool recipe = t && cn_checkpoint_has_recipe(&t->opts);
+	uint32_t version = recipe ? 4 : cn_checkpoint_version(net);
+	bool avg = t && t->opts.ema_decay > 0; /* the file's model is the average */
 	cn_bytes_put(o, MAGIC, 8);
 	cn_bytes_put_u32(o, version);
 	cn_bytes_put_u32(o, t ? (t->pos.step ? 2 : 1) : 0);
@@ -81,9 +89,10 @@ static void put_body(struct cn_bytes_out *o, const struct cn_net *net,
 	cn_bytes_put_u32(o, (uint32_t)net->in.h);
 	cn_bytes_put_u32(o, (uint32_t)net->in.w);
 	cn_bytes_put_u64(o, net->n_params);
-	cn_bytes_put_f32s(o, net->params, net->n_params);
+	cn_bytes_put_f32s(o, avg ? t->avg_params : net->params, net->n_params);
 	if (t) cn_checkpoint_put_train(o, t);
-	cn_checkpoint_put_extras(o, net, version);
+	cn_checkpoint_put_extras(o, net, version, avg ? t->avg_state : NULL);
+	if (recipe) cn_checkpoint_put_recipe(o, t, net->n_params, net->n_state);
 	cn_bytes_put_u32(o, o->crc); /* put folds these 4 bytes into crc too; nobody reads it */
 }
 
@@ -114,6 +123,9 @@ static enum cn_status check_writable(const struct cn_net *net, const struct cn_c
 			                  "%s: not saved: optimizer state %zu is %g", nm, bad,
 			                  (double)t->optim_state[bad]);
 		floats += t->optim_state_len;
+		enum cn_status st = cn_checkpoint_recipe_ok(t, net->n_params, net->n_state, nm, err);
+		if (st) return st;
+		if (t->opts.ema_decay > 0) floats += net->n_params + net->n_state;
 	}
 	if (floats > (MAX_BYTES - CN_SPEC_MAX_LEN - 4096) / 4)
 		return cn_err_set(err, CN_ERR_ARG, "%s: %zu floats exceed the %llu-byte file limit",
@@ -298,16 +310,23 @@ enum cn_status cn_checkpoint_parse(const uint8_t *buf, size_t len, const char *n
 	if (kind >= 1 && (st = cn_checkpoint_take_train(&r, kind, net->n_params, nm, &tmp, err)))
 		goto fail;
 	if ((st = cn_checkpoint_take_extras(&r, net, version, nm, err))) goto fail;
+	if (version == 4 && kind == 0) BAD("%s: version 4 is for training states, not kind 0", nm);
+	if (version == 4 &&
+	    (st = cn_checkpoint_take_recipe(&r, &tmp, net->n_params + net->n_state, nm, err)))
+		goto fail;
 	if (r.left) BAD("%s: %zu trailing bytes after the data", nm, r.left);
-	if (train)
+	if (train) {
 		*train = tmp;
-	else
+	} else {
 		free(tmp.optim_state);
+		free(tmp.trained);
+	}
 	free(spec);
 	*out = net;
 	return CN_OK;
 fail:
 	free(tmp.optim_state);
+	free(tmp.trained);
 	cn_net_free(net);
 	free(spec);
 	return st;

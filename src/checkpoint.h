@@ -25,6 +25,14 @@ struct cn_checkpoint_train {
 	size_t optim_state_len;  /* floats */
 	float *optim_state;      /* write: borrowed; read: malloc'd, the caller frees */
 	struct cn_train_pos pos; /* step > 0: stopped mid-epoch (written as kind 2) */
+	/* Version 4 (checkpoint_recipe.c), whenever opts uses a recipe option. With
+	   opts.ema_decay > 0 the file's model is the average and the trained values sit in the
+	   version-4 section. Write: the average's parameters and state are written as the
+	   model, the trained ones in the section (all four borrowed); read: the net receives
+	   the average, and trained [n_params + n_state] is malloc'd (the caller frees it). */
+	const float *avg_params, *avg_state, *trained_params, *trained_state;
+	float *trained;
+	int64_t ema_updates;
 };
 
 /* Write net (and train, if not NULL) to path atomically. */
@@ -57,8 +65,20 @@ enum cn_status cn_checkpoint_take_train(struct cn_bytes_in *r, uint32_t kind, si
 uint32_t cn_checkpoint_version(const struct cn_net *net);
 /* The sections that version adds after the training section: the one route for class names,
    the network's generator and its non-trainable state. */
-void cn_checkpoint_put_extras(struct cn_bytes_out *o, const struct cn_net *net, uint32_t version);
+void cn_checkpoint_put_extras(struct cn_bytes_out *o, const struct cn_net *net, uint32_t version,
+                              const float *state);
 enum cn_status cn_checkpoint_take_extras(struct cn_bytes_in *r, struct cn_net *net,
                                          uint32_t version, const char *nm, char *err);
+
+/* Version 4's section (checkpoint_recipe.c): the recipe options (augmentation, label
+   smoothing, EMA, Nesterov, warm-up, one-cycle) and with an EMA the trained values. ok
+   refuses what the reader would refuse (message in err). */
+bool cn_checkpoint_has_recipe(const struct cn_train_opts *opts);
+enum cn_status cn_checkpoint_recipe_ok(const struct cn_checkpoint_train *t, size_t n_params,
+                                       size_t n_state, const char *nm, char *err);
+void cn_checkpoint_put_recipe(struct cn_bytes_out *o, const struct cn_checkpoint_train *t,
+                              size_t n_params, size_t n_state);
+enum cn_status cn_checkpoint_take_recipe(struct cn_bytes_in *r, struct cn_checkpoint_train *t,
+                                         size_t n_values, const char *nm, char *err);
 
 #endif

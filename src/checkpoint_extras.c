@@ -8,6 +8,7 @@
  *           they stopped)
  *   8 + 4s  version 3 only: u64 state_len (must equal the spec's), f32 state[s]: every
  *           batchnorm layer's running mean [C] then running variance [C], in layer order
+ * Version 4 (checkpoint_recipe.c) carries version 3's sections whatever the layers.
  * The version is the lowest that holds the model (cn_checkpoint_version), so a model without
  * names, dropout or batchnorm is still version 1, which every earlier build reads. The reader
  * checks counts against the spec before reading, every value for NaN/Inf, variances for sign,
@@ -43,15 +44,16 @@ static void put_names(struct cn_bytes_out *o, const struct cn_net *net)
 	}
 }
 
-void cn_checkpoint_put_extras(struct cn_bytes_out *o, const struct cn_net *net, uint32_t version)
+void cn_checkpoint_put_extras(struct cn_bytes_out *o, const struct cn_net *net, uint32_t version,
+                              const float *state)
 {
 	bool names = net->class_names != NULL;
-	if (version == 3) cn_bytes_put_u32(o, names ? HAS_NAMES : 0u);
+	if (version >= 3) cn_bytes_put_u32(o, names ? HAS_NAMES : 0u);
 	if (version >= 2 && names) put_names(o, net);
 	if (version < 3) return;
 	for (int i = 0; i < 4; i++) cn_bytes_put_u64(o, net->rng.s[i]);
 	cn_bytes_put_u64(o, net->n_state);
-	cn_bytes_put_f32s(o, net->state, net->n_state);
+	cn_bytes_put_f32s(o, state ? state : net->state, net->n_state);
 }
 
 static enum cn_status take_names(struct cn_bytes_in *r, struct cn_net *net, const char *nm,
@@ -145,7 +147,7 @@ enum cn_status cn_checkpoint_take_extras(struct cn_bytes_in *r, struct cn_net *n
                                          uint32_t version, const char *nm, char *err)
 {
 	uint32_t flags = version == 2 ? HAS_NAMES : 0;
-	if (version == 3) {
+	if (version >= 3) {
 		if (!cn_bytes_take_u32(r, &flags))
 			return cn_err_set(err, CN_ERR_FORMAT, "%s: truncated in state flags", nm);
 		if (flags & ~HAS_NAMES)
@@ -153,6 +155,6 @@ enum cn_status cn_checkpoint_take_extras(struct cn_bytes_in *r, struct cn_net *n
 			                  flags);
 	}
 	enum cn_status st = flags & HAS_NAMES ? take_names(r, net, nm, err) : CN_OK;
-	if (!st && version == 3) st = take_state(r, net, nm, err);
+	if (!st && version >= 3) st = take_state(r, net, nm, err);
 	return st;
 }

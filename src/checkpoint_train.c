@@ -170,7 +170,7 @@ enum cn_status cn_checkpoint_take_train(struct cn_bytes_in *r, uint32_t kind, si
 	NEED(cn_bytes_take_u64(r, &steps) && cn_bytes_take_u64(r, &m), "optimizer state");
 	uint32_t qk = (uint32_t)p->optim.kind, sk = (uint32_t)p->sched.kind;
 	if (qk > CN_OPTIM_ADAM) BAD("%s: optimizer kind %u is unknown", nm, qk);
-	if (sk > CN_SCHED_LOSS) BAD("%s: schedule kind %u is unknown", nm, sk);
+	if (sk > CN_SCHED_LINEAR) BAD("%s: schedule kind %u is unknown", nm, sk);
 	if (!cn_train_opts_finite(p)) BAD("%s: training options hold NaN or Inf", nm);
 	if (t->epochs_done < 0 || p->epochs < 1 || p->batch < 1 || steps > INT64_MAX)
 		BAD("%s: training counters out of range (epochs done %d, epochs %d, batch %d)", nm,

@@ -92,7 +92,16 @@ static enum cn_status loss_ready(struct cn_net *net)
 enum cn_status cn_net_loss_xent(struct cn_net *net, const int32_t *labels, float *loss,
                                 const float **probs)
 {
+	return cn_net_loss_xent_smooth(net, labels, 0.0f, loss, probs);
+}
+
+enum cn_status cn_net_loss_xent_smooth(struct cn_net *net, const int32_t *labels, float eps,
+                                       float *loss, const float **probs)
+{
 	if (!net) return CN_ERR_ARG;
+	if (!(eps >= 0.0f && eps < 1.0f))
+		return cn_err_set(net->err, CN_ERR_ARG, "label smoothing %g must be in [0, 1)",
+		                  (double)eps);
 	enum cn_status st = loss_ready(net);
 	if (st) return st;
 	int32_t k = cn_net_output_len(net), n = net->n;
@@ -105,11 +114,16 @@ enum cn_status cn_net_loss_xent(struct cn_net *net, const int32_t *labels, float
 			    "outputs)",
 			    labels[i], i, k - 1, k);
 	const float *logits = net->layers[net->n_layers - 1].y.data;
-	float l = cn_softmax_xent_forward(n, k, logits, labels, net->probs);
+	/* eps 0 keeps the plain loss's own arithmetic (and bits) */
+	float l = eps > 0 ? cn_softmax_xent_smooth_forward(n, k, logits, labels, eps, net->probs)
+	                  : cn_softmax_xent_forward(n, k, logits, labels, net->probs);
 	if (loss) *loss = l;
 	if (probs) *probs = net->probs;
 	if (!isfinite(l)) return cn_err_set(net->err, CN_ERR_NUMERIC, "loss is %g", (double)l);
-	cn_softmax_xent_backward(n, k, net->probs, labels, net->dbuf[0]);
+	if (eps > 0)
+		cn_softmax_xent_smooth_backward(n, k, net->probs, labels, eps, net->dbuf[0]);
+	else
+		cn_softmax_xent_backward(n, k, net->probs, labels, net->dbuf[0]);
 	net->have_dout = true;
 	return CN_OK;
 }

@@ -5,6 +5,7 @@
  * L2 decay added to the gradient (PyTorch's SGD/Adam weight_decay, not AdamW):
  *   SGD           p -= lr*d
  *   MOMENTUM      v = mu*v + d;             p -= lr*v   (PyTorch SGD, dampening 0)
+ *     nesterov    v = mu*v + d;             p -= lr*(d + mu*v)  (PyTorch's nesterov=True)
  *   MOMENTUM_EMA  v = beta*v + (1-beta)*d;  p -= lr*v
  *   ADAM          m = b1*m + (1-b1)*d;  v = b2*v + (1-b2)*d^2;
  *                 p -= lr * (m/(1-b1^t)) / (sqrt(v/(1-b2^t)) + eps),  t = steps taken
@@ -119,6 +120,16 @@ CN_CLONES static void step_momentum(size_t n, float *restrict p, const float *re
 	}
 }
 
+CN_CLONES static void step_nesterov(size_t n, float *restrict p, const float *restrict g,
+                                    float *restrict v, float lr, float s, float wd, float mu)
+{
+	for (size_t i = 0; i < n; i++) {
+		float d = s * g[i] + wd * p[i];
+		v[i] = mu * v[i] + d;
+		p[i] -= lr * (d + mu * v[i]);
+	}
+}
+
 CN_CLONES static void step_ema(size_t n, float *restrict p, const float *restrict g,
                                float *restrict v, float lr, float s, float wd, float beta)
 {
@@ -202,7 +213,10 @@ enum cn_status cn_optim_step(struct cn_optim *opt, float *params, const float *g
 			step_sgd(len, p, g, lr, s, wd);
 			break;
 		case CN_OPTIM_MOMENTUM:
-			step_momentum(len, p, g, st, lr, s, wd, o->momentum);
+			if (o->nesterov)
+				step_nesterov(len, p, g, st, lr, s, wd, o->momentum);
+			else
+				step_momentum(len, p, g, st, lr, s, wd, o->momentum);
 			break;
 		case CN_OPTIM_MOMENTUM_EMA:
 			step_ema(len, p, g, st, lr, s, wd, o->momentum);

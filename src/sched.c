@@ -5,6 +5,12 @@
  *   COSINE  lr_min + (lr - lr_min) * (1 + cos(pi * min(t, epochs) / epochs)) / 2
  *   LOSS    0.2 while loss > 1, 0.1 while > 0.5, 0.05 while > 0.2, else max(0.005, loss/5);
  *           lr while no loss has been measured (NaN)
+ *   ONECYCLE  x = min(t, epochs) / epochs, rise = peak (0.3 if not in (0, 1)):
+ *             x < rise: lr/25 + (lr - lr/25) * x / rise;
+ *             else      lr + (lr_min - lr) * (x - rise) / (1 - rise)
+ *   LINEAR  lr_min + (lr - lr_min) * (1 - min(t, epochs) / epochs)
+ * Warm-up (warmup > 0, every kind but LOSS): the rate above times 0.01 + 0.99 * t / warmup
+ * while t < warmup (it starts small, never at 0, which cn_optim_step refuses).
  * The function cannot report an error, so fields it cannot use (step_epochs <= 0 for STEP,
  * epochs <= 0 for COSINE, an unknown kind) give the base lr instead of a division by zero;
  * a NULL schedule gives 0, which cn_optim_step refuses.
@@ -26,10 +32,24 @@ static float loss_rule(float loss)
 	return r > 0.005f ? r : 0.005f;
 }
 
+static float warm(const struct cn_sched *s, double t, float lr)
+{
+	if (!(s->warmup > 0.0f) || t >= s->warmup) return lr;
+	return (float)(lr * (0.01 + 0.99 * t / s->warmup));
+}
+
+static float base_lr(const struct cn_sched *s, double t, float loss);
+
 float cn_sched_lr(const struct cn_sched *s, double t, float loss)
 {
 	if (!s) return 0.0f;
 	if (!(t > 0.0)) t = 0.0; /* also NaN */
+	float lr = base_lr(s, t, loss);
+	return s->kind == CN_SCHED_LOSS ? lr : warm(s, t, lr);
+}
+
+static float base_lr(const struct cn_sched *s, double t, float loss)
+{
 	switch (s->kind) {
 	case CN_SCHED_CONST:
 		break;
@@ -46,6 +66,18 @@ float cn_sched_lr(const struct cn_sched *s, double t, float loss)
 		 * effective 2 on a fresh network, which killed avgpool-cnn on 2 seeds of 5) */
 		if (isnan(loss)) break;
 		return loss_rule(loss);
+	case CN_SCHED_ONECYCLE: {
+		if (s->epochs <= 0) break;
+		double x = t < s->epochs ? t / s->epochs : 1.0, lr = s->lr, lo = lr / 25.0;
+		double rise = s->peak > 0.0f && s->peak < 1.0f ? s->peak : 0.3;
+		if (x < rise) return (float)(lo + (lr - lo) * x / rise);
+		return (float)(lr + ((double)s->lr_min - lr) * (x - rise) / (1.0 - rise));
+	}
+	case CN_SCHED_LINEAR: {
+		if (s->epochs <= 0) break;
+		double x = t < s->epochs ? t / s->epochs : 1.0;
+		return (float)(s->lr_min + ((double)s->lr - s->lr_min) * (1.0 - x));
+	}
 	}
 	return s->lr;
 }

@@ -22,6 +22,7 @@ enum cn_status cn_trainer_create(struct cn_trainer **out, struct cn_net *net,
 		return cn_err_set(err, CN_ERR_ARG, "cn_trainer_create: NULL argument");
 	*out = NULL;
 	enum cn_status st = cn_train_opts_check(opts, err);
+	if (!st) st = cn_train_recipe_check(opts, err);
 	if (st) return st;
 	struct cn_trainer *t = calloc(1, sizeof(*t));
 	if (!t) return cn_err_set(err, CN_ERR_NOMEM, "out of memory");
@@ -42,6 +43,7 @@ enum cn_status cn_trainer_create(struct cn_trainer **out, struct cn_net *net,
 		st = cn_err_set(err, CN_ERR_NOMEM, "%s", cn_net_error(net));
 		goto fail;
 	}
+	if ((st = cn_trainer_recipe_plan(t, err))) goto fail;
 	*out = t;
 	return CN_OK;
 fail:
@@ -53,6 +55,7 @@ void cn_trainer_free(struct cn_trainer *t)
 {
 	if (!t) return;
 	cn_optim_free(t->optim); /* never the net: it is the caller's (colnet.h) */
+	cn_trainer_recipe_free(t);
 	free(t->perm);
 	free(t->labels);
 	free(t);
@@ -79,7 +82,9 @@ enum cn_status cn_trainer_set_epochs(struct cn_trainer *t, int32_t epochs)
 	if (epochs < 1 || epochs > 1000000)
 		return cn_err_set(t->err, CN_ERR_ARG, "epochs %d must be in 1..1000000", epochs);
 	t->opts.epochs = epochs;
-	if (t->opts.sched.kind == CN_SCHED_COSINE) t->opts.sched.epochs = epochs;
+	enum cn_sched_kind k = t->opts.sched.kind;
+	if (k == CN_SCHED_COSINE || k == CN_SCHED_ONECYCLE || k == CN_SCHED_LINEAR)
+		t->opts.sched.epochs = epochs;
 	return CN_OK;
 }
 
@@ -181,6 +186,7 @@ enum cn_status cn_trainer_epoch(struct cn_trainer *t, const struct cn_dataset *d
 		p = (struct cn_train_pos){.count = count};
 	}
 	t->pos = (struct cn_train_pos){0}; /* set again only if this call stops */
+	if (t->ema_in_net) cn_trainer_use_ema(t, 0); /* train the trained weights */
 	cn_rng_shuffle(&t->rng, t->perm, count);
 
 	int32_t batch = t->opts.batch, steps = (count + batch - 1) / batch;
@@ -205,8 +211,11 @@ enum cn_status cn_trainer_epoch(struct cn_trainer *t, const struct cn_dataset *d
 		enum cn_status st = CN_OK;
 		if (ln > 0) {
 			cn_dataset_gather(ds, t->perm + lo, ln, cn_net_input(net), t->labels);
+			cn_trainer_augment(t, epoch, lo, ln);
 			st = cn_net_forward(net, cn_net_input(net), ln, NULL);
-			if (!st) st = cn_net_loss_xent(net, t->labels, &loss, &probs);
+			if (!st)
+				st = cn_net_loss_xent_smooth(net, t->labels, t->opts.label_smoothing,
+				                             &loss, &probs);
 			if (!st) st = cn_net_backward(net);
 		}
 		if (st && st != CN_ERR_NUMERIC)
@@ -254,6 +263,7 @@ enum cn_status cn_trainer_epoch(struct cn_trainer *t, const struct cn_dataset *d
 			lr = cn_sched_lr(&t->opts.sched, epoch + (double)s / steps, NAN);
 			st = cn_optim_step(t->optim, params, grads, lr);
 			if (st) return cn_err_set(t->err, st, "%s", cn_optim_error(t->optim));
+			cn_trainer_ema_update(t);
 		}
 		if (!g) {
 			double running = p.seen ? p.loss_sum / p.seen : 0;

@@ -17,7 +17,18 @@ enum cn_status cn_trainer_save(const struct cn_trainer *t, const char *path, cha
 	    .optim_state_len = cn_optim_state_len(t->optim),
 	    .optim_state = cn_optim_state(t->optim),
 	    .pos = t->pos,
+	    .ema_updates = t->ema_updates,
 	};
+	/* with an average, the file's model is the average and the trained net rides beside it
+	   (the net holds whichever cn_trainer_use_ema last put there; t->ema the other) */
+	if (t->ema) {
+		const float *np = cn_net_params(t->net), *ns = cn_net_state(t->net);
+		const float *ep = t->ema, *es = t->ema + cn_net_param_count(t->net);
+		ct.avg_params = t->ema_in_net ? np : ep;
+		ct.avg_state = t->ema_in_net ? ns : es;
+		ct.trained_params = t->ema_in_net ? ep : np;
+		ct.trained_state = t->ema_in_net ? es : ns;
+	}
 	if (t->pos.step) ct.rng = t->rng_epoch; /* the stopped epoch is reshuffled from it */
 	return cn_checkpoint_write(path, t->net, &ct, err);
 }
@@ -49,11 +60,22 @@ enum cn_status cn_trainer_load(struct cn_trainer **out, struct cn_net **net_out,
 	t->rng = t->rng_epoch = ct.rng;
 	t->pos = ct.pos;
 	t->epochs_done = ct.epochs_done;
+	if (t->ema) {
+		/* the net was read with the average; the trained values go back into it */
+		size_t np = cn_net_param_count(net), ns = cn_net_state_count(net);
+		memcpy(t->ema, cn_net_params(net), np * sizeof(float));
+		if (ns) memcpy(t->ema + np, cn_net_state(net), ns * sizeof(float));
+		memcpy(cn_net_params(net), ct.trained, np * sizeof(float));
+		if (ns) memcpy(cn_net_state(net), ct.trained + np, ns * sizeof(float));
+		t->ema_updates = ct.ema_updates;
+	}
+	free(ct.trained);
 	free(ct.optim_state);
 	*out = t;
 	*net_out = net;
 	return CN_OK;
 fail:
+	free(ct.trained);
 	free(ct.optim_state);
 	cn_trainer_free(t);
 	cn_net_free(net);

@@ -39,7 +39,7 @@ enum cn_status cn_train_opts_check(const struct cn_train_opts *o, char *err)
 	if (o->batch < 1 || o->batch > 1000000)
 		return cn_err_set(err, CN_ERR_ARG, "batch %d must be in 1..1000000", o->batch);
 	const struct cn_sched *s = &o->sched;
-	if ((unsigned)s->kind > CN_SCHED_LOSS)
+	if ((unsigned)s->kind > CN_SCHED_LINEAR)
 		return cn_err_set(err, CN_ERR_ARG, "unknown schedule %d", (int)s->kind);
 	if (!(s->lr > 0 && isfinite(s->lr)))
 		return cn_err_set(err, CN_ERR_ARG, "learning rate %g must be positive and finite",

@@ -205,8 +205,9 @@ static struct cn_checkpoint_train train_state(enum cn_optim_kind kind, size_t n_
 	t.opts.epochs = 17;
 	t.opts.batch = 33;
 	t.opts.seed = 0x0123456789abcdefull;
-	t.opts.optim = (struct cn_optim_opts){kind, 0.125f, 0.8f, 0.85f, 0.995f, 1e-7f, 1e-4f, 5};
-	t.opts.sched = (struct cn_sched){CN_SCHED_STEP, 0.05f, 3, 0.5f, 17, 1e-4f};
+	t.opts.optim =
+	    (struct cn_optim_opts){kind, 0.125f, 0.8f, 0.85f, 0.995f, 1e-7f, 1e-4f, 5, 0};
+	t.opts.sched = (struct cn_sched){CN_SCHED_STEP, 0.05f, 3, 0.5f, 17, 1e-4f, 0, 0};
 	cn_rng_seed(&t.rng, 42);
 	for (int i = 0; i < 5; i++) cn_rng_next(&t.rng);
 	t.optim_steps = 123456789012ll;
@@ -468,9 +469,12 @@ static void test_crafted(void **state)
 		const char *want;
 	} rows[] = {
 	    {"wrong magic", {"COLNETCX", 1, 0, 0, TINY, 1, 2, 2, 15, p, 15}, "not a colnet"},
-	    {"version 4",
+	    {"version 5",
+	     {"COLNETCK", 5, 0, 0, TINY, 1, 2, 2, 15, p, 15},
+	     "version 5 is not supported (this build reads 1..4)"},
+	    {"version 4 model only",
 	     {"COLNETCK", 4, 0, 0, TINY, 1, 2, 2, 15, p, 15},
-	     "version 4 is not supported (this build reads 1..3)"},
+	     "truncated in state flags"},
 	    {"version 3 without its state section",
 	     {"COLNETCK", 3, 0, 0, TINY, 1, 2, 2, 15, p, 15},
 	     "truncated in state flags"},

@@ -218,6 +218,73 @@ static void test_gradcheck(void **state)
 	              LEN, wx, wm);
 }
 
+/*
+ * Label smoothing: the fast loss and gradient against the naive formula -sum q log p and
+ * (p - q)/n, a central-difference check of the gradient, eps 0 equal to the plain loss, and
+ * a hand-computed case: logits (1, 2, 3), label 2, eps 0.3, K = 3: q = (0.1, 0.1, 0.8),
+ * loss = lse - sum q l = (3 + L123) - (0.1 + 0.2 + 2.4) = 0.3 + L123.
+ */
+struct sctx {
+	int32_t n, k;
+	float *x;
+	const int32_t *labels;
+	float eps, *prob;
+};
+
+/* The loss in double, straight from -sum q log p, so the finite differences see no float
+   rounding of the returned mean. */
+static double sloss(void *p)
+{
+	struct sctx *c = p;
+	double total = 0;
+	for (int32_t i = 0; i < c->n; i++) {
+		const float *l = c->x + (size_t)i * c->k;
+		double m = l[0], s = 0;
+		for (int32_t j = 1; j < c->k; j++) m = fmax(m, l[j]);
+		for (int32_t j = 0; j < c->k; j++) s += exp(l[j] - m);
+		for (int32_t j = 0; j < c->k; j++) {
+			double q = (j == c->labels[i] ? 1.0 - c->eps : 0.0) + (double)c->eps / c->k;
+			total -= q * (l[j] - m - log(s));
+		}
+	}
+	return total / c->n;
+}
+
+static void test_label_smoothing(void **state)
+{
+	(void)state;
+	float l3[3] = {1, 2, 3}, p3[3];
+	int32_t lab3 = 2;
+	double got = cn_softmax_xent_smooth_forward(1, 3, l3, &lab3, 0.3f, p3);
+	assert_true(fabs(got - (0.3 + L123)) < 1e-6);
+	struct tu_rng r = tu_rng_make(11);
+	enum { N = 4, K = 7, LEN = N * K };
+	float x[LEN], prob[LEN], pref[LEN], d[LEN], dref[LEN];
+	int32_t labels[N] = {6, 0, 3, 3};
+	double worst = 0;
+	const float epss[] = {0.0f, 0.05f, 0.1f, 0.5f, 0.9f};
+	for (size_t e = 0; e < sizeof(epss) / sizeof(epss[0]); e++) {
+		float eps = epss[e];
+		tu_fill_uniform(&r, x, LEN, -4, 4);
+		struct sctx c = {N, K, x, labels, eps, prob};
+		double fast = cn_softmax_xent_smooth_forward(N, K, x, labels, eps, prob);
+		assert_true(fabs(fast - sloss(&c)) <= 1e-5 * fabs(fast));
+		double ref = cn_softmax_xent_smooth_forward_ref(N, K, x, labels, eps, pref);
+		assert_true(fabs(fast - ref) <= 1e-5 * fabs(ref));
+		cn_softmax_xent_smooth_backward(N, K, prob, labels, eps, d);
+		cn_softmax_xent_smooth_backward_ref(N, K, pref, labels, eps, dref);
+		tu_check_close("smoothed xent grad vs ref", d, dref, LEN, 1e-5, "label smoothing");
+		tu_track(&worst,
+		         tu_gradcheck("smoothed xent grad", sloss, &c, x, LEN, d, 1e-2, 1e-2, LEN));
+		if (eps == 0) {
+			float plain[LEN];
+			double p0 = cn_softmax_xent_forward(N, K, x, labels, plain);
+			assert_true(fabs(fast - p0) <= 1e-6 * fabs(p0));
+		}
+	}
+	print_message("label smoothing gradcheck: largest error %.3g\n", worst);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -225,6 +292,7 @@ int main(void)
 	    cmocka_unit_test(test_xent_sweep),
 	    cmocka_unit_test(test_mse),
 	    cmocka_unit_test(test_gradcheck),
+	    cmocka_unit_test(test_label_smoothing),
 	};
 	return cmocka_run_group_tests_name("loss", tests, NULL, NULL);
 }

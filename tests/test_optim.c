@@ -108,6 +108,43 @@ static void test_momentum(void **state)
 }
 
 /*
+ * Nesterov (PyTorch's nesterov=True), v = mu*v + g; p -= lr*(g + mu*v), p = 1, lr = 0.1,
+ * mu = 0.9:
+ *   step 1, g = 0.5:  v = 0.5     p = 1 - 0.1*(0.5 + 0.45)        = 0.905
+ *   step 2, g = 0.5:  v = 0.95    p = 0.905 - 0.1*(0.5 + 0.855)   = 0.7695
+ *   step 3, g = -1:   v = -0.145  p = 0.7695 - 0.1*(-1 - 0.1305)  = 0.88255
+ * and with weight decay 0.1 the decayed gradient d = g + 0.1 p takes g's place in both.
+ */
+static void test_nesterov(void **state)
+{
+	(void)state;
+	struct cn_optim_opts o = cn_optim_opts_default();
+	o.kind = CN_OPTIM_MOMENTUM;
+	o.nesterov = 1;
+	struct cn_optim *opt = NULL;
+	assert_int_equal(cn_optim_create(&opt, &o, 1, NULL), CN_OK);
+	const float *v = cn_optim_state(opt);
+	float p = 1, g = 0.5f;
+	step_ok(opt, &p, &g, 0.1f);
+	expect("nesterov step 1 v", v[0], 0.5);
+	expect("nesterov step 1 p", p, 0.905);
+	step_ok(opt, &p, &g, 0.1f);
+	expect("nesterov step 2 v", v[0], 0.95);
+	expect("nesterov step 2 p", p, 0.7695);
+	g = -1;
+	step_ok(opt, &p, &g, 0.1f);
+	expect("nesterov step 3 v", v[0], -0.145);
+	expect("nesterov step 3 p", p, 0.88255);
+	cn_optim_free(opt);
+	o.weight_decay = 0.1f;
+	assert_int_equal(cn_optim_create(&opt, &o, 1, NULL), CN_OK);
+	p = 1, g = 0.5f;
+	step_ok(opt, &p, &g, 0.1f); /* d = 0.6, v = 0.6, p = 1 - 0.1*(0.6 + 0.54) = 0.886 */
+	expect("nesterov decay p", p, 0.886);
+	cn_optim_free(opt);
+}
+
+/*
  * Moving average, v = beta*v + (1 - beta)*g; p -= lr*v, with p = 1, lr = 0.1, beta = 0.9:
  *   step 1, g = 0.5:  v = 0.05                     p = 1 - 0.005       = 0.995
  *   step 2, g = 0.5:  v = 0.045 + 0.05 = 0.095     p = 0.995 - 0.0095  = 0.9855
@@ -660,23 +697,15 @@ static void test_all_finite(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_defaults),
-	    cmocka_unit_test(test_sgd),
-	    cmocka_unit_test(test_momentum),
-	    cmocka_unit_test(test_momentum_ema),
-	    cmocka_unit_test(test_adam),
-	    cmocka_unit_test(test_adam_eps),
-	    cmocka_unit_test(test_weight_decay),
-	    cmocka_unit_test(test_weight_decay_adam),
-	    cmocka_unit_test(test_clip),
-	    cmocka_unit_test(test_all_finite),
-	    cmocka_unit_test(test_clip_with_decay),
-	    cmocka_unit_test(test_clip_nonfinite),
-	    cmocka_unit_test(test_step_count),
-	    cmocka_unit_test(test_state_layout),
-	    cmocka_unit_test(test_invalid_opts),
-	    cmocka_unit_test(test_step_bad_args),
-	    cmocka_unit_test(test_sweep),
+	    cmocka_unit_test(test_defaults),          cmocka_unit_test(test_sgd),
+	    cmocka_unit_test(test_momentum),          cmocka_unit_test(test_momentum_ema),
+	    cmocka_unit_test(test_nesterov),          cmocka_unit_test(test_adam),
+	    cmocka_unit_test(test_adam_eps),          cmocka_unit_test(test_weight_decay),
+	    cmocka_unit_test(test_weight_decay_adam), cmocka_unit_test(test_clip),
+	    cmocka_unit_test(test_all_finite),        cmocka_unit_test(test_clip_with_decay),
+	    cmocka_unit_test(test_clip_nonfinite),    cmocka_unit_test(test_step_count),
+	    cmocka_unit_test(test_state_layout),      cmocka_unit_test(test_invalid_opts),
+	    cmocka_unit_test(test_step_bad_args),     cmocka_unit_test(test_sweep),
 	    cmocka_unit_test(test_threads_same_bits),
 	};
 	return cmocka_run_group_tests_name("optim", tests, NULL, NULL);

@@ -136,12 +136,59 @@ static void test_invalid(void **state)
 	assert_true(cn_sched_lr(NULL, 1, 1) == 0.0f);
 }
 
+/*
+ * One-cycle over 10 epochs, lr 0.1, lr_min 0.001, peak 0.2 (rises over epochs 0..2):
+ *   t 0: 0.1/25 = 0.004;  t 1: 0.004 + 0.096/2 = 0.052;  t 2: 0.1;
+ *   t 6: 0.1 - 0.099 * 0.5 = 0.0505;  t 10 and beyond: 0.001.
+ * peak 0 means 0.3: t 3 is the top.
+ */
+static void test_onecycle(void **state)
+{
+	(void)state;
+	struct cn_sched s = {
+	    .kind = CN_SCHED_ONECYCLE, .lr = 0.1f, .epochs = 10, .lr_min = 0.001f, .peak = 0.2f};
+	const struct probe p[] = {{0, 0, 0.1 / 25}, {1, 0, 0.052},  {2, 0, 0.1},
+	                          {6, 0, 0.0505},   {10, 0, 0.001}, {12, 0, 0.001}};
+	expect_all("onecycle", &s, p, LEN(p));
+	s.peak = 0;
+	const struct probe q[] = {{3, 0, 0.1}, {1.5, 0, 0.004 + 0.096 * 0.5}};
+	expect_all("onecycle peak 0.3", &s, q, LEN(q));
+}
+
+/*
+ * Linear decay over 4 epochs from 0.2 to 0.02: t 0: 0.2; t 1: 0.155; t 3: 0.065; t 4: 0.02.
+ * Warm-up over 0.5 epochs on top of it: t 0: 0.2 * 0.01 = 0.002; t 0.25: 0.2 * 0.98 * ...
+ * precisely base(0.25) = 0.18875 times 0.01 + 0.99 * 0.5 = 0.505 -> 0.09531875; t 0.5: base.
+ * Warm-up on a constant rate 0.1 over 2 epochs: t 1: 0.1 * 0.505; the loss rule ignores it.
+ */
+static void test_linear_and_warmup(void **state)
+{
+	(void)state;
+	struct cn_sched s = {.kind = CN_SCHED_LINEAR, .lr = 0.2f, .epochs = 4, .lr_min = 0.02f};
+	const struct probe p[] = {{0, 0, 0.2}, {1, 0, 0.155}, {3, 0, 0.065}, {4, 0, 0.02}};
+	expect_all("linear", &s, p, LEN(p));
+	s.warmup = 0.5f;
+	const struct probe w[] = {
+	    {0, 0, 0.002}, {0.25, 0, 0.18875 * 0.505}, {0.5, 0, 0.2 - 0.18 * 0.125}, {3, 0, 0.065}};
+	expect_all("linear with warm-up", &s, w, LEN(w));
+	struct cn_sched c = {.kind = CN_SCHED_CONST, .lr = 0.1f, .warmup = 2};
+	const struct probe cw[] = {{0, 0, 0.001}, {1, 0, 0.0505}, {2, 0, 0.1}, {5, 0, 0.1}};
+	expect_all("const with warm-up", &c, cw, LEN(cw));
+	struct cn_sched l = {.kind = CN_SCHED_LOSS, .lr = 0.1f, .warmup = 2};
+	const struct probe lw[] = {{0, 2.0f, 0.2}};
+	expect_all("loss rule ignores warm-up", &l, lw, LEN(lw));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_const),   cmocka_unit_test(test_step),
-	    cmocka_unit_test(test_cosine),  cmocka_unit_test(test_loss),
+	    cmocka_unit_test(test_const),
+	    cmocka_unit_test(test_step),
+	    cmocka_unit_test(test_cosine),
+	    cmocka_unit_test(test_loss),
 	    cmocka_unit_test(test_invalid),
+	    cmocka_unit_test(test_onecycle),
+	    cmocka_unit_test(test_linear_and_warmup),
 	};
 	return cmocka_run_group_tests_name("sched", tests, NULL, NULL);
 }

@@ -134,6 +134,35 @@ bool cli_group_same(const float *a, size_t n);
 /* Leave the job with exit status rc (a failure on one member ends all: MPI_Abort). */
 int cli_group_end(int rc);
 
+/* ---- recipe.c: colnet train's recipe options and what follows each epoch's test ---- */
+
+struct cli_recipe_args {
+	const char *augment;
+	float smoothing, warmup, ema;
+	bool have_smoothing, have_warmup, have_ema, nesterov;
+};
+/* Fold the recipe flags into o; non-zero (after a message) when they do not fit. */
+int cli_recipe_apply(const struct cli_recipe_args *r, struct cn_train_opts *o);
+
+/* Seconds on the monotonic clock. */
+double cli_seconds(void);
+
+/* The best epoch so far, --save-best's file and --target-acc's target (0: none). */
+struct cli_best {
+	const char *path;
+	double target, start, acc, reached_at;
+	int32_t epoch;
+	bool reached;
+};
+/* Test the model (the weight average, if the run keeps one) on test. */
+enum cn_status cli_recipe_evaluate(struct cn_trainer *t, struct cn_net *net,
+                                   const struct cn_dataset *test, double *loss, double *acc);
+/* After epoch's test accuracy: keep the best (saving it to b->path), *stop at the target. */
+int cli_recipe_after_epoch(struct cli_best *b, const struct cn_trainer *t, int32_t epoch,
+                           double acc, bool *stop);
+/* The closing lines: the best epoch, where it and the last one were saved, the target. */
+void cli_recipe_closing(const struct cli_best *b, const char *save, const char *log);
+
 int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_predict(int argc, char **argv);

@@ -33,7 +33,17 @@ static const char usage[] =
     "  --schedule NAME     const, step[:EPOCHS[:GAMMA]], cosine[:LR_MIN], loss (the\n"
     "                      first epoch at --lr, each next one from the last one's mean\n"
     "                      loss: 0.2 above 1, 0.1 above 0.5, 0.05 above 0.2, else\n"
-    "                      loss/5, at least 0.005; stops if an epoch stays at chance)\n"
+    "                      loss/5, at least 0.005; stops if an epoch stays at chance),\n"
+    "                      onecycle[:LR_MIN[:PEAK]] (up from lr/25 to lr over PEAK of the\n"
+    "                      run, default 0.3, then down to LR_MIN), linear[:LR_MIN]\n"
+    "  --warmup EPOCHS     linear warm-up of the rate over the first EPOCHS (fractional)\n"
+    "  --nesterov          Nesterov momentum (with --optim momentum)\n"
+    "  --label-smoothing X targets (1 - X) one-hot + X / classes, X in [0, 1)\n"
+    "  --ema DECAY         evaluate and save an exponential moving average of the weights\n"
+    "                      (DECAY in [0, 1), e.g. 0.999; 0: off)\n"
+    "  --augment SPEC      random warps of each training image: shift:PIXELS,\n"
+    "                      rotate:DEGREES, scale:FRACTION, elastic:ALPHA:SIGMA (Simard et\n"
+    "                      al. 2003), comma-separated, e.g. shift:2,rotate:10,elastic:34:4\n"
     "  --init NAME[:S]     default, uniform:S, gaussian:S, xavier, xavier-normal, he,\n"
     "                      he-normal\n"
     "  --seed N            seed for initialization and shuffling (default 1)\n"
@@ -42,6 +52,9 @@ static const char usage[] =
     "  --chunk N           at most N images per convolution GEMM, forward and backward\n"
     "                      (default: the plan's rule; `colnet info` shows its choice)\n"
     "  --save FILE         checkpoint written after every epoch\n"
+    "  --save-best FILE    checkpoint of the epoch with the best test accuracy so far\n"
+    "  --target-acc X      stop once the test accuracy reaches X (a fraction, or percent\n"
+    "                      above 1) and print the time since the start\n"
     "  --resume FILE       continue a saved run exactly (its settings; --epochs extends it)\n"
     "  --log FILE.csv      per-epoch CSV: " CLI_CSV_HEADER "\n"
     "  --plot FILE.png     loss and accuracy curves, redrawn after every epoch\n"
@@ -54,6 +67,9 @@ static const char usage[] =
 
 struct train_args {
 	const char *model, *data, *save, *resume, *log, *optim, *schedule, *init, *plot, *size;
+	const char *save_best;
+	struct cli_recipe_args recipe;
+	float target;
 	int32_t epochs, batch, threads, chunk, limit, test_limit;
 	float lr, momentum, weight_decay, clip, val;
 	uint64_t seed;
@@ -90,21 +106,33 @@ static int parse(int argc, char **argv, struct train_args *a)
 	    {"--clip", CLI_FLOAT, &a->clip, 0, 1e12, &a->have_clip},
 	    {"--seed", CLI_U64, &a->seed, 0, 0, &a->have_seed},
 	    {"--skip-nonfinite", CLI_BOOL, &a->skip_nonfinite, 0, 0, NULL},
+	    {"--augment", CLI_STR, &a->recipe.augment, 0, 0, set},
+	    {"--label-smoothing", CLI_FLOAT, &a->recipe.smoothing, 0, 0.999,
+	     &a->recipe.have_smoothing},
+	    {"--warmup", CLI_FLOAT, &a->recipe.warmup, 0, 1e6, &a->recipe.have_warmup},
+	    {"--ema", CLI_FLOAT, &a->recipe.ema, 0, 0.999999, &a->recipe.have_ema},
+	    {"--nesterov", CLI_BOOL, &a->recipe.nesterov, 0, 0, set},
+	    {"--save-best", CLI_STR, &a->save_best, 0, 0, NULL},
+	    {"--target-acc", CLI_FLOAT, &a->target, 1e-6, 100, NULL},
 	};
 	int rc = cli_parse(argc, argv, args, (int)(sizeof(args) / sizeof(args[0])), NULL, usage);
 	if (rc) return rc;
-	if (a->resume && (a->have_setting || a->have_lr || a->have_momentum || a->have_wd ||
-	                  a->have_clip || a->have_seed))
+	if (a->target > 1) a->target /= 100; /* given in percent */
+	struct cli_recipe_args *r = &a->recipe;
+	if (a->resume &&
+	    (a->have_setting || a->have_lr || a->have_momentum || a->have_wd || a->have_clip ||
+	     a->have_seed || r->have_smoothing || r->have_warmup || r->have_ema))
 		return cli_usage_error(
 		    "train: --resume continues the saved run's settings; only "
 		    "--epochs, --data (with --size, --val), --save, --log, --plot, "
-		    "--threads, --chunk, the limits and --skip-nonfinite may be given "
-		    "with it");
+		    "--threads, --chunk, the limits, --save-best, --target-acc and "
+		    "--skip-nonfinite may be given with it");
 	if (cli_group_rank() != 0) { /* rank 0 alone writes files */
-		a->save = a->log = a->plot = NULL;
+		a->save = a->log = a->plot = a->save_best = NULL;
 		return 0;
 	}
 	if (a->save && cli_check_writable("--save", a->save)) return 1;
+	if (a->save_best && cli_check_writable("--save-best", a->save_best)) return 1;
 	if (a->plot && cli_check_writable("--plot", a->plot)) return 1;
 	return 0;
 }
@@ -115,7 +143,10 @@ static int make_opts(const struct train_args *a, struct cn_train_opts *o)
 	const char *name = a->model ? a->model : "tutorial-cnn";
 	if (cn_zoo_train_opts(name, o) != CN_OK) *o = cn_train_opts_default();
 	if (a->epochs) o->epochs = a->epochs;
-	if (o->sched.kind == CN_SCHED_COSINE) o->sched.epochs = o->epochs; /* decay over the run */
+	/* the decaying schedules run over the whole run */
+	if (o->sched.kind == CN_SCHED_COSINE || o->sched.kind == CN_SCHED_ONECYCLE ||
+	    o->sched.kind == CN_SCHED_LINEAR)
+		o->sched.epochs = o->epochs;
 	if (a->batch) o->batch = a->batch;
 	if (a->have_seed) o->seed = a->seed;
 	if (a->optim && cli_optim_kind(a->optim, &o->optim.kind)) return 2;
@@ -125,6 +156,7 @@ static int make_opts(const struct train_args *a, struct cn_train_opts *o)
 	if (a->have_clip) o->optim.clip_norm = a->clip;
 	if (a->schedule && cli_schedule(a->schedule, o)) return 2;
 	if (a->init && cli_init(a->init, o)) return 2;
+	if (cli_recipe_apply(&a->recipe, o)) return 2;
 	o->skip_nonfinite = a->skip_nonfinite;
 	return 0;
 }
@@ -216,6 +248,7 @@ static int stopped(const struct train_args *a, const struct cn_trainer *t, bool 
 
 int cmd_train(int argc, char **argv)
 {
+	double start = cli_seconds();
 	struct train_args a;
 	int rc = parse(argc, argv, &a);
 	if (rc) return rc < 0 ? 0 : rc;
@@ -247,9 +280,14 @@ int cmd_train(int argc, char **argv)
 	if (cli_group())
 		printf("%d processes (MPI), each %d threads and its share of every batch\n",
 		       cli_group_size(), a.threads);
+	if (cn_augment_on(&o->augment) || o->label_smoothing > 0 || o->ema_decay > 0) {
+		char aug[128];
+		cn_augment_format(&o->augment, aug, sizeof(aug));
+		printf("augment %s, label smoothing %g, weight average %g\n", aug,
+		       (double)o->label_smoothing, (double)o->ema_decay);
+	}
 	cli_table_header(stdout);
-	double best = -1;
-	int best_epoch = 0;
+	struct cli_best best = {.path = a.save_best, .target = a.target, .start = start, .acc = -1};
 	bool dirty = false;            /* trained since the last save */
 	const char *holder = a.resume; /* the file that has the run so far */
 	while (cn_trainer_epochs_done(t) < o->epochs) {
@@ -291,12 +329,13 @@ int cmd_train(int argc, char **argv)
 			    "too weak to start, from too small an --init)\n",
 			    s.epoch, 100 * s.train_acc, cn_dataset_classes(train));
 		double test_loss, test_acc;
-		if (cn_evaluate_group(net, test, cli_group(), &test_loss, &test_acc, NULL)) {
+		if (cli_recipe_evaluate(t, net, test, &test_loss, &test_acc)) {
 			rc = cli_fail("evaluate: %s", cn_net_error(net));
 			break;
 		}
 		cli_table_row(stdout, &s, test_loss, test_acc);
-		if (test_acc > best) best = test_acc, best_epoch = s.epoch;
+		bool reached;
+		if ((rc = cli_recipe_after_epoch(&best, t, s.epoch, test_acc, &reached))) break;
 		char err[CN_ERR_LEN];
 		if (a.log && cli_log_row(&log, &s, test_loss, test_acc, err)) {
 			rc = cli_fail("log: %s", err);
@@ -309,15 +348,13 @@ int cmd_train(int argc, char **argv)
 		if ((rc = cli_plotter_epoch(&plot, &s, test_loss, test_acc))) break;
 		dirty = !a.save;
 		if (a.save) holder = a.save;
+		if (reached) break;
 	}
-	if (!rc && best >= 0 && cli_group())
+	if (!rc && best.acc >= 0 && cli_group())
 		printf("weights (and running statistics) bit-identical on all %d processes "
 		       "(checked after every epoch)\n",
 		       cli_group_size());
-	if (!rc && best >= 0)
-		printf("best test accuracy %.2f%% (epoch %d)%s%s%s%s\n", 100 * best, best_epoch,
-		       a.save ? "; checkpoint " : "", a.save ? a.save : "", a.log ? "; log " : "",
-		       a.log ? a.log : "");
+	if (!rc) cli_recipe_closing(&best, a.save, a.log);
 done:
 	cli_log_close(&log);
 	cli_plotter_close(&plot);

@@ -90,9 +90,24 @@ int cli_schedule(const char *text, struct cn_train_opts *o)
 		if (a && !cli_float("--schedule cosine:LR_MIN", a, 0, s->lr, &s->lr_min)) return 2;
 	} else if (strcmp(word, "loss") == 0 && !a) {
 		s->kind = CN_SCHED_LOSS;
+	} else if (strcmp(word, "onecycle") == 0) {
+		s->kind = CN_SCHED_ONECYCLE;
+		s->epochs = o->epochs;
+		s->lr_min = 0;
+		s->peak = 0;
+		if (a && !cli_float("--schedule onecycle:LR_MIN", a, 0, s->lr, &s->lr_min))
+			return 2;
+		if (b && !cli_float("--schedule onecycle:LR_MIN:PEAK", b, 0.001, 0.999, &s->peak))
+			return 2;
+	} else if (strcmp(word, "linear") == 0 && !b) {
+		s->kind = CN_SCHED_LINEAR;
+		s->epochs = o->epochs;
+		s->lr_min = 0;
+		if (a && !cli_float("--schedule linear:LR_MIN", a, 0, s->lr, &s->lr_min)) return 2;
 	} else {
 		return cli_usage_error("--schedule: '%s' is not const, step[:EPOCHS[:GAMMA]], "
-		                       "cosine[:LR_MIN] or loss",
+		                       "cosine[:LR_MIN], onecycle[:LR_MIN[:PEAK]], linear[:LR_MIN] "
+		                       "or loss",
 		                       text);
 	}
 	return 0;

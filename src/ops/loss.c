@@ -3,6 +3,9 @@
  *   softmax xent: lse(l) - l[label], lse(l) = m + log(sum_j e^(l_j - m)), m = max_j l_j;
  *                 d/dl = softmax(l) - onehot(label)                 logits, prob [N, K]
  *   mse:          (y - t)²;                 d/dy = 2 (y - t)        y, t [len]
+ *   smoothed xent (label smoothing e): target q = (1 - e) onehot(label) + e/K;
+ *                 loss = -sum_j q_j log p_j = (1 - e)(m - l[label]) + (e/K) sum_j (m - l_j)
+ *                 + log(sum);  d/dl = softmax(l) - q
  * The xent loss is (m - l[label]) + log(sum): the sum is >= 1 (the max term is e^0), so there
  * is no log(0), no overflow at logits of ±1e4, and no cancellation of two huge numbers.
  */
@@ -63,6 +66,44 @@ void cn_softmax_xent_backward(int32_t n, int32_t k, const float *prob, const int
 		float pl = p[labels[i]];               /* read before an in-place write */
 		for (int32_t j = 0; j < k; j++) d[j] = p[j] * inv;
 		d[labels[i]] = (pl - 1.0f) * inv;
+	}
+}
+
+float cn_softmax_xent_smooth_forward(int32_t n, int32_t k, const float *logits,
+                                     const int32_t *labels, float eps, float *prob)
+{
+	double total = 0.0;
+	for (int32_t i = 0; i < n; i++) {
+		const float *l = logits + (size_t)i * k; /* [K] */
+		float *p = prob + (size_t)i * k;         /* [K] */
+		float m = l[0];
+		for (int32_t j = 1; j < k; j++) m = l[j] > m ? l[j] : m;
+		float sum = 0.0f;
+		double gap = 0.0; /* sum_j (m - l_j) >= 0: no cancellation */
+		for (int32_t j = 0; j < k; j++) {
+			p[j] = expf(l[j] - m);
+			sum += p[j];
+			gap += (double)(m - l[j]);
+		}
+		float inv = 1.0f / sum;
+		for (int32_t j = 0; j < k; j++) p[j] *= inv;
+		total +=
+		    (1.0 - eps) * (double)(m - l[labels[i]]) + eps * gap / k + log((double)sum);
+	}
+	return (float)(total / n);
+}
+
+/* dlogits = (prob - q) / n; dlogits may be prob itself. */
+void cn_softmax_xent_smooth_backward(int32_t n, int32_t k, const float *prob, const int32_t *labels,
+                                     float eps, float *dlogits)
+{
+	const float inv = 1.0f / (float)n, off = eps / (float)k, on = 1.0f - eps + off;
+	for (int32_t i = 0; i < n; i++) {
+		const float *p = prob + (size_t)i * k; /* [K] */
+		float *d = dlogits + (size_t)i * k;    /* [K] */
+		float pl = p[labels[i]];               /* read before an in-place write */
+		for (int32_t j = 0; j < k; j++) d[j] = (p[j] - off) * inv;
+		d[labels[i]] = (pl - on) * inv;
 	}
 }
 

@@ -184,6 +184,15 @@ int32_t cn_argmax(int32_t k, const float *v);
 void cn_softmax_xent_backward(int32_t n, int32_t k, const float *prob, const int32_t *labels,
                               float *dlogits);
 
+/*
+ * Label smoothing eps in [0, 1): as cn_softmax_xent_forward against the target
+ * q = (1 - eps) onehot(label) + eps/K; backward gives (prob - q) / n.
+ */
+float cn_softmax_xent_smooth_forward(int32_t n, int32_t k, const float *logits,
+                                     const int32_t *labels, float eps, float *prob);
+void cn_softmax_xent_smooth_backward(int32_t n, int32_t k, const float *prob, const int32_t *labels,
+                                     float eps, float *dlogits);
+
 /* Mean squared error over all len elements: mean((y - t)^2). */
 float cn_mse_forward(size_t len, const float *y, const float *t);
 

@@ -36,6 +36,37 @@ void cn_softmax_xent_backward_ref(int32_t n, int32_t k, const float *prob, const
 		}
 }
 
+/* The smoothed loss as written: -sum_j q_j log p_j with log p_j = l_j - m - log s. */
+float cn_softmax_xent_smooth_forward_ref(int32_t n, int32_t k, const float *logits,
+                                         const int32_t *labels, float eps, float *prob)
+{
+	double total = 0;
+	for (int32_t i = 0; i < n; i++) {
+		const float *l = logits + (size_t)i * k; /* [K] */
+		double m = l[0], s = 0;
+		for (int32_t j = 1; j < k; j++)
+			if (l[j] > m) m = l[j];
+		for (int32_t j = 0; j < k; j++) s += exp(l[j] - m);
+		for (int32_t j = 0; j < k; j++) {
+			prob[(size_t)i * k + j] = (float)(exp(l[j] - m) / s);
+			double q = (j == labels[i] ? 1.0 - eps : 0.0) + (double)eps / k;
+			total -= q * (l[j] - m - log(s));
+		}
+	}
+	return (float)(total / n);
+}
+
+void cn_softmax_xent_smooth_backward_ref(int32_t n, int32_t k, const float *prob,
+                                         const int32_t *labels, float eps, float *dlogits)
+{
+	for (int32_t i = 0; i < n; i++)
+		for (int32_t j = 0; j < k; j++) {
+			double q = (j == labels[i] ? 1.0 - eps : 0.0) + (double)eps / k;
+			size_t o = (size_t)i * k + j;
+			dlogits[o] = (float)((prob[o] - q) / n);
+		}
+}
+
 float cn_mse_forward_ref(size_t len, const float *y, const float *t)
 {
 	double s = 0;

@@ -56,6 +56,10 @@ float cn_softmax_xent_forward_ref(int32_t n, int32_t k, const float *logits, con
                                   float *prob);
 void cn_softmax_xent_backward_ref(int32_t n, int32_t k, const float *prob, const int32_t *labels,
                                   float *dlogits);
+float cn_softmax_xent_smooth_forward_ref(int32_t n, int32_t k, const float *logits,
+                                         const int32_t *labels, float eps, float *prob);
+void cn_softmax_xent_smooth_backward_ref(int32_t n, int32_t k, const float *prob,
+                                         const int32_t *labels, float eps, float *dlogits);
 float cn_mse_forward_ref(size_t len, const float *y, const float *t);
 void cn_mse_backward_ref(size_t len, const float *y, const float *t, float *dy);
 
