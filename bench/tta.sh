@@ -1,0 +1,97 @@
+#!/bin/sh
+# make bench-tta: time to accuracy, colnet against PyTorch, seed by seed back to back.
+# For each of SEEDS seeds it runs colnet's zoo recipe TTA_MODEL (default mnist-fast) with
+# --target-acc TARGET (default 99.0: training stops at the first epoch whose test accuracy
+# reaches it), then the same recipe in plain PyTorch (bench/peers/tta.py: same network, batch,
+# optimizer, schedule, label smoothing, weight average and augmentation) right after it. The
+# time is the whole process, start to exit: loading the data and every evaluation included.
+# PyTorch gets its tuned allocator (the MALLOC_* settings below) and TORCH_THREADS threads
+# (default: the cores; 2 threads beat 1 on this recipe). Prints each run, then mean, min and
+# max of both, the time ratio and the accuracy difference; writes bench/results/tta.csv.
+set -u
+COLNET=${COLNET:-build/colnet}
+DATA=${DATA:-data/mnist}
+SEEDS=${SEEDS:-5}
+TARGET=${TARGET:-99.0}
+MODEL=${TTA_MODEL:-mnist-fast}
+THREADS=${THREADS:-$(nproc)}
+TORCH_THREADS=${TORCH_THREADS:-$THREADS}
+RESULTS=${RESULTS_DIR:-bench/results}
+py=/usr/bin/python3
+
+# The recipes, as src/zoo.c's recipe() and table hold them; both sides get these flags, so
+# colnet runs exactly what PyTorch is told (keep in step with the zoo).
+case "$MODEL" in
+mnist-fast)
+	RECIPE="--epochs 2 --batch 100 --optim momentum --momentum 0.9 --nesterov --lr 0.1 --schedule onecycle --label-smoothing 0.1"
+	;;
+mnist-best)
+	RECIPE="--epochs 15 --batch 128 --optim adam --lr 0.003 --schedule onecycle --label-smoothing 0.1 --ema 0.999 --augment shift:2,rotate:10,scale:0.1"
+	;;
+*)
+	echo "bench-tta: TTA_MODEL is mnist-fast or mnist-best, not '$MODEL'" >&2
+	exit 2
+	;;
+esac
+spec=$("$COLNET" info --model "$MODEL" 2>/dev/null | sed -n 's/^model: *//p')
+[ -n "$spec" ] || { echo "bench-tta: cannot find $MODEL's spec" >&2; exit 1; }
+peer=yes
+if ! "$py" -c 'import torch' 2>/dev/null; then
+	echo "bench-tta: $py cannot import torch (apt-get install python3-torch): colnet alone"
+	peer=no
+fi
+mkdir -p "$RESULTS"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+now() { date +%s.%N; }
+csv="$RESULTS/tta.csv"
+echo "engine,seed,seconds,test_acc,reached,epochs" >"$csv"
+
+echo "time to ${TARGET}% on MNIST: $MODEL, $SEEDS seeds, $THREADS threads (PyTorch $TORCH_THREADS), $(uptime | sed 's/.*load/load/')"
+echo "recipe: $spec; $RECIPE"
+printf '%-8s %5s %9s %9s %8s %7s\n' engine seed seconds test_acc reached epochs
+for seed in $(seq 1 "$SEEDS"); do
+	t0=$(now)
+	"$COLNET" train --model "$MODEL" $RECIPE --seed "$seed" --target-acc "$TARGET" \
+		--threads "$THREADS" --data "$DATA" >"$tmp/c" 2>&1
+	rc=$? t1=$(now)
+	[ $rc -eq 0 ] || { echo "bench-tta: colnet failed: $(tail -n 3 "$tmp/c")" >&2; exit 1; }
+	acc=$(awk '$1 ~ /^[0-9]+$/ && NF == 7 { a = $5; e = $1 } END { sub("%", "", a); print a, e }' "$tmp/c")
+	reached=$(grep -q "^target .* reached" "$tmp/c" && echo 1 || echo 0)
+	set -- $acc
+	secs=$(echo "$t1 - $t0" | bc)
+	printf '%-8s %5d %9.2f %8.2f%% %8s %7s\n' colnet "$seed" "$secs" "$1" "$reached" "$2"
+	echo "colnet,$seed,$secs,$1,$reached,$2" >>"$csv"
+	[ $peer = yes ] || continue
+	t0=$(now)
+	MALLOC_MMAP_THRESHOLD_=1000000000 MALLOC_TRIM_THRESHOLD_=1000000000 \
+		MALLOC_TOP_PAD_=1000000000 OMP_NUM_THREADS=$TORCH_THREADS \
+		"$py" bench/peers/tta.py --data "$DATA" --spec "$spec" $RECIPE --seed "$seed" \
+		--threads "$TORCH_THREADS" --target "$(echo "$TARGET / 100" | bc -l)" >"$tmp/p" 2>&1
+	rc=$? t1=$(now)
+	[ $rc -eq 0 ] || { echo "bench-tta: PyTorch failed: $(tail -n 3 "$tmp/p")" >&2; exit 1; }
+	res=$(sed -n 's/^result acc=\([0-9.]*\) reached=\([01]\) epochs=\([0-9]*\)/\1 \2 \3/p' "$tmp/p")
+	set -- $res
+	secs=$(echo "$t1 - $t0" | bc)
+	pacc=$(echo "100 * $1" | bc -l)
+	printf '%-8s %5d %9.2f %8.2f%% %8s %7s\n' pytorch "$seed" "$secs" "$pacc" "$2" "$3"
+	echo "pytorch,$seed,$secs,$pacc,$2,$3" >>"$csv"
+done
+echo
+awk -F, -v target="$TARGET" 'NR > 1 {
+	n[$1]++; t[$1] += $3; a[$1] += $4; r[$1] += $5
+	if (!($1 in tmin) || $3 < tmin[$1]) tmin[$1] = $3
+	if (!($1 in tmax) || $3 > tmax[$1]) tmax[$1] = $3
+	if (!($1 in amin) || $4 < amin[$1]) amin[$1] = $4
+	if (!($1 in amax) || $4 > amax[$1]) amax[$1] = $4
+}
+END {
+	printf "%-8s %22s %26s %8s\n", "", "seconds mean (min..max)", "test_acc mean (min..max)", "reached"
+	for (e in n)
+		printf "%-8s %9.2f (%5.2f..%5.2f) %9.2f%% (%5.2f..%5.2f) %5d/%d\n", e, t[e] / n[e],
+		    tmin[e], tmax[e], a[e] / n[e], amin[e], amax[e], r[e], n[e]
+	if (n["pytorch"] && n["colnet"])
+		printf "colnet reaches %s%% %.2fx sooner than PyTorch (mean time ratio), accuracy %+.2f points\n",
+		    target, (t["pytorch"] / n["pytorch"]) / (t["colnet"] / n["colnet"]),
+		    a["colnet"] / n["colnet"] - a["pytorch"] / n["pytorch"]
+}' "$csv"
