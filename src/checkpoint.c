@@ -123,7 +123,8 @@ static enum cn_status check_writable(const struct cn_net *net, const struct cn_c
 			                  "%s: not saved: optimizer state %zu is %g", nm, bad,
 			                  (double)t->optim_state[bad]);
 		floats += t->optim_state_len;
-		enum cn_status st = cn_checkpoint_recipe_ok(t, net->n_params, net->n_state, nm, err);
+		enum cn_status st =
+		    cn_checkpoint_recipe_ok(t, net->n_params, net->n_state, nm, err);
 		if (st) return st;
 		if (t->opts.ema_decay > 0) floats += net->n_params + net->n_state;
 	}

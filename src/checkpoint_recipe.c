@@ -34,7 +34,8 @@ enum cn_status cn_checkpoint_recipe_ok(const struct cn_checkpoint_train *t, size
 		return cn_err_set(err, CN_ERR_ARG, "%s: the weight average is missing", nm);
 	if (cn_first_nonfinite(t->avg_params, np) < np ||
 	    cn_first_nonfinite(t->trained_params, np) < np ||
-	    cn_first_nonfinite(t->avg_state, ns) < ns || cn_first_nonfinite(t->trained_state, ns) < ns)
+	    cn_first_nonfinite(t->avg_state, ns) < ns ||
+	    cn_first_nonfinite(t->trained_state, ns) < ns)
 		return cn_err_set(err, CN_ERR_NUMERIC,
 		                  "%s: not saved: the weight average or the trained weights are "
 		                  "not finite",
@@ -42,8 +43,8 @@ enum cn_status cn_checkpoint_recipe_ok(const struct cn_checkpoint_train *t, size
 	return CN_OK;
 }
 
-void cn_checkpoint_put_recipe(struct cn_bytes_out *o, const struct cn_checkpoint_train *t, size_t n_params,
-                        size_t n_state)
+void cn_checkpoint_put_recipe(struct cn_bytes_out *o, const struct cn_checkpoint_train *t,
+                              size_t n_params, size_t n_state)
 {
 	const struct cn_train_opts *p = &t->opts;
 	const struct cn_augment *a = &p->augment;
@@ -64,8 +65,8 @@ void cn_checkpoint_put_recipe(struct cn_bytes_out *o, const struct cn_checkpoint
 	cn_bytes_put_f32s(o, t->trained_state, n_state);
 }
 
-enum cn_status cn_checkpoint_take_recipe(struct cn_bytes_in *r, struct cn_checkpoint_train *t, size_t n_values,
-                                   const char *nm, char *err)
+enum cn_status cn_checkpoint_take_recipe(struct cn_bytes_in *r, struct cn_checkpoint_train *t,
+                                         size_t n_values, const char *nm, char *err)
 {
 	struct cn_train_opts *p = &t->opts;
 	struct cn_augment *a = &p->augment;

@@ -185,7 +185,7 @@ enum cn_status cn_trainer_epoch(struct cn_trainer *t, const struct cn_dataset *d
 		t->rng_epoch = t->rng;
 		p = (struct cn_train_pos){.count = count};
 	}
-	t->pos = (struct cn_train_pos){0}; /* set again only if this call stops */
+	t->pos = (struct cn_train_pos){0};           /* set again only if this call stops */
 	if (t->ema_in_net) cn_trainer_use_ema(t, 0); /* train the trained weights */
 	cn_rng_shuffle(&t->rng, t->perm, count);
 
@@ -214,8 +214,8 @@ enum cn_status cn_trainer_epoch(struct cn_trainer *t, const struct cn_dataset *d
 			cn_trainer_augment(t, epoch, lo, ln);
 			st = cn_net_forward(net, cn_net_input(net), ln, NULL);
 			if (!st)
-				st = cn_net_loss_xent_smooth(net, t->labels, t->opts.label_smoothing,
-				                             &loss, &probs);
+				st = cn_net_loss_xent_smooth(
+				    net, t->labels, t->opts.label_smoothing, &loss, &probs);
 			if (!st) st = cn_net_backward(net);
 		}
 		if (st && st != CN_ERR_NUMERIC)

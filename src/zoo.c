@@ -58,7 +58,7 @@ static const struct zoo_entry zoo[] = {
     {"avgpool-cnn", "conv 4 k3 p1 relu | avgpool 2 | conv 4 k3 p1 relu | avgpool 2 | linear 10",
      CN_OPTIM_MOMENTUM, CN_SCHED_CONST, 0.015f, 0.9f, 5},
     {"mnist-fast",
-     "conv 16 k5 p2 nobias | batchnorm relu | maxpool 2 | conv 32 k5 nobias | batchnorm relu | "
+     "conv 16 k5 nobias | batchnorm relu | maxpool 2 | conv 32 k5 nobias | batchnorm relu | "
      "maxpool 2 | linear 10",
      CN_OPTIM_MOMENTUM, CN_SCHED_ONECYCLE, 0.1f, 0.9f, 2},
     {"mnist-best",

@@ -112,10 +112,49 @@ static void step_allocates_nothing(void **state)
 	}
 }
 
+/* A trainer's epoch with every recipe option on (augmentation with an elastic field, label
+   smoothing, Nesterov, one-cycle with warm-up, the weight average and its swap) allocates
+   nothing once its first epoch has sized the shuffle. */
+static void recipe_epoch_allocates_nothing(void **state)
+{
+	(void)state;
+	char err[CN_ERR_LEN];
+	struct cn_net *net;
+	const char *spec = "conv 4 k3 p1 nobias | batchnorm relu | maxpool 2 | linear 4";
+	assert_int_equal(cn_net_create(&net, spec, (struct cn_shape){1, 8, 8}, 1, err), CN_OK);
+	struct cn_dataset *ds = tu_quadrant_dataset(1, 96, 8);
+	struct cn_train_opts o = cn_train_opts_default();
+	o.epochs = 3;
+	o.batch = 16;
+	o.optim.kind = CN_OPTIM_MOMENTUM;
+	o.optim.nesterov = 1;
+	o.sched =
+	    (struct cn_sched){.kind = CN_SCHED_ONECYCLE, .lr = 0.05f, .epochs = 3, .warmup = 0.5f};
+	o.augment = (struct cn_augment){
+	    .shift = 1, .rotate = 10, .scale = 0.1f, .elastic_alpha = 8, .elastic_sigma = 2};
+	o.label_smoothing = 0.1f;
+	o.ema_decay = 0.9f;
+	struct cn_trainer *t;
+	assert_int_equal(cn_trainer_create(&t, net, &o, err), CN_OK);
+	assert_int_equal(cn_trainer_epoch(t, ds, NULL, NULL, NULL), CN_OK);
+	long before = allocations;
+	for (int e = 0; e < 2; e++) {
+		assert_int_equal(cn_trainer_epoch(t, ds, NULL, NULL, NULL), CN_OK);
+		assert_int_equal(cn_trainer_use_ema(t, 1), CN_OK);
+	}
+	long during = allocations - before;
+	if (during) print_error("%ld allocations in two recipe epochs\n", during);
+	assert_int_equal(during, 0);
+	cn_trainer_free(t);
+	cn_net_free(net);
+	cn_dataset_free(ds);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(step_allocates_nothing),
+	    cmocka_unit_test(recipe_epoch_allocates_nothing),
 	};
 	return cmocka_run_group_tests_name("noalloc", tests, NULL, NULL);
 }
