@@ -23,4 +23,8 @@ struct cn_trainer {
 	struct cn_group group; /* size 0: alone; else a member of it (cn_trainer_set_group) */
 };
 
+/* Whether ds fits net: images of its input shape, no more classes than its outputs (the
+   check training and evaluation share); the message goes to err. */
+enum cn_status cn_data_check(const struct cn_net *net, const struct cn_dataset *ds, char *err);
+
 #endif
