@@ -21,7 +21,7 @@ level() {
 	# the network, and training's options and positions as plain data beside it
 	src/net.[ch] | src/net_plan.c | src/net_step.c | src/net_inspect.c | src/net_predict.c | src/init.c | src/zoo.[ch] | src/train_opts.[ch]) echo 9 ;;
 	# data and files
-	src/idx.[ch] | src/dataset.[ch] | src/augment.[ch] | src/checkpoint.[ch] | src/checkpoint_*.c) echo 10 ;;
+	src/idx.[ch] | src/dataset.[ch] | src/augment.[ch] | src/checkpoint.[ch] | src/checkpoint_*.[ch]) echo 10 ;;
 	# training
 	src/optim.[ch] | src/sched.[ch] | src/train.[ch] | src/train_io.c | src/train_recipe.c | src/eval.c) echo 11 ;;
 	*) echo "" ;;

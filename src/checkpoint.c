@@ -62,6 +62,7 @@
 
 #include "bytes.h"
 #include "checkpoint.h"
+#include "checkpoint_parse.h"
 #include "error.h"
 #include "finite.h"
 #include "net.h"
@@ -206,19 +207,6 @@ fail:
 }
 
 /* ---- reading ---- */
-
-#define NEED(cond, what)                                                                           \
-	do {                                                                                       \
-		if (!(cond)) {                                                                     \
-			st = cn_err_set(err, CN_ERR_FORMAT, "%s: truncated in %s", nm, what);      \
-			goto fail;                                                                 \
-		}                                                                                  \
-	} while (0)
-#define BAD(...)                                                                                   \
-	do {                                                                                       \
-		st = cn_err_set(err, CN_ERR_FORMAT, __VA_ARGS__);                                  \
-		goto fail;                                                                         \
-	} while (0)
 
 enum cn_status cn_checkpoint_read(const char *path, struct cn_net **out,
                                   struct cn_checkpoint_train *train, char *err)

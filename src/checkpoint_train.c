@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "checkpoint.h"
+#include "checkpoint_parse.h"
 #include "error.h"
 #include "finite.h"
 #include "util.h"
@@ -123,19 +124,6 @@ static enum cn_status take_pos(struct cn_bytes_in *in, int32_t batch, const char
 		    nm, p->step, p->count, batch, p->seen, p->skipped);
 	return CN_OK;
 }
-
-#define NEED(cond, what)                                                                           \
-	do {                                                                                       \
-		if (!(cond)) {                                                                     \
-			st = cn_err_set(err, CN_ERR_FORMAT, "%s: truncated in %s", nm, what);      \
-			goto fail;                                                                 \
-		}                                                                                  \
-	} while (0)
-#define BAD(...)                                                                                   \
-	do {                                                                                       \
-		st = cn_err_set(err, CN_ERR_FORMAT, __VA_ARGS__);                                  \
-		goto fail;                                                                         \
-	} while (0)
 
 /* Options lo..hi-1 of opt_fields, in file order; false if the bytes run out. */
 static bool take_opts(struct cn_bytes_in *r, struct cn_train_opts *p, size_t lo, size_t hi)

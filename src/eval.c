@@ -5,59 +5,73 @@
 
 #include "error.h"
 #include "net.h"
+#include "train.h"
+#include "util.h"
 #include "ops/ops.h"
+
+enum cn_status cn_data_check(const struct cn_net *net, const struct cn_dataset *ds, char *err)
+{
+	struct cn_shape s = cn_dataset_shape(ds), in = cn_net_input_shape(net);
+	int32_t k = cn_net_output_len(net);
+	if (s.c != in.c || s.h != in.h || s.w != in.w)
+		return cn_err_set(err, CN_ERR_SHAPE,
+		                  "the data's images are %dx%dx%d (HxWxC) but the model takes "
+		                  "%dx%dx%d",
+		                  s.h, s.w, s.c, in.h, in.w, in.c);
+	if (cn_dataset_classes(ds) > k)
+		return cn_err_set(err, CN_ERR_SHAPE,
+		                  "the data has %d classes but the model has %d outputs",
+		                  cn_dataset_classes(ds), k);
+	return CN_OK;
+}
 
 enum cn_status cn_evaluate_group(struct cn_net *net, const struct cn_dataset *ds,
                                  const struct cn_group *g, double *loss, double *accuracy,
                                  int64_t *confusion)
 {
 	if (!net) return CN_ERR_ARG;
-	if (!ds) return cn_err_set(net->err, CN_ERR_ARG, "evaluate: the dataset is NULL");
-	if (!net->batch) return cn_err_set(net->err, CN_ERR_STATE, "evaluate before cn_net_plan");
-	int32_t count = cn_dataset_count(ds), k = cn_net_output_len(net), batch = net->batch;
-	struct cn_shape s = cn_dataset_shape(ds);
-	if (s.c != net->in.c || s.h != net->in.h || s.w != net->in.w)
-		return cn_err_set(net->err, CN_ERR_SHAPE,
-		                  "the data's images are %dx%dx%d (HxWxC) but the model takes "
-		                  "%dx%dx%d",
-		                  s.h, s.w, s.c, net->in.h, net->in.w, net->in.c);
-	if (cn_dataset_classes(ds) > k)
-		return cn_err_set(net->err, CN_ERR_SHAPE,
-		                  "the data has %d classes but the model has %d outputs",
-		                  cn_dataset_classes(ds), k);
+	char *err = cn_net_errbuf(net);
+	if (!ds) return cn_err_set(err, CN_ERR_ARG, "evaluate: the dataset is NULL");
+	int32_t batch = cn_net_batch(net);
+	if (!batch) return cn_err_set(err, CN_ERR_STATE, "evaluate before cn_net_plan");
+	int32_t count = cn_dataset_count(ds), k = cn_net_output_len(net);
+	enum cn_status st = cn_data_check(net, ds, err);
+	if (st) return st;
 	if (g && (g->size < 1 || g->rank < 0 || g->rank >= g->size || !g->reduce))
-		return cn_err_set(net->err, CN_ERR_ARG, "group: rank %d of %d", g->rank, g->size);
+		return cn_err_set(err, CN_ERR_ARG, "group: rank %d of %d", g->rank, g->size);
 	/* this member's contiguous share [lo, hi) of the set */
-	int32_t lo = g ? (int32_t)((int64_t)count * g->rank / g->size) : 0;
-	int32_t hi = g ? (int32_t)((int64_t)count * (g->rank + 1) / g->size) : count;
+	int32_t lo = 0, hi = count;
+	if (g) cn_share(count, g->rank, g->size, &lo, &hi);
 	int32_t *idx = malloc((size_t)batch * 2 * sizeof(int32_t));
-	if (!idx) return cn_err_set(net->err, CN_ERR_NOMEM, "out of memory");
+	float *probs = malloc((size_t)batch * (size_t)k * sizeof(float)); /* [BATCH, K] */
+	if (!idx || !probs) {
+		free(idx);
+		free(probs);
+		return cn_err_set(err, CN_ERR_NOMEM, "out of memory");
+	}
 	int32_t *labels = idx + batch;
 	if (confusion) memset(confusion, 0, (size_t)k * k * sizeof(int64_t));
 	double loss_sum = 0;
 	int64_t right = 0;
-	enum cn_status st = CN_OK;
-	bool training = net->training; /* evaluation always uses running statistics, no dropout */
-	net->training = false;
+	int training = cn_net_training(net); /* evaluation: running statistics, no dropout */
+	cn_net_set_training(net, 0);
 	for (int32_t first = lo; first < hi && !st; first += batch) {
 		int32_t n = hi - first < batch ? hi - first : batch;
 		for (int32_t i = 0; i < n; i++) idx[i] = first + i;
-		cn_dataset_gather(ds, idx, n, net->input, labels);
+		cn_dataset_gather(ds, idx, n, cn_net_input(net), labels);
 		const float *y;
-		st = cn_net_forward(net, net->input, n, &y);
+		st = cn_net_forward(net, cn_net_input(net), n, &y);
 		if (st) break;
-		loss_sum += (double)cn_softmax_xent_forward(n, k, y, labels, net->probs) * n;
+		loss_sum += (double)cn_softmax_xent_forward(n, k, y, labels, probs) * n;
 		for (int32_t i = 0; i < n; i++) {
-			const float *p = net->probs + (size_t)i * k;
-			int32_t best = 0;
-			for (int32_t j = 1; j < k; j++)
-				if (p[j] > p[best]) best = j;
+			int32_t best = cn_argmax(k, probs + (size_t)i * k);
 			right += best == labels[i];
 			if (confusion) confusion[(size_t)labels[i] * k + best]++;
 		}
 	}
-	net->training = training;
+	cn_net_set_training(net, training);
 	free(idx);
+	free(probs);
 	if (st) return st;
 	if (g) {
 		/* counts stay exact as doubles up to 2^53 */
@@ -73,7 +87,7 @@ enum cn_status cn_evaluate_group(struct cn_net *net, const struct cn_dataset *ds
 			for (size_t j = 0; j < m; j++) confusion[i + j] = (int64_t)c[j];
 		}
 		if (failed)
-			return cn_err_set(net->err, CN_ERR_IO,
+			return cn_err_set(err, CN_ERR_IO,
 			                  "evaluate: the reduction across the group failed");
 	}
 	if (loss) *loss = count ? loss_sum / count : 0;

@@ -13,24 +13,17 @@
 #ifndef CN_JOIN_H
 #define CN_JOIN_H
 
-#include <time.h>
-
-static inline double cn_join_now(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
+#include "util.h"
 
 /*
  * Called once by each of the region's `threads` threads after its share, begun at `start`
- * (cn_join_now); `arrived` starts at 0 for the region and is shared by its threads.
+ * (cn_now); `arrived` starts at 0 for the region and is shared by its threads.
  */
 static inline void cn_join_spin(int *arrived, int threads, double start)
 {
-	double now = cn_join_now(), until = now + 0.1 * (now - start);
+	double now = cn_now(), until = now + 0.1 * (now - start);
 	__atomic_add_fetch(arrived, 1, __ATOMIC_ACQ_REL);
-	while (__atomic_load_n(arrived, __ATOMIC_ACQUIRE) < threads && cn_join_now() < until) {
+	while (__atomic_load_n(arrived, __ATOMIC_ACQUIRE) < threads && cn_now() < until) {
 #if defined(__x86_64__) || defined(__i386__)
 		__builtin_ia32_pause();
 #endif

@@ -52,6 +52,9 @@ static inline char *cn_net_errbuf(const struct cn_net *net)
 	return ((struct cn_net *)net)->err;
 }
 
+/* The batch size the net is planned for, 0 before a plan. */
+int32_t cn_net_batch(const struct cn_net *net);
+
 /*
  * Parameters a spec would have on input `in`, without allocating them (a file's claims are
  * checked with this before anything is built from them).

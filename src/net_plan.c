@@ -201,6 +201,11 @@ enum cn_status cn_net_pin_chunks(struct cn_net *net, int32_t images)
 	return net->batch ? cn_net_plan(net, net->batch, net->mode) : CN_OK;
 }
 
+int32_t cn_net_batch(const struct cn_net *net)
+{
+	return net ? net->batch : 0;
+}
+
 size_t cn_net_plan_bytes(const struct cn_net *net)
 {
 	return net && net->batch ? net->arena.bytes : 0;

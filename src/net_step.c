@@ -34,10 +34,10 @@ static void forward_split(struct cn_net *net, const float *x, int32_t n)
 	int arrived = 0;
 #pragma omp parallel num_threads(net->split)
 	{
-		double start = cn_join_now();
+		double start = cn_now();
 		int32_t t = (int32_t)cn_thread_id(), nt = (int32_t)cn_thread_count();
-		int32_t lo = (int32_t)((int64_t)n * t / nt),
-		        hi = (int32_t)((int64_t)n * (t + 1) / nt);
+		int32_t lo, hi;
+		cn_share(n, t, nt, &lo, &hi);
 		if (x != net->input)
 			memcpy(net->input + lo * in_len, x + lo * in_len,
 			       (size_t)(hi - lo) * in_len * sizeof(float));

@@ -109,13 +109,6 @@ enum cn_status cn_trainer_set_group(struct cn_trainer *t, const struct cn_group 
 	return CN_OK;
 }
 
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 /*
  * An epoch at chance learned nothing: accuracy under 1.5/classes and a mean loss within 2%
  * of ln(classes), a uniform guess's. A dead network answers one class whatever the image
@@ -144,33 +137,20 @@ static int average_state(struct cn_net *net, const struct cn_group *g)
 	return 0;
 }
 
-enum cn_status cn_trainer_epoch(struct cn_trainer *t, const struct cn_dataset *ds,
-                                cn_progress_fn progress, void *user, struct cn_epoch_stats *stats)
+/* Checks the epoch's data against the run, and orders it: the shuffle of count indices, or
+   for a stopped epoch the same shuffle again. *p receives where the epoch starts. */
+static enum cn_status begin_epoch(struct cn_trainer *t, int32_t count, struct cn_train_pos *p)
 {
-	if (!t) return CN_ERR_ARG;
-	if (!ds) return cn_err_set(t->err, CN_ERR_ARG, "train epoch: the dataset is NULL");
-	struct cn_net *net = t->net;
-	int32_t count = cn_dataset_count(ds), k = cn_net_output_len(net);
-	struct cn_shape ns = cn_net_input_shape(net), ds_shape = cn_dataset_shape(ds);
-	if (ns.c != ds_shape.c || ns.h != ds_shape.h || ns.w != ds_shape.w)
-		return cn_err_set(t->err, CN_ERR_SHAPE,
-		                  "the data's images are %dx%dx%d (HxWxC) but the model takes "
-		                  "%dx%dx%d",
-		                  ds_shape.h, ds_shape.w, ds_shape.c, ns.h, ns.w, ns.c);
-	if (cn_dataset_classes(ds) > k)
-		return cn_err_set(t->err, CN_ERR_SHAPE,
-		                  "the data has %d classes but the model has %d outputs",
-		                  cn_dataset_classes(ds), k);
 	if (count < t->opts.batch)
 		return cn_err_set(t->err, CN_ERR_ARG, "batch %d is larger than the %d examples",
 		                  t->opts.batch, count);
 	/* a stopped epoch resumes on the same data: its order is the shuffle of count indices */
-	struct cn_train_pos p = t->pos;
-	if (p.step && p.count != count)
+	*p = t->pos;
+	if (p->step && p->count != count)
 		return cn_err_set(t->err, CN_ERR_ARG,
 		                  "epoch %d stopped after batch %d of its %d images; resuming it "
 		                  "needs the same data, not %d images",
-		                  t->epochs_done + 1, p.step, p.count, count);
+		                  t->epochs_done + 1, p->step, p->count, count);
 	if (t->perm_len != count) {
 		free(t->perm);
 		t->perm_len = 0;
@@ -179,110 +159,168 @@ enum cn_status cn_trainer_epoch(struct cn_trainer *t, const struct cn_dataset *d
 		t->perm_len = count;
 	}
 	for (int32_t i = 0; i < count; i++) t->perm[i] = i;
-	if (p.step) {
+	if (p->step) {
 		t->rng = t->rng_epoch;
 	} else {
 		t->rng_epoch = t->rng;
-		p = (struct cn_train_pos){.count = count};
+		*p = (struct cn_train_pos){.count = count};
 	}
 	t->pos = (struct cn_train_pos){0};           /* set again only if this call stops */
 	if (t->ema_in_net) cn_trainer_use_ema(t, 0); /* train the trained weights */
 	cn_rng_shuffle(&t->rng, t->perm, count);
+	return CN_OK;
+}
+
+/* One step of the epoch: this member's figures, then (after reduce_step) the group's. */
+struct step {
+	int32_t index;     /* 0-based, in the epoch */
+	int32_t first, n;  /* the batch: images [first, first + n) of the epoch's order */
+	int32_t lo, ln;    /* this member's slice of it, possibly empty */
+	double loss_sum;   /* sum of per-image losses */
+	int64_t right;     /* correct predictions */
+	enum cn_status st; /* CN_ERR_NUMERIC: a loss or a gradient is not finite */
+	bool stop;         /* the caller asked to stop after this step */
+};
+
+/* Forward, loss and backward of this member's slice: the gradients hold its mean. Fails only
+   on errors other than numerics, which st records. */
+static enum cn_status local_step(struct cn_trainer *t, const struct cn_dataset *ds, struct step *s)
+{
+	struct cn_net *net = t->net;
+	int32_t k = cn_net_output_len(net);
+	float loss = 0;
+	const float *probs = NULL;
+	cn_net_zero_grad(net);
+	if (s->ln > 0) {
+		cn_dataset_gather(ds, t->perm + s->lo, s->ln, cn_net_input(net), t->labels);
+		cn_trainer_augment(t, t->epochs_done, s->lo, s->ln);
+		s->st = cn_net_forward(net, cn_net_input(net), s->ln, NULL);
+		if (!s->st)
+			s->st = cn_net_loss_xent_smooth(net, t->labels, t->opts.label_smoothing, &loss,
+			                                &probs);
+		if (!s->st) s->st = cn_net_backward(net);
+	}
+	if (s->st && s->st != CN_ERR_NUMERIC)
+		return cn_err_set(t->err, s->st, "%s", cn_net_error(net));
+	if (s->st) return CN_OK;
+	for (int32_t i = 0; i < s->ln; i++)
+		s->right += cn_argmax(k, probs + (size_t)i * k) == t->labels[i];
+	s->loss_sum = (double)loss * s->ln;
+	return CN_OK;
+}
+
+/* The group's step: each member's gradients weighed by its share of the batch and summed,
+   its figures summed, and a stop if any member's caller asked for one (want). */
+static enum cn_status reduce_step(struct cn_trainer *t, const struct cn_group *g, struct step *s,
+                                  bool want)
+{
+	float *grads = cn_net_grads(t->net);
+	size_t np = cn_net_param_count(t->net);
+	if (s->ln > 0 && s->ln != s->n) {
+		float w = (float)s->ln / (float)s->n;
+		for (size_t i = 0; i < np; i++) grads[i] *= w;
+	}
+	double sums[4] = {s->loss_sum, (double)s->right, s->st ? 1 : 0, want ? 1 : 0};
+	if (g->reduce(g->ctx, grads, np, CN_REDUCE_FLOAT) ||
+	    g->reduce(g->ctx, sums, 4, CN_REDUCE_DOUBLE))
+		return cn_err_set(t->err, CN_ERR_IO,
+		                  "epoch %d, batch %d: the reduction across the group failed",
+		                  t->epochs_done + 1, s->index + 1);
+	s->loss_sum = sums[0];
+	s->right = (int64_t)sums[1];
+	s->st = sums[2] > 0 ? CN_ERR_NUMERIC : CN_OK;
+	s->stop = sums[3] > 0;
+	return CN_OK;
+}
+
+/* The step counted into the epoch's position and the optimizer's step taken, or, for a loss
+   or gradients that are not finite, skipped (when the options allow) or refused. */
+static enum cn_status update(struct cn_trainer *t, struct step *s, int32_t steps,
+                             struct cn_train_pos *p, float *lr)
+{
+	float *grads = cn_net_grads(t->net);
+	size_t np = cn_net_param_count(t->net);
+	int32_t epoch = t->epochs_done;
+	if (!s->st && !cn_all_finite(grads, np)) s->st = CN_ERR_NUMERIC;
+	if (s->st && !t->opts.skip_nonfinite)
+		return cn_err_set(t->err, s->st,
+		                  "epoch %d, batch %d: loss or gradients are not finite (try a "
+		                  "lower learning rate)",
+		                  epoch + 1, s->index + 1);
+	if (s->st) {
+		p->skipped++; /* no update: the parameters and optimizer stay as they were */
+		return CN_OK;
+	}
+	p->right += s->right;
+	p->loss_sum += s->loss_sum;
+	p->seen += s->n;
+	/* the loss rule is read once an epoch, in cn_trainer_epoch: within one, its rate is lr */
+	*lr = cn_sched_lr(&t->opts.sched, epoch + (double)s->index / steps, NAN);
+	enum cn_status st = cn_optim_step(t->optim, cn_net_params(t->net), grads, *lr);
+	if (st) return cn_err_set(t->err, st, "%s", cn_optim_error(t->optim));
+	cn_trainer_ema_update(t);
+	return CN_OK;
+}
+
+/* Stopped after step s: the group's statistics averaged, the position kept for a resume. */
+static enum cn_status stop_epoch(struct cn_trainer *t, const struct cn_group *g,
+                                 const struct step *s, int32_t steps, struct cn_train_pos *p,
+                                 double t0)
+{
+	int32_t epoch = t->epochs_done;
+	if (g && average_state(t->net, g))
+		return cn_err_set(t->err, CN_ERR_IO,
+		                  "epoch %d, batch %d: averaging the running statistics across "
+		                  "the group failed",
+		                  epoch + 1, s->index + 1);
+	p->step = s->index + 1;
+	p->seconds += cn_now() - t0;
+	t->pos = *p;
+	return cn_err_set(t->err, CN_ERR_STOPPED, "stopped in epoch %d after batch %d of %d",
+	                  epoch + 1, s->index + 1, steps);
+}
+
+static double running_loss(const struct cn_train_pos *p)
+{
+	return p->seen ? p->loss_sum / p->seen : 0;
+}
+
+enum cn_status cn_trainer_epoch(struct cn_trainer *t, const struct cn_dataset *ds,
+                                cn_progress_fn progress, void *user, struct cn_epoch_stats *stats)
+{
+	if (!t) return CN_ERR_ARG;
+	if (!ds) return cn_err_set(t->err, CN_ERR_ARG, "train epoch: the dataset is NULL");
+	struct cn_net *net = t->net;
+	struct cn_train_pos p;
+	int32_t count = cn_dataset_count(ds);
+	enum cn_status st = cn_data_check(net, ds, t->err);
+	if (!st) st = begin_epoch(t, count, &p);
+	if (st) return st;
 
 	int32_t batch = t->opts.batch, steps = (count + batch - 1) / batch;
 	int32_t epoch = t->epochs_done; /* 0-based index of this epoch */
-	double t0 = now();
+	double t0 = cn_now();
 	float lr = t->opts.sched.lr;
 	cn_net_set_training(net, 1); /* dropout and batch statistics, whatever a caller set */
-	float *params = cn_net_params(net), *grads = cn_net_grads(net);
-	size_t np = cn_net_param_count(net);
 	const struct cn_group *g = t->group.size ? &t->group : NULL;
-	for (int32_t s = p.step; s < steps; s++) {
-		int32_t first = s * batch, n = count - first < batch ? count - first : batch;
-		/* a member's slice of the batch: [lo, lo + ln), possibly empty */
-		int32_t lo = first, ln = n;
+	for (int32_t i = p.step; i < steps; i++) {
+		struct step s = {.index = i, .first = i * batch};
+		s.n = CN_MIN(batch, count - s.first);
+		s.lo = s.first, s.ln = s.n;
 		if (g) {
-			lo = first + (int32_t)((int64_t)n * g->rank / g->size);
-			ln = first + (int32_t)((int64_t)n * (g->rank + 1) / g->size) - lo;
+			int32_t a, b;
+			cn_share(s.n, g->rank, g->size, &a, &b);
+			s.lo = s.first + a, s.ln = b - a;
 		}
-		cn_net_zero_grad(net);
-		float loss = 0;
-		const float *probs = NULL;
-		enum cn_status st = CN_OK;
-		if (ln > 0) {
-			cn_dataset_gather(ds, t->perm + lo, ln, cn_net_input(net), t->labels);
-			cn_trainer_augment(t, epoch, lo, ln);
-			st = cn_net_forward(net, cn_net_input(net), ln, NULL);
-			if (!st)
-				st = cn_net_loss_xent_smooth(
-				    net, t->labels, t->opts.label_smoothing, &loss, &probs);
-			if (!st) st = cn_net_backward(net);
-		}
-		if (st && st != CN_ERR_NUMERIC)
-			return cn_err_set(t->err, st, "%s", cn_net_error(net));
-		int64_t right = 0;
-		if (!st)
-			for (int32_t i = 0; i < ln; i++)
-				right += cn_argmax(k, probs + (size_t)i * k) == t->labels[i];
-		double loss_sum = st ? 0 : (double)loss * ln;
-		bool stop = false;
-		if (g) {
-			/* grads hold this slice's mean: weigh it by its share, then sum over the group */
-			if (ln > 0 && ln != n) {
-				float w = (float)ln / (float)n;
-				for (size_t i = 0; i < np; i++) grads[i] *= w;
-			}
-			double running = p.seen ? p.loss_sum / p.seen : 0;
-			bool want = progress && progress(user, first + n, count, running);
-			double sums[4] = {loss_sum, (double)right, st ? 1 : 0, want ? 1 : 0};
-			if (g->reduce(g->ctx, grads, np, CN_REDUCE_FLOAT) ||
-			    g->reduce(g->ctx, sums, 4, CN_REDUCE_DOUBLE))
-				return cn_err_set(
-				    t->err, CN_ERR_IO,
-				    "epoch %d, batch %d: the reduction across the group "
-				    "failed",
-				    epoch + 1, s + 1);
-			loss_sum = sums[0];
-			right = (int64_t)sums[1];
-			st = sums[2] > 0 ? CN_ERR_NUMERIC : CN_OK;
-			stop = sums[3] > 0;
-		}
-		if (!st && !cn_all_finite(grads, np)) st = CN_ERR_NUMERIC;
-		if (st && !t->opts.skip_nonfinite)
-			return cn_err_set(t->err, st,
-			                  "epoch %d, batch %d: loss or gradients are not "
-			                  "finite (try a lower learning rate)",
-			                  epoch + 1, s + 1);
-		if (st) {
-			p.skipped++; /* no update: the parameters and optimizer stay as they were */
-		} else {
-			p.right += right;
-			p.loss_sum += loss_sum;
-			p.seen += n;
-			/* the loss rule is read once an epoch, below: within one, its rate is lr */
-			lr = cn_sched_lr(&t->opts.sched, epoch + (double)s / steps, NAN);
-			st = cn_optim_step(t->optim, params, grads, lr);
-			if (st) return cn_err_set(t->err, st, "%s", cn_optim_error(t->optim));
-			cn_trainer_ema_update(t);
-		}
-		if (!g) {
-			double running = p.seen ? p.loss_sum / p.seen : 0;
-			stop = progress && progress(user, first + n, count, running);
-		}
-		if (stop && s + 1 < steps) {
-			if (g && average_state(net, g))
-				return cn_err_set(
-				    t->err, CN_ERR_IO,
-				    "epoch %d, batch %d: averaging the running statistics "
-				    "across the group failed",
-				    epoch + 1, s + 1);
-			p.step = s + 1;
-			p.seconds += now() - t0;
-			t->pos = p;
-			return cn_err_set(t->err, CN_ERR_STOPPED,
-			                  "stopped in epoch %d after batch %d of %d", epoch + 1,
-			                  s + 1, steps);
-		}
+		if ((st = local_step(t, ds, &s))) return st;
+		/* a group asks before the update, so every member learns of a stop in the sums */
+		if (g && (st = reduce_step(
+		              t, g, &s,
+		              progress && progress(user, s.first + s.n, count, running_loss(&p)))))
+			return st;
+		if ((st = update(t, &s, steps, &p, &lr))) return st;
+		if (!g) s.stop = progress && progress(user, s.first + s.n, count, running_loss(&p));
+		if (s.stop && i + 1 < steps) return stop_epoch(t, g, &s, steps, &p, t0);
 	}
 	if (g && average_state(net, g))
 		return cn_err_set(
@@ -310,7 +348,7 @@ enum cn_status cn_trainer_epoch(struct cn_trainer *t, const struct cn_dataset *d
 			    epoch + 1, 100 * acc, classes, (double)next);
 		t->opts.sched.lr = next;
 	}
-	double secs = p.seconds + (now() - t0);
+	double secs = p.seconds + (cn_now() - t0);
 	t->epochs_done++;
 	if (stats) {
 		*stats = (struct cn_epoch_stats){

@@ -41,4 +41,8 @@ void cn_trainer_augment(struct cn_trainer *t, int32_t epoch, int64_t first, int3
 /* Fold the net's weights into the average after an update. */
 void cn_trainer_ema_update(struct cn_trainer *t);
 
+/* Whether ds fits net: images of its input shape, no more classes than its outputs (the
+   check training and evaluation share); the message goes to err. */
+enum cn_status cn_data_check(const struct cn_net *net, const struct cn_dataset *ds, char *err);
+
 #endif

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #define CN_ALIGN     64 /* bytes; one AVX-512 register, one cache line */
 #define CN_LEN(a)    (sizeof(a) / sizeof((a)[0]))
@@ -87,6 +88,25 @@ static inline bool cn_in_parallel(void)
 	return false;
 }
 #endif
+
+/*
+ * Part i's contiguous share [*lo, *hi) of n items cut into parts as evenly as integers allow
+ * (shares differ by at most one): the one rule by which threads and group members split
+ * images, rows or examples.
+ */
+static inline void cn_share(int64_t n, int64_t i, int64_t parts, int32_t *lo, int32_t *hi)
+{
+	*lo = (int32_t)(n * i / parts);
+	*hi = (int32_t)(n * (i + 1) / parts);
+}
+
+/* Seconds on the monotonic clock, for timing and spin deadlines. */
+static inline double cn_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
 
 /* This thread's contiguous share [*lo, *hi) of len elements, in 16-float (64-byte) blocks. */
 static inline void cn_thread_range(size_t len, size_t *lo, size_t *hi)

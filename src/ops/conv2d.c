@@ -125,9 +125,10 @@ static int threads_for(const struct cn_conv2d_plan *p, int32_t n)
 static void thread_share(const struct cn_conv2d_plan *p, int32_t n, int t, int threads,
                          int32_t *first, int32_t *count, int32_t *chunk)
 {
-	const int64_t lo = (int64_t)n * t / threads, hi = (int64_t)n * (t + 1) / threads;
-	*first = (int32_t)lo;
-	*count = (int32_t)(hi - lo);
+	int32_t lo, hi;
+	cn_share(n, t, threads, &lo, &hi);
+	*first = lo;
+	*count = hi - lo;
 	const int32_t pieces = *count < 1 ? 1 : (*count + p->chunk - 1) / p->chunk;
 	*chunk = (*count + pieces - 1) / pieces;
 	if (*chunk < 1) *chunk = 1;

@@ -137,8 +137,8 @@ void cn_rbf_forward(enum cn_rbf_kind kind, int32_t n, int32_t d, int32_t k, cons
 #pragma omp barrier
 		}
 		int32_t t = (int32_t)cn_thread_id(), nt = (int32_t)cn_thread_count();
-		int32_t i0 = (int32_t)((int64_t)n * t / nt),
-		        i1 = (int32_t)((int64_t)n * (t + 1) / nt);
+		int32_t i0, i1;
+		cn_share(n, t, nt, &i0, &i1);
 		forward_rows(kind, i0, i1, d, k, x, mu, y, r, gamma, mu2);
 	}
 }
