@@ -2,6 +2,8 @@
 include config.mk
 
 VERSION = 0.1.0
+# the shared library's ABI number: libcolnet.so.$(SOVERSION) is its soname
+SOVERSION = 0
 
 BUILD ?= build
 
@@ -57,7 +59,9 @@ else
 CLI_GROUP_SRC = src/cli/group.c
 endif
 
-ALL_CFLAGS  = $(CFLAGS) $(OPTFLAGS) $(SANFLAGS) -g -Iinclude -Isrc $(BLAS_CFLAGS)
+# Hidden by default: only what include/colnet.h declares is exported from libcolnet.so
+# (the header marks its declarations visible), so internal cn_ helpers stay internal.
+ALL_CFLAGS  = $(CFLAGS) $(OPTFLAGS) $(SANFLAGS) -g -fvisibility=hidden -Iinclude -Isrc $(BLAS_CFLAGS)
 ALL_LDFLAGS = $(LDFLAGS) $(SANFLAGS)
 LIBS        = $(BLAS_LIBS) $(ZLIB_LIBS) $(OMPFLAGS) -lm -lpthread
 
@@ -94,14 +98,32 @@ CLI_OBJ  = $(CLI_SRC:%.c=$(BUILD)/%.o)
 COLNET   = $(BUILD)/colnet
 TEST_BIN = $(TESTS:%=$(BUILD)/tests/%)
 LIBA     = $(BUILD)/libcolnet.a
+LIBSO    = $(BUILD)/libcolnet.so.$(VERSION)
+SONAME   = libcolnet.so.$(SOVERSION)
+MANPAGE  = $(BUILD)/colnet.1
 
 .SECONDARY:
-.PHONY: all lib test check check-symbols check-layers check-format format deps options \
-	clean install uninstall data train examples
+.PHONY: all lib test test-run check check-symbols check-layers check-format format deps options \
+	clean install uninstall data train examples shared man
 
-all: lib $(COLNET)
+all: lib shared $(COLNET) man
 
 lib: $(LIBA)
+
+# libcolnet.so.VERSION, with the soname libcolnet.so.SOVERSION and the two usual links
+shared: $(LIBSO) $(BUILD)/$(SONAME) $(BUILD)/libcolnet.so
+
+$(LIBSO): $(LIB_OBJ)
+	$(CC) $(ALL_LDFLAGS) -shared -Wl,-soname,$(SONAME) -Wl,-z,defs -o $@ $(LIB_OBJ) $(LIBS)
+
+$(BUILD)/$(SONAME) $(BUILD)/libcolnet.so: $(LIBSO)
+	ln -sf $(notdir $(LIBSO)) $@
+
+# The man page is written from the tool's own --help texts (scripts/make-man.sh).
+man: $(MANPAGE)
+
+$(MANPAGE): $(COLNET) scripts/make-man.sh
+	scripts/make-man.sh $(COLNET) $(VERSION) > $@.tmp && mv $@.tmp $@
 
 $(COLNET): $(CLI_OBJ) $(LIBA)
 	$(CC) $(ALL_LDFLAGS) -o $@ $(CLI_OBJ) $(LIBA) $(PICTURE_LIBS) $(LIBS)
@@ -161,14 +183,20 @@ $(BUILD)/tests/pngtool: $(BUILD)/tests/pngtool.o
 TEST_SCRIPTS ?= tests/cli.sh tests/recipe.sh tests/cli_pictures.sh tests/faults.sh tests/mlp.sh \
 	tests/studies.sh tests/check_layers.sh
 
-test: check $(TEST_BIN) $(COLNET) $(BUILD)/tests/pngtool examples data
+# Like `make train`, `make test` first installs the Debian packages it is missing (cmocka for
+# the unit tests, ...) as root, or names the command to run; then builds and runs everything.
+test:
+	@scripts/ensure-deps.sh $(DEB_PACKAGES)
+	@$(MAKE) --no-print-directory test-run
+
+test-run: check $(TEST_BIN) $(COLNET) $(BUILD)/tests/pngtool examples data
 	@COLNET=$(COLNET) DATA=$(DATA_DIR) PNGTOOL=$(BUILD)/tests/pngtool MLP=$(BUILD)/examples/mlp \
 		LIB_OBJ="$(LIB_OBJ)" CC="$(CC)" scripts/run-tests.sh $(TEST_BIN) $(TEST_SCRIPTS) $(EXAMPLES:%=$(BUILD)/examples/%)
 
 check: check-symbols check-layers check-format
 
-check-symbols: $(LIBA)
-	@scripts/check-symbols.sh $(LIBA)
+check-symbols: $(LIBA) $(LIBSO)
+	@scripts/check-symbols.sh $(LIBA) $(LIBSO) include/colnet.h
 
 check-layers: $(LIB_OBJ)
 	@scripts/check-layers.sh $(LIB_OBJ)
@@ -197,10 +225,22 @@ options:
 	@echo "LIBS     = $(LIBS)"
 	@echo "BUILD    = $(BUILD)"
 
-install: $(LIBA)
-	mkdir -p $(DESTDIR)$(LIBPREFIX) $(DESTDIR)$(INCPREFIX)
-	cp -f $(LIBA) $(DESTDIR)$(LIBPREFIX)/libcolnet.a
-	cp -f include/colnet.h $(DESTDIR)$(INCPREFIX)/colnet.h
+# The tool, both libraries (the .so with its soname link and the development link), the
+# header, colnet.pc and the man page; `make uninstall` removes exactly these.
+INSTALLED = $(BINPREFIX)/colnet $(LIBPREFIX)/libcolnet.a $(LIBPREFIX)/libcolnet.so.$(VERSION) \
+	$(LIBPREFIX)/$(SONAME) $(LIBPREFIX)/libcolnet.so $(INCPREFIX)/colnet.h \
+	$(MANPREFIX)/man1/colnet.1 $(if $(PCPREFIX),$(PCPREFIX)/colnet.pc)
+
+install: all
+	mkdir -p $(DESTDIR)$(BINPREFIX) $(DESTDIR)$(LIBPREFIX) $(DESTDIR)$(INCPREFIX) \
+		$(DESTDIR)$(MANPREFIX)/man1
+	install -m 755 $(COLNET) $(DESTDIR)$(BINPREFIX)/colnet
+	install -m 644 $(LIBA) $(DESTDIR)$(LIBPREFIX)/libcolnet.a
+	install -m 755 $(LIBSO) $(DESTDIR)$(LIBPREFIX)/libcolnet.so.$(VERSION)
+	ln -sf libcolnet.so.$(VERSION) $(DESTDIR)$(LIBPREFIX)/$(SONAME)
+	ln -sf $(SONAME) $(DESTDIR)$(LIBPREFIX)/libcolnet.so
+	install -m 644 include/colnet.h $(DESTDIR)$(INCPREFIX)/colnet.h
+	install -m 644 $(MANPAGE) $(DESTDIR)$(MANPREFIX)/man1/colnet.1
 	if [ -n "$(PCPREFIX)" ]; then \
 		mkdir -p $(DESTDIR)$(PCPREFIX); \
 		scripts/make-pc.sh "$(PREFIX)" "$(INCPREFIX)" "$(LIBPREFIX)" "$(VERSION)" \
@@ -208,8 +248,7 @@ install: $(LIBA)
 	fi
 
 uninstall:
-	rm -f $(DESTDIR)$(LIBPREFIX)/libcolnet.a $(DESTDIR)$(INCPREFIX)/colnet.h
-	if [ -n "$(PCPREFIX)" ]; then rm -f $(DESTDIR)$(PCPREFIX)/colnet.pc; fi
+	rm -f $(INSTALLED:%=$(DESTDIR)%)
 
 # ---- bench: `make bench` times every op and zoo model (see bench/README.md). White-box: bench/
 # includes src/*.h to time cn_conv2d_forward against its reference; that is no licence for the

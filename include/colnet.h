@@ -37,6 +37,11 @@
 extern "C" {
 #endif
 
+/* libcolnet is built with hidden visibility: what this header declares is its whole ABI. */
+#if defined(__GNUC__) || defined(__clang__)
+#pragma GCC visibility push(default)
+#endif
+
 #define CN_VERSION_MAJOR 0
 #define CN_VERSION_MINOR 1
 #define CN_VERSION_PATCH 0
@@ -698,6 +703,10 @@ const char *cn_zoo_spec(const char *name);
 const char *cn_zoo_name(int i);
 /* The recipe a zoo model was trained with (optimizer, rate, epochs). CN_ERR_ARG if unknown. */
 enum cn_status cn_zoo_train_opts(const char *name, struct cn_train_opts *opts);
+
+#if defined(__GNUC__) || defined(__clang__)
+#pragma GCC visibility pop
+#endif
 
 #ifdef __cplusplus
 }
