@@ -75,8 +75,8 @@ LIB_SRC = \
 	src/spec.c src/net.c src/net_plan.c src/net_step.c src/net_inspect.c src/net_predict.c src/init.c src/zoo.c src/optim.c src/sched.c src/idx.c src/dataset.c src/augment.c src/train_opts.c src/checkpoint.c src/checkpoint_train.c src/checkpoint_extras.c src/checkpoint_recipe.c src/train.c src/train_io.c src/train_recipe.c src/eval.c
 
 CLI_SRC = src/cli/main.c src/cli/runtime.c $(CLI_GROUP_SRC) src/cli/args.c src/cli/options.c src/cli/report.c src/cli/stop.c \
-	src/cli/cmd_train.c src/cli/recipe.c src/cli/cmd_eval.c src/cli/cmd_info.c \
-	src/cli/data.c src/cli/imagefolder.c src/cli/image.c src/cli/png.c src/cli/draw.c \
+	src/cli/cmd_train.c src/cli/recipe.c src/cli/cmd_eval.c src/cli/cmd_predict.c src/cli/cmd_info.c \
+	src/cli/data.c src/cli/imagefolder.c src/cli/image.c src/cli/jpeg.c src/cli/png.c src/cli/draw.c \
 	src/cli/plot.c src/cli/maps.c src/cli/cmd_plot.c src/cli/cmd_featuremaps.c
 
 TESTS = test_gemm test_arena test_im2col test_conv2d test_linear test_pool test_act test_rbf \
@@ -171,12 +171,17 @@ $(BUILD)/tests/test_noalloc: $(BUILD)/tests/test_noalloc.o $(BUILD)/tests/util.o
 # The tool's picture code, white-box: the test links the CLI's own objects. pngtool lets
 # tests/cli_pictures.sh check the tool's PNGs with libpng alone and make PNG inputs.
 TESTS += test_picture
-PICTURE_OBJ = $(addprefix $(BUILD)/src/cli/,png.o image.o draw.o plot.o maps.o options.o args.o)
+PICTURE_OBJ = $(addprefix $(BUILD)/src/cli/,png.o jpeg.o image.o draw.o plot.o maps.o options.o args.o)
 $(BUILD)/tests/test_picture: $(BUILD)/tests/test_picture.o $(BUILD)/tests/util.o $(PICTURE_OBJ) $(LIBA)
 	$(CC) $(ALL_LDFLAGS) -o $@ $< $(BUILD)/tests/util.o $(PICTURE_OBJ) $(LIBA) $(TEST_LIBS) \
 		$(PICTURE_LIBS) $(LIBS)
+TESTS += test_image
+$(BUILD)/tests/test_image.o: ALL_CFLAGS += $(PNG_CFLAGS) $(STB_CFLAGS)
+$(BUILD)/tests/test_image: $(BUILD)/tests/test_image.o $(BUILD)/tests/util.o $(PICTURE_OBJ) $(LIBA)
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(BUILD)/tests/util.o $(PICTURE_OBJ) $(LIBA) $(TEST_LIBS) \
+		$(PICTURE_LIBS) $(LIBS)
 $(BUILD)/tests/pngtool: $(BUILD)/tests/pngtool.o
-	$(CC) $(ALL_LDFLAGS) -o $@ $< $(PNG_LIBS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(PNG_LIBS) $(STB_LIBS)
 
 # The end-to-end scripts train on MNIST; a NAIVE_GEMM build may skip them with
 # TEST_SCRIPTS= (the unit tests are what its instrumented GEMM is for).

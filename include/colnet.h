@@ -435,7 +435,8 @@ enum cn_status cn_dataset_load_idx(struct cn_dataset **ds, const char *images_pa
 /*
  * Load the training (train != 0) or test split from a folder holding MNIST's file names:
  * train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte,
- * t10k-labels-idx1-ubyte, each raw or with .gz. Labels must be 0..9.
+ * t10k-labels-idx1-ubyte, each raw or with .gz (MNIST, Fashion-MNIST, EMNIST...). Labels may
+ * be any byte; cn_dataset_classes counts them.
  */
 enum cn_status cn_dataset_load_mnist_dir(struct cn_dataset **ds, const char *dir, int train,
                                          char err[CN_ERR_LEN]);
