@@ -185,8 +185,8 @@ $(BUILD)/tests/pngtool: $(BUILD)/tests/pngtool.o
 
 # The end-to-end scripts train on MNIST; a NAIVE_GEMM build may skip them with
 # TEST_SCRIPTS= (the unit tests are what its instrumented GEMM is for).
-TEST_SCRIPTS ?= tests/cli.sh tests/recipe.sh tests/cli_pictures.sh tests/faults.sh tests/mlp.sh \
-	tests/studies.sh tests/check_layers.sh
+TEST_SCRIPTS ?= tests/cli.sh tests/recipe.sh tests/cli_pictures.sh tests/cli_inputs.sh tests/faults.sh \
+	tests/mlp.sh tests/studies.sh tests/check_layers.sh
 
 # Like `make train`, `make test` first installs the Debian packages it is missing (cmocka for
 # the unit tests, ...) as root, or names the command to run; then builds and runs everything.
