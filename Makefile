@@ -198,6 +198,10 @@ test-run: check $(TEST_BIN) $(COLNET) $(BUILD)/tests/pngtool examples data
 	@COLNET=$(COLNET) DATA=$(DATA_DIR) PNGTOOL=$(BUILD)/tests/pngtool MLP=$(BUILD)/examples/mlp \
 		LIB_OBJ="$(LIB_OBJ)" CC="$(CC)" scripts/run-tests.sh $(TEST_BIN) $(TEST_SCRIPTS) $(EXAMPLES:%=$(BUILD)/examples/%)
 
+# The unit test programs alone (scripts/aarch64.sh cross-builds them and runs them under qemu).
+unit-tests: $(TEST_BIN)
+.PHONY: unit-tests
+
 check: check-symbols check-layers check-format
 
 check-symbols: $(LIBA) $(LIBSO)
