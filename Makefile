@@ -2,6 +2,8 @@
 include config.mk
 
 VERSION = 0.1.0
+# the shared library's ABI number: libcolnet.so.$(SOVERSION) is its soname
+SOVERSION = 0
 
 BUILD ?= build
 
@@ -57,7 +59,9 @@ else
 CLI_GROUP_SRC = src/cli/group.c
 endif
 
-ALL_CFLAGS  = $(CFLAGS) $(OPTFLAGS) $(SANFLAGS) -g -Iinclude -Isrc $(BLAS_CFLAGS)
+# Hidden by default: only what include/colnet.h declares is exported from libcolnet.so
+# (the header marks its declarations visible), so internal cn_ helpers stay internal.
+ALL_CFLAGS  = $(CFLAGS) $(OPTFLAGS) $(SANFLAGS) -g -fvisibility=hidden -Iinclude -Isrc $(BLAS_CFLAGS)
 ALL_LDFLAGS = $(LDFLAGS) $(SANFLAGS)
 LIBS        = $(BLAS_LIBS) $(ZLIB_LIBS) $(OMPFLAGS) -lm -lpthread
 
@@ -71,8 +75,8 @@ LIB_SRC = \
 	src/spec.c src/net.c src/net_plan.c src/net_step.c src/net_inspect.c src/net_predict.c src/init.c src/zoo.c src/optim.c src/sched.c src/idx.c src/dataset.c src/augment.c src/train_opts.c src/checkpoint.c src/checkpoint_train.c src/checkpoint_extras.c src/checkpoint_recipe.c src/train.c src/train_io.c src/train_recipe.c src/eval.c
 
 CLI_SRC = src/cli/main.c src/cli/runtime.c $(CLI_GROUP_SRC) src/cli/args.c src/cli/options.c src/cli/report.c src/cli/stop.c \
-	src/cli/cmd_train.c src/cli/recipe.c src/cli/cmd_eval.c src/cli/cmd_info.c \
-	src/cli/data.c src/cli/imagefolder.c src/cli/image.c src/cli/png.c src/cli/draw.c \
+	src/cli/cmd_train.c src/cli/recipe.c src/cli/cmd_eval.c src/cli/cmd_predict.c src/cli/cmd_info.c \
+	src/cli/data.c src/cli/imagefolder.c src/cli/image.c src/cli/jpeg.c src/cli/png.c src/cli/draw.c \
 	src/cli/plot.c src/cli/maps.c src/cli/cmd_plot.c src/cli/cmd_featuremaps.c
 
 TESTS = test_gemm test_arena test_im2col test_conv2d test_linear test_pool test_act test_rbf \
@@ -94,14 +98,32 @@ CLI_OBJ  = $(CLI_SRC:%.c=$(BUILD)/%.o)
 COLNET   = $(BUILD)/colnet
 TEST_BIN = $(TESTS:%=$(BUILD)/tests/%)
 LIBA     = $(BUILD)/libcolnet.a
+LIBSO    = $(BUILD)/libcolnet.so.$(VERSION)
+SONAME   = libcolnet.so.$(SOVERSION)
+MANPAGE  = $(BUILD)/colnet.1
 
 .SECONDARY:
-.PHONY: all lib test check check-symbols check-layers check-format format deps options \
-	clean install uninstall data train examples
+.PHONY: all lib test test-run check check-symbols check-layers check-format format deps options \
+	clean install uninstall data train examples shared man
 
-all: lib $(COLNET)
+all: lib shared $(COLNET) man
 
 lib: $(LIBA)
+
+# libcolnet.so.VERSION, with the soname libcolnet.so.SOVERSION and the two usual links
+shared: $(LIBSO) $(BUILD)/$(SONAME) $(BUILD)/libcolnet.so
+
+$(LIBSO): $(LIB_OBJ)
+	$(CC) $(ALL_LDFLAGS) -shared -Wl,-soname,$(SONAME) -Wl,-z,defs -o $@ $(LIB_OBJ) $(LIBS)
+
+$(BUILD)/$(SONAME) $(BUILD)/libcolnet.so: $(LIBSO)
+	ln -sf $(notdir $(LIBSO)) $@
+
+# The man page is written from the tool's own --help texts (scripts/make-man.sh).
+man: $(MANPAGE)
+
+$(MANPAGE): $(COLNET) scripts/make-man.sh
+	scripts/make-man.sh $(COLNET) $(VERSION) > $@.tmp && mv $@.tmp $@
 
 $(COLNET): $(CLI_OBJ) $(LIBA)
 	$(CC) $(ALL_LDFLAGS) -o $@ $(CLI_OBJ) $(LIBA) $(PICTURE_LIBS) $(LIBS)
@@ -149,26 +171,41 @@ $(BUILD)/tests/test_noalloc: $(BUILD)/tests/test_noalloc.o $(BUILD)/tests/util.o
 # The tool's picture code, white-box: the test links the CLI's own objects. pngtool lets
 # tests/cli_pictures.sh check the tool's PNGs with libpng alone and make PNG inputs.
 TESTS += test_picture
-PICTURE_OBJ = $(addprefix $(BUILD)/src/cli/,png.o image.o draw.o plot.o maps.o options.o args.o)
+PICTURE_OBJ = $(addprefix $(BUILD)/src/cli/,png.o jpeg.o image.o draw.o plot.o maps.o options.o args.o)
 $(BUILD)/tests/test_picture: $(BUILD)/tests/test_picture.o $(BUILD)/tests/util.o $(PICTURE_OBJ) $(LIBA)
 	$(CC) $(ALL_LDFLAGS) -o $@ $< $(BUILD)/tests/util.o $(PICTURE_OBJ) $(LIBA) $(TEST_LIBS) \
 		$(PICTURE_LIBS) $(LIBS)
+TESTS += test_image
+$(BUILD)/tests/test_image.o: ALL_CFLAGS += $(PNG_CFLAGS) $(STB_CFLAGS)
+$(BUILD)/tests/test_image: $(BUILD)/tests/test_image.o $(BUILD)/tests/util.o $(PICTURE_OBJ) $(LIBA)
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(BUILD)/tests/util.o $(PICTURE_OBJ) $(LIBA) $(TEST_LIBS) \
+		$(PICTURE_LIBS) $(LIBS)
 $(BUILD)/tests/pngtool: $(BUILD)/tests/pngtool.o
-	$(CC) $(ALL_LDFLAGS) -o $@ $< $(PNG_LIBS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(PNG_LIBS) $(STB_LIBS)
 
 # The end-to-end scripts train on MNIST; a NAIVE_GEMM build may skip them with
 # TEST_SCRIPTS= (the unit tests are what its instrumented GEMM is for).
-TEST_SCRIPTS ?= tests/cli.sh tests/recipe.sh tests/cli_pictures.sh tests/faults.sh tests/mlp.sh \
-	tests/studies.sh tests/check_layers.sh
+TEST_SCRIPTS ?= tests/cli.sh tests/recipe.sh tests/cli_pictures.sh tests/cli_inputs.sh tests/faults.sh \
+	tests/mlp.sh tests/studies.sh tests/check_layers.sh
 
-test: check $(TEST_BIN) $(COLNET) $(BUILD)/tests/pngtool examples data
+# Like `make train`, `make test` first installs the Debian packages it is missing (cmocka for
+# the unit tests, ...) as root, or names the command to run; then builds and runs everything.
+test:
+	@scripts/ensure-deps.sh $(DEB_PACKAGES)
+	@$(MAKE) --no-print-directory test-run
+
+test-run: check $(TEST_BIN) $(COLNET) $(BUILD)/tests/pngtool examples data
 	@COLNET=$(COLNET) DATA=$(DATA_DIR) PNGTOOL=$(BUILD)/tests/pngtool MLP=$(BUILD)/examples/mlp \
 		LIB_OBJ="$(LIB_OBJ)" CC="$(CC)" scripts/run-tests.sh $(TEST_BIN) $(TEST_SCRIPTS) $(EXAMPLES:%=$(BUILD)/examples/%)
 
+# The unit test programs alone (scripts/aarch64.sh cross-builds them and runs them under qemu).
+unit-tests: $(TEST_BIN)
+.PHONY: unit-tests
+
 check: check-symbols check-layers check-format
 
-check-symbols: $(LIBA)
-	@scripts/check-symbols.sh $(LIBA)
+check-symbols: $(LIBA) $(LIBSO)
+	@scripts/check-symbols.sh $(LIBA) $(LIBSO) include/colnet.h
 
 check-layers: $(LIB_OBJ)
 	@scripts/check-layers.sh $(LIB_OBJ)
@@ -197,10 +234,22 @@ options:
 	@echo "LIBS     = $(LIBS)"
 	@echo "BUILD    = $(BUILD)"
 
-install: $(LIBA)
-	mkdir -p $(DESTDIR)$(LIBPREFIX) $(DESTDIR)$(INCPREFIX)
-	cp -f $(LIBA) $(DESTDIR)$(LIBPREFIX)/libcolnet.a
-	cp -f include/colnet.h $(DESTDIR)$(INCPREFIX)/colnet.h
+# The tool, both libraries (the .so with its soname link and the development link), the
+# header, colnet.pc and the man page; `make uninstall` removes exactly these.
+INSTALLED = $(BINPREFIX)/colnet $(LIBPREFIX)/libcolnet.a $(LIBPREFIX)/libcolnet.so.$(VERSION) \
+	$(LIBPREFIX)/$(SONAME) $(LIBPREFIX)/libcolnet.so $(INCPREFIX)/colnet.h \
+	$(MANPREFIX)/man1/colnet.1 $(if $(PCPREFIX),$(PCPREFIX)/colnet.pc)
+
+install: all
+	mkdir -p $(DESTDIR)$(BINPREFIX) $(DESTDIR)$(LIBPREFIX) $(DESTDIR)$(INCPREFIX) \
+		$(DESTDIR)$(MANPREFIX)/man1
+	install -m 755 $(COLNET) $(DESTDIR)$(BINPREFIX)/colnet
+	install -m 644 $(LIBA) $(DESTDIR)$(LIBPREFIX)/libcolnet.a
+	install -m 755 $(LIBSO) $(DESTDIR)$(LIBPREFIX)/libcolnet.so.$(VERSION)
+	ln -sf libcolnet.so.$(VERSION) $(DESTDIR)$(LIBPREFIX)/$(SONAME)
+	ln -sf $(SONAME) $(DESTDIR)$(LIBPREFIX)/libcolnet.so
+	install -m 644 include/colnet.h $(DESTDIR)$(INCPREFIX)/colnet.h
+	install -m 644 $(MANPAGE) $(DESTDIR)$(MANPREFIX)/man1/colnet.1
 	if [ -n "$(PCPREFIX)" ]; then \
 		mkdir -p $(DESTDIR)$(PCPREFIX); \
 		scripts/make-pc.sh "$(PREFIX)" "$(INCPREFIX)" "$(LIBPREFIX)" "$(VERSION)" \
@@ -208,8 +257,7 @@ install: $(LIBA)
 	fi
 
 uninstall:
-	rm -f $(DESTDIR)$(LIBPREFIX)/libcolnet.a $(DESTDIR)$(INCPREFIX)/colnet.h
-	if [ -n "$(PCPREFIX)" ]; then rm -f $(DESTDIR)$(PCPREFIX)/colnet.pc; fi
+	rm -f $(INSTALLED:%=$(DESTDIR)%)
 
 # ---- bench: `make bench` times every op and zoo model (see bench/README.md). White-box: bench/
 # includes src/*.h to time cn_conv2d_forward against its reference; that is no licence for the

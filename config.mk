@@ -6,6 +6,7 @@ PREFIX    = /usr/local
 INCPREFIX = $(PREFIX)/include
 LIBPREFIX = $(PREFIX)/lib
 BINPREFIX = $(PREFIX)/bin
+MANPREFIX = $(PREFIX)/share/man
 # set PCPREFIX empty to skip installing colnet.pc
 PCPREFIX  = $(LIBPREFIX)/pkgconfig
 

@@ -37,6 +37,11 @@
 extern "C" {
 #endif
 
+/* libcolnet is built with hidden visibility: what this header declares is its whole ABI. */
+#if defined(__GNUC__) || defined(__clang__)
+#pragma GCC visibility push(default)
+#endif
+
 #define CN_VERSION_MAJOR 0
 #define CN_VERSION_MINOR 1
 #define CN_VERSION_PATCH 0
@@ -430,7 +435,8 @@ enum cn_status cn_dataset_load_idx(struct cn_dataset **ds, const char *images_pa
 /*
  * Load the training (train != 0) or test split from a folder holding MNIST's file names:
  * train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte,
- * t10k-labels-idx1-ubyte, each raw or with .gz. Labels must be 0..9.
+ * t10k-labels-idx1-ubyte, each raw or with .gz (MNIST, Fashion-MNIST, EMNIST...). Labels may
+ * be any byte; cn_dataset_classes counts them.
  */
 enum cn_status cn_dataset_load_mnist_dir(struct cn_dataset **ds, const char *dir, int train,
                                          char err[CN_ERR_LEN]);
@@ -698,6 +704,10 @@ const char *cn_zoo_spec(const char *name);
 const char *cn_zoo_name(int i);
 /* The recipe a zoo model was trained with (optimizer, rate, epochs). CN_ERR_ARG if unknown. */
 enum cn_status cn_zoo_train_opts(const char *name, struct cn_train_opts *opts);
+
+#if defined(__GNUC__) || defined(__clang__)
+#pragma GCC visibility pop
+#endif
 
 #ifdef __cplusplus
 }

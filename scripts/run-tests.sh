@@ -2,10 +2,11 @@
 # Run every test executable given, keep going past failures, and end with one summary line
 # ("N passed, N failed") counted over the cmocka tests inside them. Exit non-zero on any failure.
 # Out-of-memory paths are tested: let sanitizer builds return NULL like the real allocator.
+# RUN_WITH prefixes each program (scripts/aarch64.sh: qemu-aarch64).
 export ASAN_OPTIONS="${ASAN_OPTIONS:-allocator_may_return_null=1}"
 passed=0 failed=0 bad_bins=""
 for t in "$@"; do
-	out=$("$t" 2>&1)
+	out=$($RUN_WITH "$t" 2>&1)
 	rc=$?
 	printf '%s\n' "$out"
 	p=$(printf '%s\n' "$out" | sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' | tail -n 1)

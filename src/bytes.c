@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -181,4 +182,22 @@ const char *cn_bytes_name(const char *path)
 	const char *tail = path + n - NAME_MAX_SHOWN;
 	const char *slash = strchr(tail, '/');
 	return slash && slash[1] ? slash + 1 : tail;
+}
+
+int cn_bytes_create_temp(char *tmp)
+{
+	size_t len = strlen(tmp);
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	uint64_t x = (uint64_t)ts.tv_nsec ^ (uint64_t)getpid() << 32 ^ (uint64_t)(uintptr_t)tmp;
+	for (int attempt = 0; attempt < 100; attempt++) {
+		for (size_t i = len - 6; i < len; i++) {
+			x = x * 6364136223846793005u + 1442695040888963407u;
+			tmp[i] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+			    [(x >> 33) % 62];
+		}
+		int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+		if (fd >= 0 || errno != EEXIST) return fd;
+	}
+	return -1;
 }

@@ -61,4 +61,11 @@ enum cn_status cn_bytes_read_file(const char *path, const char *name, uint64_t m
  */
 const char *cn_bytes_name(const char *path);
 
+/*
+ * Create the new file tmp, a path ending in "XXXXXX" (replaced, as by mkstemp), for writing.
+ * Unlike mkstemp's 0600 it gets the usual 0666 minus the umask, as any file a program writes.
+ * The descriptor, or -1 with errno set.
+ */
+int cn_bytes_create_temp(char *tmp);
+
 #endif

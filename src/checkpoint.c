@@ -172,15 +172,15 @@ enum cn_status cn_checkpoint_write(const char *path, const struct cn_net *net,
 	memcpy(tmp + plen, ".tmp.XXXXXX", sizeof(".tmp.XXXXXX"));
 	struct cn_bytes_out o = {NULL, 0, 0};
 	const char *what = "cannot create a temporary file beside it";
-	int fd = mkstemp(tmp);
+	int fd = cn_bytes_create_temp(tmp);
 	if (fd < 0) {
 		o.err = errno;
 		goto fail;
 	}
-	/* mkstemp makes 0600: keep an existing file's permissions, else the usual 0644 */
-	mode_t mode = stat(path, &s) == 0 && S_ISREG(s.st_mode) ? s.st_mode & 07777 : 0644;
+	/* created 0666 minus the umask; a file being replaced keeps its own permissions */
+	bool keep = stat(path, &s) == 0 && S_ISREG(s.st_mode);
 	what = "cannot write";
-	if (fchmod(fd, mode) != 0 || !(o.f = fdopen(fd, "wb"))) {
+	if ((keep && fchmod(fd, s.st_mode & 07777) != 0) || !(o.f = fdopen(fd, "wb"))) {
 		o.err = errno;
 		close(fd);
 		goto fail;

@@ -43,7 +43,7 @@ for v in 0 -3 nan 1e99 99999999999 abc ""; do
 	done
 	expect_fail "info --batch '$v'" 2 "--batch wants an integer" info --batch "$v"
 	expect_fail "info --chunk '$v'" 2 "--chunk wants an integer" info --chunk "$v"
-	expect_fail "info --shape '${v}x28x28'" 2 "--shape wants CxHxW" info --shape "${v}x28x28"
+	expect_fail "info --shape '28x28x${v}'" 2 "--shape wants HxWxC" info --shape "28x28x${v}"
 done
 for v in nan -0 1e99 99999999999999999999999 abc ""; do
 	expect_fail "train --seed '$v'" 2 "--seed wants a non-negative integer" train --seed "$v"

@@ -129,7 +129,7 @@ else
 
 	mkdir -p "$tmp/e/cats" "$tmp/e/dogs"
 	echo "no" >"$tmp/e/cats/a.txt"
-	expect_fail "a folder without images" 1 "no readable PNG, PGM or PPM images" \
+	expect_fail "a folder without images" 1 "no readable PNG, JPEG, PGM or PPM images" \
 		train --data "$tmp/e"
 fi
 

@@ -3,9 +3,11 @@
  * colnet's own decoder, and makes PNG inputs for the image-folder tests:
  *   pngtool info FILE.png          prints "WIDTH HEIGHT CHANNELS DISTINCT_COLOURS"
  *   pngtool topng IN.pgm OUT.png [rgb]   an 8-bit binary PGM as a gray (or tinted RGB) PNG
+ *   pngtool tojpg IN.pgm OUT.jpg [rgb]   the same as a JPEG (stb_image_write, quality 95)
  * Exits non-zero, with a message, if a file does not decode.
  */
 #include <png.h>
+#include <stb/stb_image_write.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,7 +45,7 @@ static int info(const char *path)
 	return 0;
 }
 
-static int topng(const char *in, const char *out, int rgb)
+static int topng(const char *in, const char *out, int rgb, int jpeg)
 {
 	FILE *f = fopen(in, "rb");
 	unsigned w, h, maxval;
@@ -68,7 +70,10 @@ static int topng(const char *in, const char *out, int rgb)
 	p.width = w;
 	p.height = h;
 	p.format = rgb ? PNG_FORMAT_RGB : PNG_FORMAT_GRAY;
-	ok = ok && png_image_write_to_file(&p, out, 0, rgb ? px : g, 0, NULL);
+	if (jpeg)
+		ok = ok && stbi_write_jpg(out, (int)w, (int)h, rgb ? 3 : 1, rgb ? px : g, 95);
+	else
+		ok = ok && png_image_write_to_file(&p, out, 0, rgb ? px : g, 0, NULL);
 	if (!ok) fprintf(stderr, "pngtool: cannot convert %s to %s\n", in, out);
 	free(g);
 	free(px);
@@ -78,8 +83,10 @@ static int topng(const char *in, const char *out, int rgb)
 int main(int argc, char **argv)
 {
 	if (argc == 3 && strcmp(argv[1], "info") == 0) return info(argv[2]);
-	if ((argc == 4 || argc == 5) && strcmp(argv[1], "topng") == 0)
-		return topng(argv[2], argv[3], argc == 5 && strcmp(argv[4], "rgb") == 0);
-	fputs("usage: pngtool info FILE.png | pngtool topng IN.pgm OUT.png [rgb]\n", stderr);
+	if ((argc == 4 || argc == 5) &&
+	    (strcmp(argv[1], "topng") == 0 || strcmp(argv[1], "tojpg") == 0))
+		return topng(argv[2], argv[3], argc == 5 && strcmp(argv[4], "rgb") == 0,
+		             strcmp(argv[1], "tojpg") == 0);
+	fputs("usage: pngtool info FILE.png | pngtool topng|tojpg IN.pgm OUT [rgb]\n", stderr);
 	return 2;
 }

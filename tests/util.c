@@ -120,7 +120,11 @@ double tu_gradcheck(const char *what, double (*loss)(void *ctx), void *ctx, floa
 	/* errors are relative to the larger gradient, floored at 1e-3 of the tensor's largest:
 	 * a floor of 1 would pass any wrong gradient smaller than the tolerance */
 	double gmax = 0;
-	for (size_t i = 0; i < len; i++) gmax = fmax(gmax, fabs((double)analytic[i]));
+	/* a compare, not fmax: GCC 12.2 for aarch64 crashes vectorizing an fmax(fabs) reduction */
+	for (size_t i = 0; i < len; i++) {
+		double a = fabs((double)analytic[i]);
+		if (a > gmax) gmax = a;
+	}
 	if (gmax == 0) {
 		print_error("%s: analytic gradient is all zero: the check would prove nothing\n",
 		            what);

@@ -101,7 +101,8 @@ static bool store(const struct cli_arg *a, const char *v)
 	case CLI_LIST:
 		return list_push(a->dst, v) || (cli_fail("out of memory"), false);
 	case CLI_BOOL:
-		break; /* handled by cli_parse: it takes no value */
+	case CLI_ALIAS:
+		break; /* handled by cli_parse */
 	}
 	return false;
 }
@@ -109,21 +110,39 @@ static bool store(const struct cli_arg *a, const char *v)
 int cli_parse(int argc, char **argv, const struct cli_arg *args, int n_args, struct cli_list *pos,
               const char *usage)
 {
+	bool options = true;
 	for (int i = 0; i < argc; i++) {
 		const char *arg = argv[i];
-		if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
+		if (options && strcmp(arg, "--") == 0) {
+			options = false;
+			continue;
+		}
+		if (options && (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0)) {
 			fputs(usage, stdout);
 			return -1;
 		}
-		if (strncmp(arg, "--", 2) != 0 || arg[2] == '\0') {
+		/* a short alias stands for its long flag here, in an option's place only */
+		const struct cli_arg *a = NULL;
+		for (int k = 0; options && k < n_args && !a; k++)
+			if (args[k].kind == CLI_ALIAS && strcmp(args[k].flag, arg) == 0)
+				for (int m = 0; m < n_args && !a; m++)
+					if (args[m].kind != CLI_ALIAS &&
+					    strcmp(args[m].flag, (const char *)args[k].dst) == 0)
+						a = &args[m];
+		if (!a && (!options || strncmp(arg, "--", 2) != 0)) {
+			if (options && arg[0] == '-' && arg[1] != '\0')
+				return cli_usage_error(
+				    "unknown option '%s' (see --help; a file whose "
+				    "name starts with '-' goes after --)",
+				    arg);
 			if (pos && list_push(pos, arg)) continue;
 			return cli_usage_error("unexpected argument '%s'", arg);
 		}
-		const struct cli_arg *a = NULL;
-		const char *eq = strchr(arg, '=');
+		const char *eq = a ? NULL : strchr(arg, '=');
 		size_t len = eq ? (size_t)(eq - arg) : strlen(arg);
 		for (int k = 0; k < n_args && !a; k++)
-			if (strlen(args[k].flag) == len && strncmp(args[k].flag, arg, len) == 0)
+			if (args[k].kind != CLI_ALIAS && strlen(args[k].flag) == len &&
+			    strncmp(args[k].flag, arg, len) == 0)
 				a = &args[k];
 		if (!a) return cli_usage_error("unknown option '%s' (see --help)", arg);
 		if (a->kind == CLI_BOOL) {
@@ -147,11 +166,4 @@ int cli_cores(void)
 {
 	long n = sysconf(_SC_NPROCESSORS_ONLN);
 	return n < 1 ? 1 : n > 256 ? 256 : (int)n;
-}
-
-void cli_alias(int argc, char **argv, const char *short_flag, const char *long_flag)
-{
-	/* argv's strings are the caller's; only the pointer in the array changes */
-	for (int i = 0; i < argc; i++)
-		if (strcmp(argv[i], short_flag) == 0) argv[i] = (char *)long_flag;
 }

@@ -24,12 +24,13 @@ bool cli_u64(const char *flag, const char *s, uint64_t *out);
 bool cli_float(const char *flag, const char *s, double lo, double hi, float *out);
 
 /* One long option of a command: "--flag VALUE" or "--flag=VALUE". */
-enum cli_arg_kind { CLI_STR, CLI_INT, CLI_U64, CLI_FLOAT, CLI_LIST, CLI_BOOL };
+enum cli_arg_kind { CLI_STR, CLI_INT, CLI_U64, CLI_FLOAT, CLI_LIST, CLI_BOOL, CLI_ALIAS };
 struct cli_arg {
 	const char *flag;
 	enum cli_arg_kind kind;
 	void *dst;     /* const char *, int32_t, uint64_t or float; CLI_LIST: struct cli_list;
-	              CLI_BOOL: bool, set by the bare flag (it takes no value) */
+	              CLI_BOOL: bool, set by the bare flag (it takes no value);
+	              CLI_ALIAS: the long flag (a const char *) this short one stands for */
 	double lo, hi; /* CLI_INT and CLI_FLOAT range */
 	bool *seen;    /* may be NULL: set when the flag was given */
 };
@@ -42,13 +43,13 @@ struct cli_list {
 
 /*
  * Parse argv against args; positional arguments go to pos (or are refused if pos is NULL).
- * --help prints usage. Returns 0 to go on, -1 after --help, 2 after printing an error.
+ * An option's value is the next argument or follows '='; "--" ends the options (all that
+ * follows is positional, even "-h" or "--x"); a short alias ({"-o", CLI_ALIAS, "--output"})
+ * is an option only where an option may stand, never as a value. --help prints usage.
+ * Returns 0 to go on, -1 after --help, 2 after printing an error.
  */
 int cli_parse(int argc, char **argv, const struct cli_arg *args, int n_args, struct cli_list *pos,
               const char *usage);
-
-/* Replace every argument equal to short_flag ("-o") by long_flag ("--output") before parsing. */
-void cli_alias(int argc, char **argv, const char *short_flag, const char *long_flag);
 
 /* A zoo name or a literal spec; NULL and a message if it is neither usable. */
 const char *cli_model_spec(const char *model);
@@ -162,6 +163,9 @@ int cli_recipe_after_epoch(struct cli_best *b, const struct cn_trainer *t, int32
                            double acc, bool *stop);
 /* The closing lines: the best epoch, where it and the last one were saved, the target. */
 void cli_recipe_closing(const struct cli_best *b, const char *save, const char *log);
+
+/* A checkpoint (--model, required) planned for inference at batch; non-zero after a message. */
+int cli_load_model(const char *path, int32_t batch, struct cn_net **net);
 
 int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);

@@ -1,4 +1,4 @@
-/* colnet eval and colnet predict: a saved model against the test set, or single images. */
+/* colnet eval: a saved model against the test set: loss, accuracy, confusion matrix. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,7 +18,7 @@ static const char eval_usage[] =
     "  --limit N      the first N test images only\n"
     "  --threads N    BLAS threads (default: all cores)\n";
 
-static int load_model(const char *path, int32_t batch, struct cn_net **net)
+int cli_load_model(const char *path, int32_t batch, struct cn_net **net)
 {
 	char err[CN_ERR_LEN];
 	if (!path) return cli_usage_error("--model FILE is required");
@@ -47,7 +47,7 @@ int cmd_eval(int argc, char **argv)
 	struct cn_net *net = NULL;
 	struct cn_dataset *test = NULL;
 	int64_t *confusion = NULL;
-	if ((rc = load_model(model, batch, &net))) goto done;
+	if ((rc = cli_load_model(model, batch, &net))) goto done;
 	if ((rc = cli_data_test(data, val, limit, cn_net_input_shape(net), &test))) goto done;
 	int32_t k = cn_net_output_len(net);
 	confusion = calloc((size_t)k * k, sizeof(*confusion));
@@ -77,101 +77,4 @@ done:
 	cn_dataset_free(test);
 	cn_net_free(net);
 	return rc;
-}
-
-static const char predict_usage[] =
-    "usage: colnet predict --model FILE [--data DIR] [--index K ...] [IMAGE ...]\n"
-    "  prints each image's class probabilities (with the class names a model trained on\n"
-    "  class folders keeps) and the predicted class\n"
-    "  --index K      test-set image K of --data (repeatable)\n"
-    "  --val X        as for eval, when --data is class folders without test/\n"
-    "  IMAGE          a PNG, PGM (P5) or PPM (P6) file, converted to the model's input\n"
-    "                 (resized bilinearly, gray <-> RGB)\n";
-
-static void print_probs(const struct cn_net *net, const char *what, const float *probs,
-                        int32_t best, int32_t k, int label)
-{
-	printf("%s:", what);
-	for (int32_t j = 0; j < k; j++) {
-		if (cn_net_class_name(net, j))
-			printf(" %s:%.3f", cn_net_class_name(net, j), probs[j]);
-		else
-			printf(" %d:%.3f", j, probs[j]);
-	}
-	const char *bn = cn_net_class_name(net, best), *ln = cn_net_class_name(net, label);
-	if (bn && label >= 0)
-		printf("  -> %s (label %s)\n", bn, ln);
-	else if (bn)
-		printf("  -> %s\n", bn);
-	else if (label >= 0)
-		printf("  -> %d (label %d)\n", best, label);
-	else
-		printf("  -> %d\n", best);
-}
-
-int cmd_predict(int argc, char **argv)
-{
-	const char *model = NULL, *data = CLI_DEFAULT_DATA;
-	struct cli_list indices = {0}, files = {0};
-	float val = 0.1f;
-	const struct cli_arg args[] = {
-	    {"--model", CLI_STR, &model, 0, 0, NULL},
-	    {"--data", CLI_STR, &data, 0, 0, NULL},
-	    {"--val", CLI_FLOAT, &val, 0.001, 0.9, NULL},
-	    {"--index", CLI_LIST, &indices, 0, 0, NULL},
-	};
-	int rc = cli_parse(argc, argv, args, (int)(sizeof(args) / sizeof(args[0])), &files,
-	                   predict_usage);
-	struct cn_net *net = NULL;
-	struct cn_dataset *test = NULL;
-	float *x = NULL;
-	char err[CLI_MSG_LEN];
-	if (rc) goto done;
-	if (!indices.n && !files.n) {
-		rc = cli_usage_error("predict: give --index K or image files (see --help)");
-		goto done;
-	}
-	if ((rc = load_model(model, 1, &net))) goto done;
-	struct cn_shape s = cn_net_input_shape(net);
-	int32_t k = cn_net_output_len(net);
-	x = malloc((size_t)s.c * s.h * s.w * sizeof(float));
-	float *probs = malloc((size_t)k * sizeof(float));
-	if (!x || !probs) {
-		free(probs);
-		rc = cli_fail("out of memory");
-		goto done;
-	}
-	if (indices.n && (rc = cli_data_test(data, val, 0, s, &test))) goto done;
-	for (int i = 0; i < indices.n && !rc; i++) {
-		int32_t idx, label, best;
-		if (!cli_int("--index", indices.items[i], 0, cn_dataset_count(test) - 1, &idx)) {
-			rc = 2;
-		} else if (cn_dataset_gather(test, &idx, 1, x, &label)) {
-			rc = cli_fail("%s", cn_dataset_error(test));
-		} else if (cn_net_predict(net, x, 1, probs, &best)) {
-			rc = cli_fail("%s", cn_net_error(net));
-		} else {
-			char what[64];
-			snprintf(what, sizeof(what), "test image %d", idx);
-			print_probs(net, what, probs, best, k, label);
-		}
-	}
-	for (int i = 0; i < files.n && !rc; i++) {
-		int32_t best;
-		if (cli_image_input(files.items[i], s, x, err)) {
-			rc = cli_fail("%s", err);
-		} else if (cn_net_predict(net, x, 1, probs, &best)) {
-			rc = cli_fail("%s", cn_net_error(net));
-		} else {
-			print_probs(net, files.items[i], probs, best, k, -1);
-		}
-	}
-	free(probs);
-done:
-	free(indices.items);
-	free(files.items);
-	free(x);
-	cn_dataset_free(test);
-	cn_net_free(net);
-	return rc < 0 ? 0 : rc;
 }

@@ -17,7 +17,7 @@ static const char usage[] =
     "  to its own range (black: its minimum, white: its maximum)\n"
     "  --model FILE    a checkpoint written by colnet train --save\n"
     "  --index K       test image K of --data (default 0)\n"
-    "  IMAGE           or a PNG, PGM or PPM file, converted to the model's input\n"
+    "  IMAGE           or a PNG, JPEG, PGM or PPM file, converted to the model's input\n"
     "  --data DIR      MNIST IDX files or class folders of images (default " CLI_DEFAULT_DATA ")\n"
     "  --val X         for class folders without test/: the held-out fraction (default 0.1)\n"
     "  --layer N       layer N as colnet info numbers them (default: the first conv)\n"
@@ -158,8 +158,8 @@ int cmd_featuremaps(int argc, char **argv)
 	    {"--layer", CLI_INT, &a.layer, 1, 10000, NULL},
 	    {"--val", CLI_FLOAT, &a.val, 0.001, 0.9, NULL},
 	    {"--filters", CLI_BOOL, &a.filters, 0, 0, NULL},
+	    {"-o", CLI_ALIAS, "--output", 0, 0, NULL},
 	};
-	cli_alias(argc, argv, "-o", "--output");
 	int rc =
 	    cli_parse(argc, argv, args, (int)(sizeof(args) / sizeof(args[0])), &a.images, usage);
 	struct cn_net *net = NULL;
@@ -187,7 +187,7 @@ int cmd_featuremaps(int argc, char **argv)
 	}
 	rc = a.filters ? draw_filters(net, layer, font, &im) : draw_maps(&a, net, layer, font, &im);
 	if (!rc && cli_png_write(a.out, &im, err)) rc = cli_fail("%s", err);
-	if (!rc) printf("wrote %s (%dx%d): layer %d\n", a.out, im.w, im.h, layer + 1);
+	if (!rc) printf("wrote %s (%dx%d pixels, HxW): layer %d\n", a.out, im.h, im.w, layer + 1);
 done:
 	cli_image_free(&im);
 	cli_font_free(font);

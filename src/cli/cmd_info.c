@@ -9,10 +9,12 @@
 #include "cli.h"
 
 static const char usage[] =
-    "usage: colnet info [--model NAME|SPEC|FILE] [--shape CxHxW] [--batch N] [--chunk N]\n"
+    "usage: colnet info [--model NAME|SPEC|FILE] [--shape HxWxC] [--batch N] [--chunk N]\n"
     "  without a model: version, BLAS, CPU; with one: its layers, output shapes,\n"
     "  parameters, FLOPs per image, and the plan for training at --batch (default 100):\n"
-    "  images per convolution GEMM (--chunk N pins them, as train --chunk does) and memory\n";
+    "  images per convolution GEMM (--chunk N pins them, as train --chunk does) and memory\n"
+    "  --shape HxWxC  the model's input: height, width, channels (default 28x28x1), the\n"
+    "                 order every shape of colnet is written in\n";
 
 /* The CPU's model name and the vector extensions that matter for GEMM. */
 static void print_cpu(void)
@@ -116,10 +118,10 @@ static int print_model(const char *model, struct cn_shape in, int32_t batch, int
 	return rc;
 }
 
-/* "CxHxW", each a decimal in 1..65536 (sscanf's %d would wrap a huge one silently) */
+/* "HxWxC", each a decimal in 1..65536 (sscanf's %d would wrap a huge one silently) */
 static bool parse_shape(const char *s, struct cn_shape *in)
 {
-	int32_t *v[3] = {&in->c, &in->h, &in->w};
+	int32_t *v[3] = {&in->h, &in->w, &in->c};
 	for (int i = 0; i < 3; i++) {
 		char *end;
 		if (!isdigit((unsigned char)*s)) return false;
@@ -134,7 +136,7 @@ static bool parse_shape(const char *s, struct cn_shape *in)
 
 int cmd_info(int argc, char **argv)
 {
-	const char *model = NULL, *shape = "1x28x28";
+	const char *model = NULL, *shape = "28x28x1";
 	int32_t batch = 100, chunk = 0;
 	const struct cli_arg args[] = {
 	    {"--model", CLI_STR, &model, 0, 0, NULL},
@@ -146,9 +148,15 @@ int cmd_info(int argc, char **argv)
 	if (rc) return rc < 0 ? 0 : rc;
 	struct cn_shape in;
 	if (!parse_shape(shape, &in))
-		return cli_usage_error("--shape wants CxHxW such as 1x28x28, each in 1..65536, not "
-		                       "'%s'",
+		return cli_usage_error("--shape wants HxWxC (height, width, channels) such as "
+		                       "28x28x1, each in 1..65536, not '%s'",
 		                       shape);
+	/* the old channels-first order read as HxWxC gives a sliver of many channels: say so */
+	if (in.h <= 4 && in.c > 4)
+		fprintf(stderr,
+		        "colnet: note: --shape %s is %d pixel%s high, %d wide, with %d channels "
+		        "(HxWxC)\n",
+		        shape, in.h, in.h == 1 ? "" : "s", in.w, in.c);
 	printf("colnet:  %s (its loops run the %s clone)\nblas:    %s\n", cn_version(), cn_isa(),
 	       cn_blas_config());
 	char note[256];

@@ -89,9 +89,9 @@ int cmd_plot(int argc, char **argv)
 {
 	const char *out = NULL;
 	struct cli_list csvs = {0};
-	const struct cli_arg args[] = {{"--output", CLI_STR, &out, 0, 0, NULL}};
-	cli_alias(argc, argv, "-o", "--output");
-	int rc = cli_parse(argc, argv, args, 1, &csvs, usage);
+	const struct cli_arg args[] = {{"--output", CLI_STR, &out, 0, 0, NULL},
+	                               {"-o", CLI_ALIAS, "--output", 0, 0, NULL}};
+	int rc = cli_parse(argc, argv, args, 2, &csvs, usage);
 	struct cli_run *runs = NULL;
 	struct cli_font *font = NULL;
 	char err[CLI_MSG_LEN];
@@ -114,8 +114,8 @@ int cmd_plot(int argc, char **argv)
 	if (!rc && cli_font_load(&font, err)) rc = cli_fail("%s", err);
 	if (!rc && draw_and_write(out, runs, csvs.n, font, err)) rc = cli_fail("%s", err);
 	if (!rc)
-		printf("wrote %s (%dx%d): %d run%s\n", out, CLI_PLOT_W, CLI_PLOT_H(csvs.n), csvs.n,
-		       csvs.n == 1 ? "" : "s");
+		printf("wrote %s (%dx%d pixels, HxW): %d run%s\n", out, CLI_PLOT_H(csvs.n),
+		       CLI_PLOT_W, csvs.n, csvs.n == 1 ? "" : "s");
 done:
 	for (int i = 0; runs && i < csvs.n; i++) cli_run_free(&runs[i]);
 	free(runs);

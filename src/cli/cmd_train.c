@@ -18,7 +18,7 @@ static const char usage[] =
     "  --model NAME|SPEC   zoo model or spec line (default tutorial-cnn); zoo models bring\n"
     "                      their recipe (optimizer, rate, epochs), which flags override\n"
     "  --data DIR          MNIST-style IDX files, raw or .gz (default " CLI_DEFAULT_DATA "),\n"
-    "                      or one folder per class of PNG/PGM/PPM images (then\n"
+    "                      or one folder per class of PNG/JPEG/PGM/PPM images (then\n"
     "                      DIR/train/ and DIR/test/, if present, are the two sets)\n"
     "  --size HxW          resize those images to H x W (default: the first one's size)\n"
     "  --val X             hold out a fraction X of each class for testing when there is\n"
@@ -188,7 +188,8 @@ static int setup(const struct train_args *a, const struct cn_dataset *train,
 	const char *spec = cli_model_spec(a->model ? a->model : "tutorial-cnn");
 	char fitted[1024];
 	if (!spec) return 2;
-	if (cls->n) spec = cli_spec_for_classes(spec, cls->n, fitted, sizeof(fitted));
+	/* one output per class, whatever the labels say (EMNIST has 27 or 47 of them) */
+	if (cls->count) spec = cli_spec_for_classes(spec, cls->count, fitted, sizeof(fitted));
 	if (o.batch > cn_dataset_count(train))
 		return cli_usage_error("--batch %d is larger than the %d training images", o.batch,
 		                       cn_dataset_count(train));

@@ -60,6 +60,9 @@ int cli_data_load(const struct cli_data_opts *o, struct cn_dataset **train,
 		                folder ? "; or give a folder with one subfolder of images per class"
 		                       : "");
 	}
+	int32_t k = cn_dataset_classes(*test);
+	if (train && cn_dataset_classes(*train) > k) k = cn_dataset_classes(*train);
+	cls->count = cls->n ? cls->n : k;
 	if (train && o->limit && o->limit < cn_dataset_count(*train))
 		cn_dataset_truncate(*train, o->limit);
 	if (o->test_limit && o->test_limit < cn_dataset_count(*test))

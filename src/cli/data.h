@@ -1,6 +1,6 @@
 /*
  * Where the colnet tool's images come from: MNIST-style IDX files, or a folder of class
- * subfolders holding PNG/PGM/PPM images (imagefolder.c). Front-end code: public header only.
+ * subfolders holding PNG/JPEG/PGM/PPM images (imagefolder.c). Front-end code: public header only.
  */
 #ifndef CN_CLI_DATA_H
 #define CN_CLI_DATA_H
@@ -25,10 +25,15 @@ struct cli_data_opts {
 	int32_t limit, test_limit; /* 0: all */
 };
 
-/* Class names of an image folder (its sorted subfolder names); n = 0 for IDX data. */
+/*
+ * The classes of the data: an image folder's names (its sorted subfolder names; n = 0 for
+ * IDX data), and count, how many outputs the labels need: n for a folder, 1 + the largest
+ * label of either IDX split, read before any --limit (EMNIST letters: 27, labels 1..26).
+ */
 struct cli_classes {
 	int n;
 	char **names;
+	int count;
 };
 
 /*

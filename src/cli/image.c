@@ -1,13 +1,16 @@
 /*
- * Image files for the colnet tool: PNG (png.c), binary PGM and PPM parsed here with every
- * header field checked, and the conversions a model input needs: channel count and a bilinear
- * resize. Files are read whole (they are small) so a parser never waits on a stream.
+ * Image files for the colnet tool: PNG (png.c), JPEG (jpeg.c), binary PGM and PPM parsed here
+ * with every header field checked, and the conversions a model input needs: channel count and
+ * a resize (stb_image_resize: area averaging where it shrinks, bilinear where it grows).
+ * Files are read whole (they are small) so a parser never waits on a stream.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+
+#include <stb/stb_image_resize.h>
 
 #include "picture.h"
 
@@ -122,49 +125,50 @@ int cli_image_read(const char *path, struct cli_image *im, char *err)
 	int rc;
 	if (len >= 8 && memcmp(buf, png_magic, 8) == 0)
 		rc = cli_png_decode(buf, len, im, msg);
+	else if (len >= 3 && buf[0] == 0xff && buf[1] == 0xd8 && buf[2] == 0xff)
+		rc = cli_jpeg_decode(buf, len, im, msg);
 	else if (len >= 3 && buf[0] == 'P' && (buf[1] == '5' || buf[1] == '6'))
 		rc = pnm_decode(buf, len, im, msg);
 	else
-		rc =
-		    (snprintf(msg, sizeof(msg), "not a PNG, binary PGM (P5) or PPM (P6) image"), 1);
+		rc = (snprintf(msg, sizeof(msg),
+		               "not a PNG, JPEG, binary PGM (P5) or PPM (P6) image"),
+		      1);
 	if (rc) snprintf(err, CLI_MSG_LEN, "%.200s: %.300s", path, msg);
 	free(buf);
 	return rc;
 }
 
-/* Channel k of pixel (y, x) of src as c channels would show it. */
-static double sample(const struct cli_image *src, int32_t y, int32_t x, int32_t c, int32_t k)
+/* src with c channels, at its own size, into dst [H, W, c] */
+static void convert_channels(const struct cli_image *src, int32_t c, uint8_t *dst)
 {
-	const uint8_t *p = src->px + ((size_t)y * src->w + x) * src->c;
-	if (src->c == c) return p[k];
-	if (src->c == 1) return p[0];
-	return 0.299 * p[0] + 0.587 * p[1] + 0.114 * p[2];
+	size_t n = (size_t)src->h * src->w;
+	const uint8_t *p = src->px;
+	for (size_t i = 0; i < n; i++, p += src->c)
+		for (int32_t k = 0; k < c; k++) {
+			double v = src->c == c   ? p[k]
+			           : src->c == 1 ? p[0]
+			                         : 0.299 * p[0] + 0.587 * p[1] + 0.114 * p[2];
+			dst[i * c + k] = (uint8_t)(v + 0.5);
+		}
 }
 
-void cli_image_convert(const struct cli_image *src, int32_t h, int32_t w, int32_t c, uint8_t *dst)
+int cli_image_convert(const struct cli_image *src, int32_t h, int32_t w, int32_t c, uint8_t *dst)
 {
-	double sy = (double)src->h / h, sx = (double)src->w / w;
-	for (int32_t y = 0; y < h; y++) {
-		/* the source position of this pixel's centre, clamped to the outer pixel centres */
-		double fy = (y + 0.5) * sy - 0.5;
-		fy = fy < 0 ? 0 : fy > src->h - 1 ? src->h - 1 : fy;
-		int32_t y0 = (int32_t)fy, y1 = y0 + 1 < src->h ? y0 + 1 : y0;
-		double ay = fy - y0;
-		for (int32_t x = 0; x < w; x++) {
-			double fx = (x + 0.5) * sx - 0.5;
-			fx = fx < 0 ? 0 : fx > src->w - 1 ? src->w - 1 : fx;
-			int32_t x0 = (int32_t)fx, x1 = x0 + 1 < src->w ? x0 + 1 : x0;
-			double ax = fx - x0;
-			for (int32_t k = 0; k < c; k++) {
-				double top = sample(src, y0, x0, c, k) * (1 - ax) +
-				             sample(src, y0, x1, c, k) * ax;
-				double bot = sample(src, y1, x0, c, k) * (1 - ax) +
-				             sample(src, y1, x1, c, k) * ax;
-				double v = top * (1 - ay) + bot * ay + 0.5;
-				dst[((size_t)y * w + x) * c + k] = (uint8_t)(v > 255 ? 255 : v);
-			}
-		}
+	uint8_t *tmp = NULL;
+	const uint8_t *from = src->px;
+	if (src->c != c) {
+		if (!(tmp = malloc((size_t)src->h * src->w * c))) return 1;
+		convert_channels(src, c, tmp);
+		from = tmp;
 	}
+	/* BOX is stb's exact-coverage filter on the axis that shrinks; TRIANGLE is bilinear */
+	stbir_filter fy = h < src->h ? STBIR_FILTER_BOX : STBIR_FILTER_TRIANGLE;
+	stbir_filter fx = w < src->w ? STBIR_FILTER_BOX : STBIR_FILTER_TRIANGLE;
+	int ok = stbir_resize(from, src->w, src->h, 0, dst, w, h, 0, STBIR_TYPE_UINT8, c,
+	                      STBIR_ALPHA_CHANNEL_NONE, 0, STBIR_EDGE_CLAMP, STBIR_EDGE_CLAMP, fx,
+	                      fy, STBIR_COLORSPACE_LINEAR, NULL);
+	free(tmp);
+	return !ok;
 }
 
 int cli_image_input(const char *path, struct cn_shape s, float *x, char *err)
@@ -183,9 +187,10 @@ int cli_image_input(const char *path, struct cn_shape s, float *x, char *err)
 		snprintf(err, CLI_MSG_LEN, "%s: out of memory", path);
 		return 1;
 	}
-	cli_image_convert(&im, s.h, s.w, s.c, px);
-	for (size_t i = 0; i < n; i++) x[i] = (float)px[i] / 255.0f;
+	int rc = cli_image_convert(&im, s.h, s.w, s.c, px);
+	if (rc) snprintf(err, CLI_MSG_LEN, "%s: out of memory", path);
+	for (size_t i = 0; i < n && !rc; i++) x[i] = (float)px[i] / 255.0f;
 	free(px);
 	cli_image_free(&im);
-	return 0;
+	return rc;
 }

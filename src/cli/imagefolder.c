@@ -1,6 +1,6 @@
 /*
  * "Make your own data": a folder with one subfolder per class (the subfolder's name is the
- * class name) of PNG, PGM or PPM images, as PyTorch's ImageFolder reads it, split into train
+ * class name) of PNG, JPEG, PGM or PPM images, as PyTorch's ImageFolder reads it, split into train
  * and test either by train/ and test/ subfolders or by holding out a fraction of each class.
  * Decoding lives here in the tool, not in the library: libcolnet then needs no libpng, its
  * embedders link nothing new, and warnings about skipped files are printed where printing is
@@ -94,7 +94,10 @@ static int add(struct pile *p, const char *path, int cls, int set)
 		if (!s) return cli_fail("out of memory after %d images", p->n);
 		p->cap = cap;
 	}
-	cli_image_convert(&im, p->h, p->w, 3, p->px + (size_t)p->n * p->h * p->w * 3);
+	if (cli_image_convert(&im, p->h, p->w, 3, p->px + (size_t)p->n * p->h * p->w * 3)) {
+		cli_image_free(&im);
+		return cli_fail("out of memory after %d images", p->n);
+	}
 	p->color |= im.c == 3;
 	p->cls[p->n] = (uint8_t)cls;
 	p->set[p->n++] = (uint8_t)set;
@@ -232,7 +235,7 @@ int cli_folder_load(const char *dir, const struct cli_data_opts *o, struct cn_da
 	if (p.warnings > MAX_WARNINGS)
 		fprintf(stderr, "colnet: warning: %d more like these\n", p.warnings - MAX_WARNINGS);
 	if (!rc && p.n == 0)
-		rc = cli_fail("%s: no readable PNG, PGM or PPM images in its class folders "
+		rc = cli_fail("%s: no readable PNG, JPEG, PGM or PPM images in its class folders "
 		              "(%s/CLASS/IMAGE.png%s)",
 		              dir, dir, split ? " under train/" : "");
 	if (rc) goto done;

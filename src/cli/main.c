@@ -16,7 +16,8 @@ static const char usage[] = "usage: colnet COMMAND [options]   (colnet COMMAND -
                             "  info      version, BLAS, CPU, and a model's layers\n"
                             "  plot      loss and accuracy curves of training CSVs, as a PNG\n"
                             "  featuremaps  a layer's feature maps or learned filters, as a PNG\n"
-                            "  version   print the version\n";
+                            "  version   print the version (also --version)\n"
+                            "Options end at --: every argument after it is an input file.\n";
 
 int main(int argc, char **argv)
 {

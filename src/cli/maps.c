@@ -132,7 +132,12 @@ int cli_filters_draw(const float *w, struct cn_shape filter, int32_t count, cons
 	for (int32_t o = 0; o < count; o++) {
 		const float *k = w + (size_t)o * len;
 		double big = 0;
-		for (size_t i = 0; i < len; i++) big = fmax(big, fabs(k[i]));
+		/* a compare, not fmax: GCC 12.2 for aarch64 crashes vectorizing an fmax(fabs)
+		   reduction */
+		for (size_t i = 0; i < len; i++) {
+			double a = fabs(k[i]);
+			if (a > big) big = a;
+		}
 		if (big == 0) big = 1;
 		for (int ci = 0; ci < per; ci++) {
 			int t = o * per + ci, x = MARGIN + (t % cols) * (tw + GAP);

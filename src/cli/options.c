@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -134,6 +135,28 @@ int cli_init(const char *text, struct cn_train_opts *o)
 	                       text);
 }
 
+/*
+ * Create the new file tmp ("...XXXXXX", replaced as by mkstemp) with the usual 0666 minus
+ * the umask, where mkstemp's 0600 would stick to the PNGs and CSVs the tool writes.
+ */
+static int create_temp(char *tmp)
+{
+	size_t len = strlen(tmp);
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	uint64_t x = (uint64_t)ts.tv_nsec ^ (uint64_t)getpid() << 32 ^ (uint64_t)(uintptr_t)tmp;
+	for (int attempt = 0; attempt < 100; attempt++) {
+		for (size_t i = len - 6; i < len; i++) {
+			x = x * 6364136223846793005u + 1442695040888963407u;
+			tmp[i] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+			    [(x >> 33) % 62];
+		}
+		int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+		if (fd >= 0 || errno != EEXIST) return fd;
+	}
+	return -1;
+}
+
 int cli_write_atomic(const char *path, const char *data, size_t len, char *err, size_t err_len)
 {
 	size_t n = strlen(path);
@@ -141,7 +164,7 @@ int cli_write_atomic(const char *path, const char *data, size_t len, char *err, 
 	if (!tmp) return snprintf(err, err_len, "out of memory"), 1;
 	memcpy(tmp, path, n);
 	memcpy(tmp + n, ".tmp.XXXXXX", 12);
-	int fd = mkstemp(tmp);
+	int fd = create_temp(tmp);
 	if (fd < 0) {
 		snprintf(err, err_len, "%s: cannot create a temporary file: %s", path,
 		         strerror(errno));
@@ -175,7 +198,7 @@ int cli_check_writable(const char *flag, const char *path)
 	if (!tmp) return cli_fail("out of memory");
 	memcpy(tmp, path, n);
 	memcpy(tmp + n, ".tmp.XXXXXX", 12);
-	int fd = mkstemp(tmp);
+	int fd = create_temp(tmp);
 	int e = errno;
 	if (fd >= 0) {
 		close(fd);

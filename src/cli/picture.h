@@ -30,23 +30,31 @@ void cli_image_free(struct cli_image *im);
 #define CLI_IMAGE_MAX_SIDE 16384
 
 /*
- * Read a PNG, binary PGM (P5, 8 or 16 bit) or binary PPM (P6) file, chosen by its first
+ * Read a PNG, JPEG, binary PGM (P5, 8 or 16 bit) or binary PPM (P6) file, chosen by its first
  * bytes, into im (gray stays 1 channel, colour becomes 3). Non-zero with a message in err.
  */
 int cli_image_read(const char *path, struct cli_image *im, char *err);
 
 /*
- * src resized bilinearly (pixel centres aligned, as PIL and OpenCV do) to h x w with c
- * channels into dst [h, w, c]: gray to RGB repeats the value, RGB to gray takes the luma
- * (0.299 R + 0.587 G + 0.114 B). c is 1 or 3.
+ * src converted to c channels and resized to h x w into dst [h, w, c]: gray to RGB repeats
+ * the value, RGB to gray takes the luma (0.299 R + 0.587 G + 0.114 B). Along an axis that
+ * shrinks, each output pixel is the average of the source area it covers (a box filter,
+ * fractional pixels weighted by their share), so a 1000-pixel photo does not alias into 28;
+ * along one that grows, bilinear (pixel centres aligned, as PIL and OpenCV do). c is 1 or 3.
+ * Non-zero if out of memory.
  */
-void cli_image_convert(const struct cli_image *src, int32_t h, int32_t w, int32_t c, uint8_t *dst);
+int cli_image_convert(const struct cli_image *src, int32_t h, int32_t w, int32_t c, uint8_t *dst);
 
 /*
  * A model input from an image file: read, convert to shape s and scale to [0, 1] as the
  * datasets do (byte / 255), into x [H, W, C]. Non-zero with a message in err.
  */
 int cli_image_input(const char *path, struct cn_shape s, float *x, char *err);
+
+/* ---- jpeg.c ---- */
+
+/* Decode JPEG bytes into im (1 channel if the file is gray, else 3). */
+int cli_jpeg_decode(const uint8_t *buf, size_t len, struct cli_image *im, char *err);
 
 /* ---- png.c ---- */
 

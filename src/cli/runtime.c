@@ -26,11 +26,17 @@
 
 #include "cli.h"
 
+/* __builtin_cpu_supports exists for x86 only (clang has no __builtin_cpu_init on aarch64):
+   elsewhere there is no AVX-512, and the core-type rule below never fires */
 bool cli_cpu_has_avx512(void)
 {
+#if defined(__x86_64__) || defined(__i386__)
 	__builtin_cpu_init();
 	return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
 	       __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq");
+#else
+	return false;
+#endif
 }
 
 bool cli_core_is_avx512(const char *core)
