@@ -196,8 +196,8 @@ static enum cn_status local_step(struct cn_trainer *t, const struct cn_dataset *
 		cn_trainer_augment(t, t->epochs_done, s->lo, s->ln);
 		s->st = cn_net_forward(net, cn_net_input(net), s->ln, NULL);
 		if (!s->st)
-			s->st = cn_net_loss_xent_smooth(net, t->labels, t->opts.label_smoothing, &loss,
-			                                &probs);
+			s->st = cn_net_loss_xent_smooth(net, t->labels, t->opts.label_smoothing,
+			                                &loss, &probs);
 		if (!s->st) s->st = cn_net_backward(net);
 	}
 	if (s->st && s->st != CN_ERR_NUMERIC)
