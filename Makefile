@@ -77,7 +77,8 @@ LIB_SRC = \
 CLI_SRC = src/cli/main.c src/cli/runtime.c $(CLI_GROUP_SRC) src/cli/args.c src/cli/options.c src/cli/report.c src/cli/stop.c \
 	src/cli/cmd_train.c src/cli/recipe.c src/cli/cmd_eval.c src/cli/cmd_predict.c src/cli/cmd_info.c \
 	src/cli/data.c src/cli/imagefolder.c src/cli/image.c src/cli/jpeg.c src/cli/png.c src/cli/draw.c \
-	src/cli/plot.c src/cli/maps.c src/cli/cmd_plot.c src/cli/cmd_featuremaps.c
+	src/cli/plot.c src/cli/maps.c src/cli/cmd_plot.c src/cli/cmd_featuremaps.c \
+	src/cli/model.c src/cli/cmd_export.c
 
 TESTS = test_gemm test_arena test_im2col test_conv2d test_linear test_pool test_act test_rbf \
 	test_loss test_spec test_net test_noalloc test_train_tiny test_optim test_sched \
@@ -102,11 +103,18 @@ LIBSO    = $(BUILD)/libcolnet.so.$(VERSION)
 SONAME   = libcolnet.so.$(SOVERSION)
 MANPAGE  = $(BUILD)/colnet.1
 
+# ONNX import and export (see below)
+ONNX_SRC  = src/onnx/build.c src/onnx/export.c src/onnx/rbf.c src/onnx/file.c src/onnx/import.c \
+	src/onnx/tensor.c src/onnx/import_ops.c src/onnx/import_dense.c src/onnx/import_rbf.c
+ONNX_OBJ  = $(ONNX_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/onnx.pb-c.o
+ONNX_LIBS = $(PROTOBUF_C_LIBS)
+LIBONNX   = $(BUILD)/libcolnet-onnx.a
+
 .SECONDARY:
 .PHONY: all lib test test-run check check-symbols check-layers check-format format deps options \
 	clean install uninstall data train examples shared man
 
-all: lib shared $(COLNET) man
+all: lib shared $(LIBONNX) $(COLNET) man
 
 lib: $(LIBA)
 
@@ -125,8 +133,34 @@ man: $(MANPAGE)
 $(MANPAGE): $(COLNET) scripts/make-man.sh
 	scripts/make-man.sh $(COLNET) $(VERSION) > $@.tmp && mv $@.tmp $@
 
-$(COLNET): $(CLI_OBJ) $(LIBA)
-	$(CC) $(ALL_LDFLAGS) -o $@ $(CLI_OBJ) $(LIBA) $(PICTURE_LIBS) $(LIBS)
+$(COLNET): $(CLI_OBJ) $(LIBONNX) $(LIBA)
+	$(CC) $(ALL_LDFLAGS) -o $@ $(CLI_OBJ) $(LIBONNX) $(LIBA) $(PICTURE_LIBS) $(ONNX_LIBS) $(LIBS)
+
+# ---- ONNX: libcolnet-onnx.a beside libcolnet.a (include/colnet_onnx.h), so libcolnet.a's own
+# dependencies stay as they are. protoc-c writes the reader and writer into $(BUILD)/gen from
+# Debian's onnx.proto; the archive is one relocatable object whose only global symbols are
+# cn_onnx_*, so protobuf-c's generated onnx__* names cannot clash with an embedder's.
+
+$(BUILD)/gen/onnx.pb-c.c $(BUILD)/gen/onnx.pb-c.h &: $(ONNX_PROTO) Makefile config.mk | depcheck
+	@mkdir -p $(BUILD)/gen
+	$(PROTOC_C) -I$(dir $(ONNX_PROTO)) --c_out=$(BUILD)/gen $(ONNX_PROTO)
+
+$(BUILD)/gen/onnx.pb-c.o: $(BUILD)/gen/onnx.pb-c.c
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(PROTOBUF_C_CFLAGS) -c -o $@ $<
+
+$(ONNX_SRC:%.c=$(BUILD)/%.o): ALL_CFLAGS += -I$(BUILD)/gen $(PROTOBUF_C_CFLAGS)
+$(ONNX_SRC:%.c=$(BUILD)/%.o) $(BUILD)/tests/test_onnx.o $(BUILD)/tests/fuzz/fuzz_onnx.o: \
+	| $(BUILD)/gen/onnx.pb-c.h
+
+$(LIBONNX): $(ONNX_OBJ)
+	rm -f $@ $(BUILD)/onnx.o
+	$(LD) -r -o $(BUILD)/onnx.o $(ONNX_OBJ)
+	$(OBJCOPY) --wildcard --keep-global-symbol='cn_onnx_*' $(BUILD)/onnx.o
+	$(AR) rcs $@ $(BUILD)/onnx.o
+
+# tests/onnx.sh's helper: a model's outputs on MNIST test images, as raw floats
+$(BUILD)/tests/onnx_outputs: $(BUILD)/tests/onnx_outputs.o $(LIBONNX) $(LIBA)
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIBONNX) $(LIBA) $(ONNX_LIBS) $(LIBS)
 
 # The tool's pictures: libpng and stb_truetype (the library links neither), the font path.
 PICTURE_LIBS = $(PNG_LIBS) $(STB_LIBS)
@@ -204,8 +238,9 @@ unit-tests: $(TEST_BIN)
 
 check: check-symbols check-layers check-format
 
-check-symbols: $(LIBA) $(LIBSO)
+check-symbols: $(LIBA) $(LIBSO) $(LIBONNX)
 	@scripts/check-symbols.sh $(LIBA) $(LIBSO) include/colnet.h
+	@scripts/check-symbols.sh $(LIBONNX)
 
 check-layers: $(LIB_OBJ)
 	@scripts/check-layers.sh $(LIB_OBJ)
@@ -371,4 +406,4 @@ endif
 clean:
 	rm -rf build build-san build-naive build-san-naive build-fuzz build-valgrind build-mpi
 
--include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_BIN:=.d) $(BUILD)/tests/util.d
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(ONNX_SRC:%.c=$(BUILD)/%.d) $(TEST_BIN:=.d) $(BUILD)/tests/util.d

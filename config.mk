@@ -14,6 +14,8 @@ PCPREFIX  = $(LIBPREFIX)/pkgconfig
 CC     = cc
 AR     = ar
 RANLIB = ranlib
+LD      = ld
+OBJCOPY = objcopy
 
 # flags. -O3 because GCC 12 vectorizes the pooling, activation and optimizer loops only there
 # (-O2's cost model is "very cheap"); -fno-math-errno because nothing reads errno after math.
@@ -61,9 +63,22 @@ FUZZ_CC         = clang-14
 FUZZ_SECONDS    = 60
 HARDEN_PACKAGES = clang-14 libclang-rt-14-dev valgrind
 
+# ONNX import and export live in their own archive, libcolnet-onnx.a, beside libcolnet.a (an
+# embedder who never reads ONNX links no protobuf-c). protoc-c generates its reader and writer
+# at build time, into the build directory, from Debian's onnx.proto (libonnx-dev).
+ONNX_PROTO         = /usr/include/onnx/onnx.proto
+PROTOC_C           = protoc-c
+PROTOBUF_C_CFLAGS != pkg-config --cflags libprotobuf-c 2>/dev/null || echo
+PROTOBUF_C_LIBS   != pkg-config --libs libprotobuf-c 2>/dev/null || echo -lprotobuf-c
+ONNX_PACKAGES      = libonnx-dev protobuf-c-compiler libprotobuf-c-dev
+# what the ONNX tests check against: onnx.checker, PyTorch 1.13's exporter, and ONNX Runtime
+# (npm onnxruntime-node, test-only, installed into tests/onnx/node_modules by tests/onnx.sh)
+ONNX_TEST_PACKAGES = python3-onnx python3-torch python3-numpy
+
 # Debian packages `make deps` installs
 DEB_PACKAGES = build-essential pkg-config libopenblas-openmp-dev libcmocka-dev zlib1g-dev \
-	clang-format curl ca-certificates libpng-dev libstb-dev fonts-dejavu-core
+	clang-format curl ca-certificates libpng-dev libstb-dev fonts-dejavu-core \
+	$(ONNX_PACKAGES) $(ONNX_TEST_PACKAGES)
 
 # MPI (make MPI=1, into build-mpi/): the colnet tool trains one model in many processes under
 # mpirun; the library never needs MPI. `make deps MPI=1` adds the packages.

@@ -54,6 +54,17 @@ int cli_parse(int argc, char **argv, const struct cli_arg *args, int n_args, str
 /* A zoo name or a literal spec; NULL and a message if it is neither usable. */
 const char *cli_model_spec(const char *model);
 
+/* ---- model.c: --model as a checkpoint, an ONNX file (named *.onnx), a zoo name or a spec ---- */
+
+bool cli_is_onnx(const char *path);
+/* A saved model: cn_onnx_load for *.onnx, else cn_net_load. */
+enum cn_status cli_net_load(struct cn_net **net, const char *path, char err[CN_ERR_LEN]);
+/* A file as cli_net_load, else a zoo name or spec built for input in from seed; 0, or an exit
+   code after a message. */
+int cli_model_open(const char *model, struct cn_shape in, uint64_t seed, struct cn_net **net);
+/* "HxWxC" (each 1..65536) for --shape; false if it is not that. */
+bool cli_shape(const char *s, struct cn_shape *in);
+
 /* Option words into the library's enums and structs; non-zero (after a message) if unknown. */
 int cli_optim_kind(const char *name, enum cn_optim_kind *kind);
 int cli_schedule(const char *text, struct cn_train_opts *o);
@@ -173,5 +184,6 @@ int cmd_predict(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_plot(int argc, char **argv);
 int cmd_featuremaps(int argc, char **argv);
+int cmd_export(int argc, char **argv);
 
 #endif

@@ -10,7 +10,7 @@
 
 static const char eval_usage[] =
     "usage: colnet eval --model FILE [options]\n"
-    "  --model FILE   a checkpoint written by colnet train --save\n"
+    "  --model FILE   a checkpoint written by colnet train --save, or an ONNX file (*.onnx)\n"
     "  --data DIR     MNIST-style IDX files (default " CLI_DEFAULT_DATA "); the test split\n"
     "                 or class folders of images (as for train: test/ or --val)\n"
     "  --val X        the held-out fraction of class folders without test/ (default 0.1)\n"
@@ -22,7 +22,7 @@ int cli_load_model(const char *path, int32_t batch, struct cn_net **net)
 {
 	char err[CN_ERR_LEN];
 	if (!path) return cli_usage_error("--model FILE is required");
-	if (cn_net_load(net, path, err)) return cli_fail("%s", err);
+	if (cli_net_load(net, path, err)) return cli_fail("%s", err);
 	if (cn_net_plan(*net, batch, CN_PLAN_INFER)) return cli_fail("%s", cn_net_error(*net));
 	return 0;
 }

@@ -15,7 +15,7 @@ static const char usage[] =
     "usage: colnet featuremaps --model FILE [--index K | IMAGE] -o MAPS.png [options]\n"
     "  the input image beside a layer's feature maps, one tile per channel, each stretched\n"
     "  to its own range (black: its minimum, white: its maximum)\n"
-    "  --model FILE    a checkpoint written by colnet train --save\n"
+    "  --model FILE    a checkpoint written by colnet train --save, or an ONNX file (*.onnx)\n"
     "  --index K       test image K of --data (default 0)\n"
     "  IMAGE           or a PNG, JPEG, PGM or PPM file, converted to the model's input\n"
     "  --data DIR      MNIST IDX files or class folders of images (default " CLI_DEFAULT_DATA ")\n"
@@ -176,7 +176,7 @@ int cmd_featuremaps(int argc, char **argv)
 		rc = cli_usage_error("featuremaps: give one image: --index K or one file");
 		goto done;
 	}
-	if (cn_net_load(&net, a.model, err) || cn_net_plan(net, 1, CN_PLAN_INFER)) {
+	if (cli_net_load(&net, a.model, err) || cn_net_plan(net, 1, CN_PLAN_INFER)) {
 		rc = cli_fail("%s", net ? cn_net_error(net) : err);
 		goto done;
 	}

@@ -56,16 +56,9 @@ static void print_chunks(const struct cn_net *net, int32_t batch)
 
 static int print_model(const char *model, struct cn_shape in, int32_t batch, int32_t chunk)
 {
-	char err[CN_ERR_LEN];
 	struct cn_net *net = NULL;
-	struct stat st;
-	if (stat(model, &st) == 0 && S_ISREG(st.st_mode)) {
-		if (cn_net_load(&net, model, err)) return cli_fail("%s", err);
-	} else {
-		const char *spec = cli_model_spec(model);
-		if (!spec) return 2;
-		if (cn_net_create(&net, spec, in, 1, err)) return cli_fail("model: %s", err);
-	}
+	int rc = cli_model_open(model, in, 1, &net);
+	if (rc) return rc;
 	in = cn_net_input_shape(net);
 	cn_set_blas_threads(cli_cores()); /* plan as train and eval do: they set it too */
 	printf("\nmodel:   %s\ninput:   %dx%dx%d (HxWxC)\n", cn_net_spec(net), in.h, in.w, in.c);
@@ -91,7 +84,6 @@ static int print_model(const char *model, struct cn_shape in, int32_t batch, int
 	       cn_net_param_count(net) * 4 / 1e6);
 	printf("forward: %.2f MFLOP per image; training (forward + backward) ~%.2f MFLOP\n",
 	       total / 1e6, 3 * total / 1e6);
-	int rc = 0;
 	if (cn_net_pin_chunks(net, chunk) || cn_net_plan(net, batch, CN_PLAN_TRAIN)) {
 		rc = cli_fail("plan: %s", cn_net_error(net));
 	} else {
@@ -118,22 +110,6 @@ static int print_model(const char *model, struct cn_shape in, int32_t batch, int
 	return rc;
 }
 
-/* "HxWxC", each a decimal in 1..65536 (sscanf's %d would wrap a huge one silently) */
-static bool parse_shape(const char *s, struct cn_shape *in)
-{
-	int32_t *v[3] = {&in->h, &in->w, &in->c};
-	for (int i = 0; i < 3; i++) {
-		char *end;
-		if (!isdigit((unsigned char)*s)) return false;
-		errno = 0;
-		long x = strtol(s, &end, 10);
-		if (errno || x < 1 || x > 65536 || *end != (i < 2 ? 'x' : '\0')) return false;
-		*v[i] = (int32_t)x;
-		s = end + 1;
-	}
-	return true;
-}
-
 int cmd_info(int argc, char **argv)
 {
 	const char *model = NULL, *shape = "28x28x1";
@@ -147,7 +123,7 @@ int cmd_info(int argc, char **argv)
 	int rc = cli_parse(argc, argv, args, (int)(sizeof(args) / sizeof(args[0])), NULL, usage);
 	if (rc) return rc < 0 ? 0 : rc;
 	struct cn_shape in;
-	if (!parse_shape(shape, &in))
+	if (!cli_shape(shape, &in))
 		return cli_usage_error("--shape wants HxWxC (height, width, channels) such as "
 		                       "28x28x1, each in 1..65536, not '%s'",
 		                       shape);

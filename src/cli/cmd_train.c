@@ -16,7 +16,8 @@
 static const char usage[] =
     "usage: colnet train [options]\n"
     "  --model NAME|SPEC   zoo model or spec line (default tutorial-cnn); zoo models bring\n"
-    "                      their recipe (optimizer, rate, epochs), which flags override\n"
+    "                      their recipe (optimizer, rate, epochs), which flags override;\n"
+    "                      or FILE.onnx: fine-tune that model from its weights\n"
     "  --data DIR          MNIST-style IDX files, raw or .gz (default " CLI_DEFAULT_DATA "),\n"
     "                      or one folder per class of PNG/JPEG/PGM/PPM images (then\n"
     "                      DIR/train/ and DIR/test/, if present, are the two sets)\n"
@@ -170,6 +171,25 @@ static int load_data(const struct train_args *a, struct cn_dataset **train,
 	return cli_data_load(&o, train, test, cls);
 }
 
+/* A network read from an ONNX file keeps its weights: no cn_net_init, the options' init aside. */
+static int start_from_file(const struct train_args *a, const struct cn_train_opts *o,
+                           const struct cn_dataset *train, const struct cli_classes *cls,
+                           struct cn_trainer **t, struct cn_net **net)
+{
+	char err[CN_ERR_LEN];
+	if (cli_net_load(net, a->model, err)) return cli_fail("%s", err);
+	struct cn_shape want = cn_net_input_shape(*net), have = cn_dataset_shape(train);
+	if (want.c != have.c || want.h != have.h || want.w != have.w)
+		return cli_fail("%s takes %dx%dx%d images (CxHxW), the data has %dx%dx%d", a->model,
+		                want.c, want.h, want.w, have.c, have.h, have.w);
+	if (o->batch > cn_dataset_count(train))
+		return cli_usage_error("--batch %d is larger than the %d training images", o->batch,
+		                       cn_dataset_count(train));
+	if (cli_classes_apply(*net, cls, false)) return 1;
+	if (cn_trainer_create(t, *net, o, err)) return cli_fail("%s", err);
+	return 0;
+}
+
 static int setup(const struct train_args *a, const struct cn_dataset *train,
                  const struct cli_classes *cls, struct cn_trainer **t, struct cn_net **net)
 {
@@ -185,6 +205,8 @@ static int setup(const struct train_args *a, const struct cn_dataset *train,
 	struct cn_train_opts o;
 	int rc = make_opts(a, &o);
 	if (rc) return rc;
+	if (a->model && cli_is_onnx(a->model)) /* fine-tune the file's weights */
+		return start_from_file(a, &o, train, cls, t, net);
 	const char *spec = cli_model_spec(a->model ? a->model : "tutorial-cnn");
 	char fitted[1024];
 	if (!spec) return 2;

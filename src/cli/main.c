@@ -16,6 +16,7 @@ static const char usage[] = "usage: colnet COMMAND [options]   (colnet COMMAND -
                             "  info      version, BLAS, CPU, and a model's layers\n"
                             "  plot      loss and accuracy curves of training CSVs, as a PNG\n"
                             "  featuremaps  a layer's feature maps or learned filters, as a PNG\n"
+                            "  export    a model as an ONNX file (any command's --model reads one)\n"
                             "  version   print the version (also --version)\n"
                             "Options end at --: every argument after it is an input file.\n";
 
@@ -40,7 +41,8 @@ int main(int argc, char **argv)
 		const char *name;
 		int (*run)(int argc, char **argv);
 	} cmds[] = {{"train", cmd_train}, {"eval", cmd_eval}, {"predict", cmd_predict},
-	            {"info", cmd_info},   {"plot", cmd_plot}, {"featuremaps", cmd_featuremaps}};
+	            {"info", cmd_info},   {"plot", cmd_plot}, {"featuremaps", cmd_featuremaps},
+	            {"export", cmd_export}};
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
 		if (strcmp(cmd, cmds[i].name) == 0) {
 			/* train joins an MPI job (make MPI=1; mpi.c); alone, these do nothing */
