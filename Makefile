@@ -158,6 +158,11 @@ $(LIBONNX): $(ONNX_OBJ)
 	$(OBJCOPY) --wildcard --keep-global-symbol='cn_onnx_*' $(BUILD)/onnx.o
 	$(AR) rcs $@ $(BUILD)/onnx.o
 
+TESTS += test_onnx
+$(BUILD)/tests/test_onnx: $(BUILD)/tests/test_onnx.o $(BUILD)/tests/util.o $(LIBONNX) $(LIBA)
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(BUILD)/tests/util.o $(LIBONNX) $(LIBA) $(TEST_LIBS) \
+		$(ONNX_LIBS) $(LIBS)
+
 # tests/onnx.sh's helper: a model's outputs on MNIST test images, as raw floats
 $(BUILD)/tests/onnx_outputs: $(BUILD)/tests/onnx_outputs.o $(LIBONNX) $(LIBA)
 	$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIBONNX) $(LIBA) $(ONNX_LIBS) $(LIBS)
@@ -220,7 +225,7 @@ $(BUILD)/tests/pngtool: $(BUILD)/tests/pngtool.o
 # The end-to-end scripts train on MNIST; a NAIVE_GEMM build may skip them with
 # TEST_SCRIPTS= (the unit tests are what its instrumented GEMM is for).
 TEST_SCRIPTS ?= tests/cli.sh tests/recipe.sh tests/cli_pictures.sh tests/cli_inputs.sh tests/faults.sh \
-	tests/mlp.sh tests/studies.sh tests/check_layers.sh
+	tests/mlp.sh tests/studies.sh tests/check_layers.sh tests/onnx.sh
 
 # Like `make train`, `make test` first installs the Debian packages it is missing (cmocka for
 # the unit tests, ...) as root, or names the command to run; then builds and runs everything.
@@ -228,9 +233,10 @@ test:
 	@scripts/ensure-deps.sh $(DEB_PACKAGES)
 	@$(MAKE) --no-print-directory test-run
 
-test-run: check $(TEST_BIN) $(COLNET) $(BUILD)/tests/pngtool examples data
+test-run: check $(TEST_BIN) $(COLNET) $(BUILD)/tests/pngtool $(BUILD)/tests/onnx_outputs examples data
 	@COLNET=$(COLNET) DATA=$(DATA_DIR) PNGTOOL=$(BUILD)/tests/pngtool MLP=$(BUILD)/examples/mlp \
-		LIB_OBJ="$(LIB_OBJ)" CC="$(CC)" scripts/run-tests.sh $(TEST_BIN) $(TEST_SCRIPTS) $(EXAMPLES:%=$(BUILD)/examples/%)
+		ONNX_OUTPUTS=$(BUILD)/tests/onnx_outputs LIB_OBJ="$(LIB_OBJ)" CC="$(CC)" \
+		scripts/run-tests.sh $(TEST_BIN) $(TEST_SCRIPTS) $(EXAMPLES:%=$(BUILD)/examples/%)
 
 # The unit test programs alone (scripts/aarch64.sh cross-builds them and runs them under qemu).
 unit-tests: $(TEST_BIN)
@@ -340,15 +346,19 @@ bench-tta: $(COLNET) data
 # each for FUZZ_SECONDS (new inputs go to build-fuzz/corpus/; the committed seeds stay as they
 # are), `make fuzz-regress` replays tests/fuzz/corpus/ once, `make fuzz-corpus` rewrites the
 # seeds. `make valgrind` trains briefly under memcheck (naive GEMM, -O1): zero errors or leaks.
-FUZZERS  = fuzz_idx fuzz_checkpoint fuzz_spec
+FUZZERS  = fuzz_idx fuzz_checkpoint fuzz_spec fuzz_onnx
 FUZZ_SAN = -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all \
 	-fno-omit-frame-pointer
 
 $(BUILD)/tests/fuzz/fuzz_%: $(BUILD)/tests/fuzz/fuzz_%.o $(LIBA)
 	$(CC) $(ALL_LDFLAGS) -fsanitize=fuzzer -o $@ $< $(LIBA) $(LIBS)
 
+# the ONNX importer's harness links the ONNX archive and protobuf-c too
+$(BUILD)/tests/fuzz/fuzz_onnx: $(BUILD)/tests/fuzz/fuzz_onnx.o $(LIBONNX) $(LIBA)
+	$(CC) $(ALL_LDFLAGS) -fsanitize=fuzzer -o $@ $< $(LIBONNX) $(LIBA) $(ONNX_LIBS) $(LIBS)
+
 fuzz-build:
-	@scripts/ensure-deps.sh $(HARDEN_PACKAGES)
+	@scripts/ensure-deps.sh $(HARDEN_PACKAGES) $(ONNX_PACKAGES)
 	@$(MAKE) --no-print-directory BUILD=build-fuzz CC=$(FUZZ_CC) NAIVE_GEMM=1 OMPFLAGS= \
 		SANFLAGS="$(FUZZ_SAN)" $(FUZZERS:%=build-fuzz/tests/fuzz/%)
 

@@ -224,10 +224,16 @@ static enum cn_status reshape(struct imp *m, const Onnx__NodeProto *n, bool flat
 		                              "must be a constant)");
 		if (!cn_onnx_ints(m, n, t, v, &len)) return CN_ERR_FORMAT;
 		if (cn_onnx_attr_i(n, "allowzero", 0)) REFUSE("allowzero is not supported");
+		/* [N, F] -> [N, F, 1, 1]: what colnet's conv after a linear layer sees anyway */
+		if (len == 4 && m->flat && m->s.h == 1 && m->s.w == 1 && (v[0] == 0 || v[0] == -1) &&
+		    v[1] == f && v[2] == 1 && v[3] == 1) {
+			m->flat = m->chw = false;
+			return CN_OK;
+		}
 		if (len != 2 || (v[0] != 0 && v[0] != -1) || (v[1] != f && v[1] != -1) ||
 		    (v[0] == -1 && v[1] == -1))
 			REFUSE("reshapes to something other than [N, %lld] (only flattening is "
-			       "supported; the batch must stay free)", (long long)f);
+			       "supported, and the batch must stay free)", (long long)f);
 	}
 	if (m->flat) return CN_OK;
 	flatten_to(m);
