@@ -279,7 +279,9 @@ options:
 # header, colnet.pc and the man page; `make uninstall` removes exactly these.
 INSTALLED = $(BINPREFIX)/colnet $(LIBPREFIX)/libcolnet.a $(LIBPREFIX)/libcolnet.so.$(VERSION) \
 	$(LIBPREFIX)/$(SONAME) $(LIBPREFIX)/libcolnet.so $(INCPREFIX)/colnet.h \
-	$(MANPREFIX)/man1/colnet.1 $(if $(PCPREFIX),$(PCPREFIX)/colnet.pc)
+	$(MANPREFIX)/man1/colnet.1 $(if $(PCPREFIX),$(PCPREFIX)/colnet.pc) \
+	$(LIBPREFIX)/libcolnet-onnx.a $(INCPREFIX)/colnet_onnx.h \
+	$(if $(PCPREFIX),$(PCPREFIX)/colnet-onnx.pc)
 
 install: all
 	mkdir -p $(DESTDIR)$(BINPREFIX) $(DESTDIR)$(LIBPREFIX) $(DESTDIR)$(INCPREFIX) \
@@ -290,11 +292,15 @@ install: all
 	ln -sf libcolnet.so.$(VERSION) $(DESTDIR)$(LIBPREFIX)/$(SONAME)
 	ln -sf $(SONAME) $(DESTDIR)$(LIBPREFIX)/libcolnet.so
 	install -m 644 include/colnet.h $(DESTDIR)$(INCPREFIX)/colnet.h
+	install -m 644 $(LIBONNX) $(DESTDIR)$(LIBPREFIX)/libcolnet-onnx.a
+	install -m 644 include/colnet_onnx.h $(DESTDIR)$(INCPREFIX)/colnet_onnx.h
 	install -m 644 $(MANPAGE) $(DESTDIR)$(MANPREFIX)/man1/colnet.1
 	if [ -n "$(PCPREFIX)" ]; then \
 		mkdir -p $(DESTDIR)$(PCPREFIX); \
 		scripts/make-pc.sh "$(PREFIX)" "$(INCPREFIX)" "$(LIBPREFIX)" "$(VERSION)" \
 			"$(LIBS)" > $(DESTDIR)$(PCPREFIX)/colnet.pc; \
+		scripts/make-pc.sh "$(PREFIX)" "$(INCPREFIX)" "$(LIBPREFIX)" "$(VERSION)" \
+			"$(ONNX_LIBS)" onnx > $(DESTDIR)$(PCPREFIX)/colnet-onnx.pc; \
 	fi
 
 uninstall:

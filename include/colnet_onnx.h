@@ -36,7 +36,7 @@ enum cn_status cn_onnx_encode(const struct cn_net *net, void **buf, size_t *len,
 
 /*
  * Build a network from an ONNX file: a sequential CNN as PyTorch 1.13 or cn_onnx_save write
- * it (opsets 7 to 17 of the default domain). The graph becomes a colnet spec and parameter
+ * it (opsets 11 to 17 of the default domain). The graph becomes a colnet spec and parameter
  * block (cn_net_spec tells the spec); the network is then like any other: plan it, forward
  * it, train it from these weights, save it as a checkpoint. A trailing Softmax or LogSoftmax
  * is dropped, as colnet's outputs are logits (its loss and predictions apply the softmax).
@@ -47,8 +47,8 @@ enum cn_status cn_onnx_encode(const struct cn_net *net, void **buf, size_t *len,
 enum cn_status cn_onnx_load(struct cn_net **net, const char *path, char err[CN_ERR_LEN]);
 
 /* As cn_onnx_load, from len bytes in memory; name starts the messages (NULL: "onnx"). */
-enum cn_status cn_onnx_load_mem(struct cn_net **net, const void *data, size_t len,
-                                const char *name, char err[CN_ERR_LEN]);
+enum cn_status cn_onnx_load_mem(struct cn_net **net, const void *data, size_t len, const char *name,
+                                char err[CN_ERR_LEN]);
 
 #ifdef __cplusplus
 }

@@ -34,7 +34,8 @@ int main(int argc, char **argv)
 	struct cn_shape s = cn_net_input_shape(net);
 	if (n < 1 || n > cn_dataset_count(ds)) n = cn_dataset_count(ds);
 	float *x = malloc((size_t)n * s.c * s.h * s.w * sizeof(float));
-	int32_t *idx = malloc((size_t)n * sizeof(int32_t)), *labels = malloc((size_t)n * sizeof(int32_t));
+	int32_t *idx = malloc((size_t)n * sizeof(int32_t)),
+	        *labels = malloc((size_t)n * sizeof(int32_t));
 	const float *y;
 	FILE *f = fopen(argv[4], "wb");
 	int rc = 1;

@@ -39,8 +39,8 @@ static struct cn_net *make_net(const char *spec, struct cn_shape in, uint64_t se
 		cn_net_layer_output(net, i, NULL, &sh, NULL);
 		int32_t c = sh.c;
 		for (int32_t j = 0; j < c; j++) {
-			s[at + j] = tu_uniform(&r, -0.5f, 0.5f);        /* mean */
-			s[at + c + j] = tu_uniform(&r, 0.25f, 2.0f);    /* variance */
+			s[at + j] = tu_uniform(&r, -0.5f, 0.5f);     /* mean */
+			s[at + c + j] = tu_uniform(&r, 0.25f, 2.0f); /* variance */
 		}
 		at += 2 * c;
 	}
@@ -69,7 +69,8 @@ static void round_trip(const char *spec, struct cn_shape in)
 	void *buf;
 	size_t len;
 	if (cn_onnx_encode(a, &buf, &len, err)) fail_msg("%s: export: %s", spec, err);
-	if (cn_onnx_load_mem(&b, buf, len, "round trip", err)) fail_msg("%s: import: %s", spec, err);
+	if (cn_onnx_load_mem(&b, buf, len, "round trip", err))
+		fail_msg("%s: import: %s", spec, err);
 	free(buf);
 	assert_int_equal(cn_net_param_count(a), cn_net_param_count(b));
 	assert_int_equal(cn_net_state_count(a), cn_net_state_count(b));
@@ -93,7 +94,8 @@ static void round_trip(const char *spec, struct cn_shape in)
 static void test_zoo_round_trip(void **state)
 {
 	(void)state;
-	for (int i = 0; cn_zoo_name(i); i++) round_trip(cn_zoo_spec(cn_zoo_name(i)), (struct cn_shape){1, 28, 28});
+	for (int i = 0; cn_zoo_name(i); i++)
+		round_trip(cn_zoo_spec(cn_zoo_name(i)), (struct cn_shape){1, 28, 28});
 }
 
 static const struct {
@@ -101,14 +103,24 @@ static const struct {
 	struct cn_shape in;
 } paths[] = {
     {"flatten before linear, 3 channels", "conv 5 k3 relu | maxpool 2 | linear 7", {3, 9, 8}},
-    {"explicit flatten, then batchnorm", "conv 4 k3 | flatten | batchnorm tanh | linear 3", {2, 6, 6}},
-    {"ends in a conv (transposed output)", "conv 3 k2x3 s2x1 p1x2 leaky=0.2 | conv 2 k1", {2, 7, 5}},
+    {"explicit flatten, then batchnorm",
+     "conv 4 k3 | flatten | batchnorm tanh | linear 3",
+     {2, 6, 6}},
+    {"ends in a conv (transposed output)",
+     "conv 3 k2x3 s2x1 p1x2 leaky=0.2 | conv 2 k1",
+     {2, 7, 5}},
     {"conv after linear", "linear 12 relu | conv 3 k1 sigmoid | linear 2", {1, 4, 4}},
-    {"pool padding, non-square", "conv 4 k3 p1 | maxpool 3x2 s2x1 p1 | avgpool 2 p1 | linear 3", {1, 9, 7}},
+    {"pool padding, non-square",
+     "conv 4 k3 p1 | maxpool 3x2 s2x1 p1 | avgpool 2 p1 | linear 3",
+     {1, 9, 7}},
     {"lppool p=3 and p=1", "conv 3 k3 | lppool 2 p=3 | lppool 2 s1 p=1 | linear 4", {1, 10, 10}},
     {"rbf imq after a conv", "conv 3 k3 sigmoid | rbf 6 imq relu | linear 2", {1, 6, 6}},
-    {"standalone activations, dropout with act", "conv 2 k3 | tanh | dropout 0.2 relu | linear 3 | sigmoid", {1, 5, 5}},
-    {"batchnorm after linear, nobias", "linear 8 nobias | batchnorm relu | linear 4 nobias", {1, 3, 3}},
+    {"standalone activations, dropout with act",
+     "conv 2 k3 | tanh | dropout 0.2 relu | linear 3 | sigmoid",
+     {1, 5, 5}},
+    {"batchnorm after linear, nobias",
+     "linear 8 nobias | batchnorm relu | linear 4 nobias",
+     {1, 3, 3}},
 };
 
 static void test_export_paths(void **state)
@@ -124,7 +136,8 @@ static void test_refused_export(void **state)
 {
 	(void)state;
 	char err[CN_ERR_LEN];
-	struct cn_net *net = make_net("conv 2 k3 | lppool 2 p=2.5 | linear 3", (struct cn_shape){1, 8, 8}, 1);
+	struct cn_net *net =
+	    make_net("conv 2 k3 | lppool 2 p=2.5 | linear 3", (struct cn_shape){1, 8, 8}, 1);
 	void *buf = NULL;
 	size_t len;
 	assert_int_equal(cn_onnx_encode(net, &buf, &len, err), CN_ERR_ARG);
@@ -193,8 +206,9 @@ static void test_damaged(void **state)
 		st ? refused++ : ok++;
 		cn_net_free(b);
 	}
-	print_message("  %zu prefixes and 4000 damaged copies of %zu bytes: %d loaded, %d refused\n",
-	              len, len, ok, refused);
+	print_message(
+	    "  %zu prefixes and 4000 damaged copies of %zu bytes: %d loaded, %d refused\n", len,
+	    len, ok, refused);
 	assert_true(refused > (int)len / 2);
 	free(copy);
 	free(buf);
@@ -204,8 +218,8 @@ static void test_damaged(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_zoo_round_trip),  cmocka_unit_test(test_export_paths),
-	    cmocka_unit_test(test_refused_export),  cmocka_unit_test(test_file),
+	    cmocka_unit_test(test_zoo_round_trip), cmocka_unit_test(test_export_paths),
+	    cmocka_unit_test(test_refused_export), cmocka_unit_test(test_file),
 	    cmocka_unit_test(test_damaged),
 	};
 	return cmocka_run_group_tests_name("onnx", tests, NULL, NULL);

@@ -80,7 +80,8 @@ Onnx__NodeProto *cn_onnx_node(struct cn_onnx_builder *b, const char *op_type, co
 		onnx__node_proto__init(n);
 		n->op_type = cn_onnx_str(b, "%s", op_type);
 		n->name = cn_onnx_str(b, "%s", name);
-		for (size_t i = 0; i < n_inputs; i++) in[i] = (char *)inputs[i]; /* before *out moves */
+		for (size_t i = 0; i < n_inputs; i++)
+			in[i] = (char *)inputs[i]; /* before *out moves */
 		n->input = in;
 		n->n_input = n_inputs;
 		o[0] = cn_onnx_str(b, "%s_out%d", name, b->names++);

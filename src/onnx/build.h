@@ -28,7 +28,8 @@ void cn_onnx_builder_free(struct cn_onnx_builder *b);
 /* len zeroed bytes owned by the builder (never NULL: a static stand-in after oom). */
 void *cn_onnx_alloc(struct cn_onnx_builder *b, size_t len);
 /* A builder-owned copy of printf(fmt, ...). */
-char *cn_onnx_str(struct cn_onnx_builder *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+char *cn_onnx_str(struct cn_onnx_builder *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 /*
  * Append node op_type(inputs) -> a fresh output named after name; returns the node so

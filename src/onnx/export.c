@@ -27,11 +27,16 @@ struct cursor {
 static const char *act_op(enum cn_act act)
 {
 	switch (act) {
-	case CN_ACT_RELU: return "Relu";
-	case CN_ACT_LEAKY_RELU: return "LeakyRelu";
-	case CN_ACT_SIGMOID: return "Sigmoid";
-	case CN_ACT_TANH: return "Tanh";
-	default: return NULL;
+	case CN_ACT_RELU:
+		return "Relu";
+	case CN_ACT_LEAKY_RELU:
+		return "LeakyRelu";
+	case CN_ACT_SIGMOID:
+		return "Sigmoid";
+	case CN_ACT_TANH:
+		return "Tanh";
+	default:
+		return NULL;
 	}
 }
 
@@ -50,8 +55,8 @@ static void unflatten(struct cn_onnx_builder *b, struct cursor *c, int i)
 {
 	if (!c->flat) return;
 	int64_t dims[1] = {4}, shape[4] = {0, c->s.c, c->s.h, c->s.w};
-	const char *in[2] = {c->x, cn_onnx_init_i64(b, cn_onnx_str(b, "layer%d.shape", i), dims,
-	                                             1, shape)};
+	const char *in[2] = {
+	    c->x, cn_onnx_init_i64(b, cn_onnx_str(b, "layer%d.shape", i), dims, 1, shape)};
 	cn_onnx_node(b, "Reshape", cn_onnx_str(b, "layer%d_reshape", i), in, 2, &c->x);
 	c->flat = c->chw = false;
 }
@@ -101,13 +106,14 @@ static void conv(struct cn_onnx_builder *b, struct cursor *c, const struct cn_la
 	for (int32_t o = 0; o < co; o++) /* [CO, KH*KW, CI] -> [CO, CI, KH*KW] */
 		for (int32_t p = 0; p < kk; p++)
 			for (int32_t j = 0; j < ci; j++)
-				tmp[((size_t)o * ci + j) * kk + p] = l->w[((size_t)o * kk + p) * ci + j];
+				tmp[((size_t)o * ci + j) * kk + p] =
+				    l->w[((size_t)o * kk + p) * ci + j];
 	int64_t wd[4] = {co, ci, g->kh, g->kw}, bd[1] = {co};
 	const char *in[3] = {c->x, cn_onnx_init(b, cn_onnx_str(b, "layer%d.weight", i), wd, 4, tmp),
 	                     NULL};
 	if (l->b) in[2] = cn_onnx_init(b, cn_onnx_str(b, "layer%d.bias", i), bd, 1, l->b);
-	Onnx__NodeProto *n = cn_onnx_node(b, "Conv", cn_onnx_str(b, "layer%d_conv", i), in,
-	                                  l->b ? 3 : 2, &c->x);
+	Onnx__NodeProto *n =
+	    cn_onnx_node(b, "Conv", cn_onnx_str(b, "layer%d_conv", i), in, l->b ? 3 : 2, &c->x);
 	window_attrs(b, n, g);
 }
 
@@ -129,8 +135,8 @@ static void linear(struct cn_onnx_builder *b, struct cursor *c, const struct cn_
 	const char *in[3] = {c->x, cn_onnx_init(b, cn_onnx_str(b, "layer%d.weight", i), wd, 2, wt),
 	                     NULL};
 	if (l->b) in[2] = cn_onnx_init(b, cn_onnx_str(b, "layer%d.bias", i), bd, 1, l->b);
-	Onnx__NodeProto *n = cn_onnx_node(b, "Gemm", cn_onnx_str(b, "layer%d_linear", i), in,
-	                                  l->b ? 3 : 2, &c->x);
+	Onnx__NodeProto *n =
+	    cn_onnx_node(b, "Gemm", cn_onnx_str(b, "layer%d_linear", i), in, l->b ? 3 : 2, &c->x);
 	if (n) cn_onnx_attr_int(b, n, "transB", 1);
 	c->chw = false;
 }
@@ -138,13 +144,11 @@ static void linear(struct cn_onnx_builder *b, struct cursor *c, const struct cn_
 static void batchnorm(struct cn_onnx_builder *b, struct cursor *c, const struct cn_layer *l, int i)
 {
 	int64_t d[1] = {l->in.c};
-	const char *in[5] = {c->x,
-	                     cn_onnx_init(b, cn_onnx_str(b, "layer%d.weight", i), d, 1, l->w),
-	                     cn_onnx_init(b, cn_onnx_str(b, "layer%d.bias", i), d, 1, l->b),
-	                     cn_onnx_init(b, cn_onnx_str(b, "layer%d.running_mean", i), d, 1,
-	                                  l->state),
-	                     cn_onnx_init(b, cn_onnx_str(b, "layer%d.running_var", i), d, 1,
-	                                  l->state + l->in.c)};
+	const char *in[5] = {
+	    c->x, cn_onnx_init(b, cn_onnx_str(b, "layer%d.weight", i), d, 1, l->w),
+	    cn_onnx_init(b, cn_onnx_str(b, "layer%d.bias", i), d, 1, l->b),
+	    cn_onnx_init(b, cn_onnx_str(b, "layer%d.running_mean", i), d, 1, l->state),
+	    cn_onnx_init(b, cn_onnx_str(b, "layer%d.running_var", i), d, 1, l->state + l->in.c)};
 	Onnx__NodeProto *n = cn_onnx_node(b, "BatchNormalization",
 	                                  cn_onnx_str(b, "layer%d_batchnorm", i), in, 5, &c->x);
 	if (n) cn_onnx_attr_float(b, n, "epsilon", CN_BN_EPS);
@@ -190,7 +194,9 @@ static enum cn_status layer(struct cn_onnx_builder *b, struct cursor *c, const s
 		if (st) return st;
 		break;
 	}
-	case CN_LAYER_FLATTEN: flatten(b, c, i, next_kind(net, i) == CN_LAYER_LINEAR); break;
+	case CN_LAYER_FLATTEN:
+		flatten(b, c, i, next_kind(net, i) == CN_LAYER_LINEAR);
+		break;
 	case CN_LAYER_RBF:
 		flatten(b, c, i, false);
 		c->x = cn_onnx_export_rbf(b, l, i, c->x);
@@ -201,7 +207,8 @@ static enum cn_status layer(struct cn_onnx_builder *b, struct cursor *c, const s
 		batchnorm(b, c, l, i);
 		break;
 	case CN_LAYER_ACT:
-	case CN_LAYER_DROPOUT: break; /* dropout: the identity in inference */
+	case CN_LAYER_DROPOUT:
+		break; /* dropout: the identity in inference */
 	default:
 		return cn_err_set(err, CN_ERR_ARG, "layer %d: its kind has no ONNX form", i);
 	}
@@ -270,7 +277,8 @@ enum cn_status cn_onnx_encode(const struct cn_net *net, void **buf, size_t *len,
 	m.graph = b.graph;
 	size_t n = onnx__model_proto__get_packed_size(&m);
 	if (n > CN_ONNX_MAX_BYTES) {
-		st = cn_err_set(err, CN_ERR_ARG, "onnx export: %zu bytes exceed protobuf's 2 GiB", n);
+		st = cn_err_set(err, CN_ERR_ARG, "onnx export: %zu bytes exceed protobuf's 2 GiB",
+		                n);
 		goto done;
 	}
 	*buf = malloc(n ? n : 1);

@@ -142,12 +142,16 @@ static enum cn_status check_io(struct imp *m)
 		return cn_onnx_refuse(m, NULL, "input '%.40s' is not a float tensor", in->name);
 	const Onnx__TensorShapeProto *sh = t->tensor_type->shape;
 	if (!sh || sh->n_dim != 4)
-		return cn_onnx_refuse(m, NULL, "input '%.40s' is not [N, C, H, W] (colnet takes "
-		                      "images)", in->name);
+		return cn_onnx_refuse(m, NULL,
+		                      "input '%.40s' is not [N, C, H, W] (colnet takes "
+		                      "images)",
+		                      in->name);
 	int64_t c = static_dim(sh, 1), h = static_dim(sh, 2), w = static_dim(sh, 3);
 	if (c < 0 || h < 0 || w < 0)
-		return cn_onnx_refuse(m, NULL, "input '%.40s': C, H and W must be fixed sizes in "
-		                      "1..%d (only the batch may be dynamic)", in->name, IMP_MAX_DIM);
+		return cn_onnx_refuse(m, NULL,
+		                      "input '%.40s': C, H and W must be fixed sizes in "
+		                      "1..%d (only the batch may be dynamic)",
+		                      in->name, IMP_MAX_DIM);
 	if (c * h * w > (int64_t)1 << 28)
 		return cn_onnx_refuse(m, NULL, "input %lldx%lldx%lld is too large", (long long)c,
 		                      (long long)h, (long long)w);
@@ -164,8 +168,10 @@ static enum cn_status walk(struct imp *m)
 		size_t i = 0;
 		int k = cn_onnx_readers(m, m->x, &i);
 		if (k == 0)
-			return cn_onnx_refuse(m, NULL, "tensor '%.40s' leads nowhere: the output "
-			                      "'%.40s' is not reached", m->x, m->output);
+			return cn_onnx_refuse(m, NULL,
+			                      "tensor '%.40s' leads nowhere: the output "
+			                      "'%.40s' is not reached",
+			                      m->x, m->output);
 		if (k > 1) {
 			enum cn_status st = CN_OK;
 			if (cn_onnx_match_rbf(m, &st)) {
@@ -174,11 +180,14 @@ static enum cn_status walk(struct imp *m)
 			}
 			for (size_t j = i; j < m->g->n_node; j++)
 				if (same(m->g->node[j]->op_type, "Shape"))
-					return cn_onnx_refuse(m, m->g->node[j],
-					                      "dynamic shapes are not supported (flatten "
-					                      "with Flatten or a constant Reshape)");
-			return cn_onnx_refuse(m, m->g->node[i], "tensor '%.40s' has %d readers: "
-			                      "branches are not supported", m->x, k);
+					return cn_onnx_refuse(
+					    m, m->g->node[j],
+					    "dynamic shapes are not supported (flatten "
+					    "with Flatten or a constant Reshape)");
+			return cn_onnx_refuse(m, m->g->node[i],
+			                      "tensor '%.40s' has %d readers: "
+			                      "branches are not supported",
+			                      m->x, k);
 		}
 		if (m->done[i]) return cn_onnx_refuse(m, m->g->node[i], "the graph has a cycle");
 		m->done[i] = true;
@@ -189,7 +198,8 @@ static enum cn_status walk(struct imp *m)
 		return cn_onnx_refuse(m, NULL, "Pad '%.40s' feeds no Conv or pool", m->pad_node);
 	for (size_t i = 0; i < m->g->n_node; i++)
 		if (!m->done[i] && !same(m->g->node[i]->op_type, "Constant"))
-			return cn_onnx_refuse(m, m->g->node[i], "not on the path from the input to "
+			return cn_onnx_refuse(m, m->g->node[i],
+			                      "not on the path from the input to "
 			                      "the output: branches are not supported");
 	return CN_OK;
 }
@@ -208,7 +218,8 @@ static enum cn_status build(struct imp *m, struct cn_shape in, struct cn_net **n
 			snprintf(act, sizeof(act), " leaky=%.9g", (double)l->slope);
 		else if (l->act != CN_ACT_IDENTITY)
 			snprintf(act, sizeof(act), " %s", cn_act_name(l->act));
-		len += (size_t)snprintf(spec + len, cap - len, "%s%s%s", i ? " | " : "", l->text, act);
+		len +=
+		    (size_t)snprintf(spec + len, cap - len, "%s%s%s", i ? " | " : "", l->text, act);
 		n_params += l->w_len + l->b_len;
 		n_state += l->state_len;
 	}
@@ -236,8 +247,8 @@ static enum cn_status build(struct imp *m, struct cn_shape in, struct cn_net **n
 	return CN_OK;
 }
 
-enum cn_status cn_onnx_load_mem(struct cn_net **net, const void *data, size_t len,
-                                const char *name, char err[CN_ERR_LEN])
+enum cn_status cn_onnx_load_mem(struct cn_net **net, const void *data, size_t len, const char *name,
+                                char err[CN_ERR_LEN])
 {
 	if (!net || (!data && len)) return cn_err_set(err, CN_ERR_ARG, "onnx: NULL argument");
 	*net = NULL;
@@ -248,7 +259,8 @@ enum cn_status cn_onnx_load_mem(struct cn_net **net, const void *data, size_t le
 	enum cn_status st = CN_OK;
 	Onnx__ModelProto *mp = onnx__model_proto__unpack(NULL, len, data);
 	if (!mp) {
-		st = cn_onnx_refuse(m, NULL, "not an ONNX model (protobuf decoding failed: "
+		st = cn_onnx_refuse(m, NULL,
+		                    "not an ONNX model (protobuf decoding failed: "
 		                    "truncated or corrupt)");
 		goto done;
 	}
@@ -258,7 +270,8 @@ enum cn_status cn_onnx_load_mem(struct cn_net **net, const void *data, size_t le
 	}
 	m->g = mp->graph;
 	if (m->g->n_node > IMP_MAX_NODES) {
-		st = cn_onnx_refuse(m, NULL, "%zu nodes: more than %d", m->g->n_node, IMP_MAX_NODES);
+		st =
+		    cn_onnx_refuse(m, NULL, "%zu nodes: more than %d", m->g->n_node, IMP_MAX_NODES);
 		goto done;
 	}
 	m->done = calloc(m->g->n_node + 1, sizeof(bool));

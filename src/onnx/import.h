@@ -36,15 +36,15 @@ struct imp {
 	/* the tensor flowing through, and its per-image shape in colnet's terms */
 	const char *x;
 	struct cn_shape s;
-	bool flat;     /* [N, F] rather than [N, C, H, W] */
-	bool chw;      /* flat in ONNX's CHW order: the next Gemm's weights need permuting */
-	bool nhwc;     /* a Transpose to NHWC is pending: the next Flatten keeps colnet's order */
+	bool flat; /* [N, F] rather than [N, C, H, W] */
+	bool chw;  /* flat in ONNX's CHW order: the next Gemm's weights need permuting */
+	bool nhwc; /* a Transpose to NHWC is pending: the next Flatten keeps colnet's order */
 	struct cn_shape flat_from; /* the shape the last flatten flattened */
-	int32_t padh, padw; /* a Pad waiting for the next Conv or pool */
+	int32_t padh, padw;        /* a Pad waiting for the next Conv or pool */
 	const char *pad_node;
 	struct imp_layer layers[CN_SPEC_MAX_LAYERS];
 	int32_t n_layers;
-	bool *done; /* [n_node] nodes already translated */
+	bool *done;         /* [n_node] nodes already translated */
 	const char *output; /* the graph's output */
 };
 
@@ -65,8 +65,8 @@ enum cn_status cn_onnx_floats(struct imp *m, const Onnx__NodeProto *n, const Onn
 bool cn_onnx_dims(struct imp *m, const Onnx__NodeProto *n, const Onnx__TensorProto *t,
                   int64_t dims[4], size_t *n_dims);
 /* An int64 tensor of at most 8 elements (shapes, pads) into v; *len its element count. */
-bool cn_onnx_ints(struct imp *m, const Onnx__NodeProto *n, const Onnx__TensorProto *t,
-                  int64_t v[8], size_t *len);
+bool cn_onnx_ints(struct imp *m, const Onnx__NodeProto *n, const Onnx__TensorProto *t, int64_t v[8],
+                  size_t *len);
 
 /* A node's attribute by name, or NULL; an int or float attribute's value, or dflt. */
 const Onnx__AttributeProto *cn_onnx_attr(const Onnx__NodeProto *n, const char *name);

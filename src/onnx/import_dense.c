@@ -24,7 +24,8 @@ static const Onnx__TensorProto *const_in(struct imp *m, const Onnx__NodeProto *n
 {
 	const Onnx__TensorProto *t = i < n->n_input ? cn_onnx_const(m, n->input[i]) : NULL;
 	if (!t)
-		cn_onnx_refuse(m, n, "input %zu must be a constant (an initializer or Constant)", i);
+		cn_onnx_refuse(m, n, "input %zu must be a constant (an initializer or Constant)",
+		               i);
 	return t;
 }
 
@@ -49,8 +50,8 @@ static enum cn_status linear(struct imp *m, const Onnx__NodeProto *n, const Onnx
 	int64_t in = m->s.c, out = trans ? d[0] : d[1];
 	if (nd != 2 || (trans ? d[1] : d[0]) != in)
 		REFUSE("weights must be 2-D with %lld inputs", (long long)in);
-	struct imp_layer *l = cn_onnx_add_layer(m, n, CN_LAYER_LINEAR, "linear %lld nobias",
-	                                        (long long)out);
+	struct imp_layer *l =
+	    cn_onnx_add_layer(m, n, CN_LAYER_LINEAR, "linear %lld nobias", (long long)out);
 	if (!l) return CN_ERR_FORMAT;
 	float *w;
 	enum cn_status st = cn_onnx_floats(m, n, wt, (size_t)(in * out), &w);
@@ -111,7 +112,8 @@ static enum cn_status gemm(struct imp *m, const Onnx__NodeProto *n)
 static enum cn_status add(struct imp *m, const Onnx__NodeProto *n)
 {
 	struct imp_layer *l = m->n_layers ? &m->layers[m->n_layers - 1] : NULL;
-	if (!l || l->kind != CN_LAYER_LINEAR || l->b || l->act != CN_ACT_IDENTITY || n->n_input != 2)
+	if (!l || l->kind != CN_LAYER_LINEAR || l->b || l->act != CN_ACT_IDENTITY ||
+	    n->n_input != 2)
 		REFUSE("Add is supported only as the bias of a MatMul");
 	const Onnx__TensorProto *t = const_in(m, n, strcmp(n->input[0], m->x) == 0 ? 1 : 0);
 	return t ? bias(m, n, l, t) : CN_ERR_FORMAT;
@@ -169,10 +171,10 @@ static enum cn_status activation(struct imp *m, const Onnx__NodeProto *n, enum c
 			REFUSE("alpha %g is outside [0, 1)", (double)slope);
 	}
 	struct imp_layer *l = m->n_layers ? &m->layers[m->n_layers - 1] : NULL;
-	bool takes = l && l->act == CN_ACT_IDENTITY &&
-	             (l->kind == CN_LAYER_CONV2D || l->kind == CN_LAYER_LINEAR ||
-	              l->kind == CN_LAYER_RBF || l->kind == CN_LAYER_DROPOUT ||
-	              l->kind == CN_LAYER_BATCHNORM);
+	bool takes =
+	    l && l->act == CN_ACT_IDENTITY &&
+	    (l->kind == CN_LAYER_CONV2D || l->kind == CN_LAYER_LINEAR || l->kind == CN_LAYER_RBF ||
+	     l->kind == CN_LAYER_DROPOUT || l->kind == CN_LAYER_BATCHNORM);
 	if (!takes && !(l = cn_onnx_add_layer(m, n, CN_LAYER_ACT, "%s", ""))) return CN_ERR_FORMAT;
 	l->act = act;
 	l->slope = slope;

@@ -29,8 +29,8 @@ static enum cn_status attr_ints(struct imp *m, const Onnx__NodeProto *n, const c
 	if (a->n_ints != len) REFUSE("%s has %zu values, not %zu (2-D only)", name, a->n_ints, len);
 	for (size_t i = 0; i < len; i++) {
 		if (a->ints[i] < lo || a->ints[i] > hi)
-			REFUSE("%s[%zu] = %lld is outside %lld..%lld", name, i, (long long)a->ints[i],
-			       (long long)lo, (long long)hi);
+			REFUSE("%s[%zu] = %lld is outside %lld..%lld", name, i,
+			       (long long)a->ints[i], (long long)lo, (long long)hi);
 		v[i] = a->ints[i];
 	}
 	return CN_OK;
@@ -45,7 +45,8 @@ static enum cn_status plain_window(struct imp *m, const Onnx__NodeProto *n)
 	int64_t d[2];
 	enum cn_status st = attr_ints(m, n, "dilations", 2, 1, 1, 1, d);
 	if (st) return cn_onnx_refuse(m, n, "dilations other than 1 are not supported");
-	if (cn_onnx_attr_i(n, "ceil_mode", 0)) REFUSE("ceil_mode is not supported (colnet rounds down)");
+	if (cn_onnx_attr_i(n, "ceil_mode", 0))
+		REFUSE("ceil_mode is not supported (colnet rounds down)");
 	if (cn_onnx_attr_i(n, "storage_order", 0)) REFUSE("storage_order 1 is not supported");
 	if (m->flat) REFUSE("needs [N, C, H, W], but its input is flat");
 	return CN_OK;
@@ -83,7 +84,8 @@ static const Onnx__TensorProto *const_in(struct imp *m, const Onnx__NodeProto *n
 {
 	const Onnx__TensorProto *t = i < n->n_input ? cn_onnx_const(m, n->input[i]) : NULL;
 	if (!t)
-		cn_onnx_refuse(m, n, "input %zu must be a constant (an initializer or Constant)", i);
+		cn_onnx_refuse(m, n, "input %zu must be a constant (an initializer or Constant)",
+		               i);
 	return t;
 }
 
@@ -91,15 +93,17 @@ static enum cn_status conv(struct imp *m, const Onnx__NodeProto *n)
 {
 	enum cn_status st = plain_window(m, n);
 	if (st) return st;
-	if (cn_onnx_attr_i(n, "group", 1) != 1) REFUSE("group %lld: grouped convolutions are not supported",
-	                                       (long long)cn_onnx_attr_i(n, "group", 1));
+	if (cn_onnx_attr_i(n, "group", 1) != 1)
+		REFUSE("group %lld: grouped convolutions are not supported",
+		       (long long)cn_onnx_attr_i(n, "group", 1));
 	const Onnx__TensorProto *wt = const_in(m, n, 1);
 	if (!wt) return CN_ERR_FORMAT;
 	int64_t d[4], k[2];
 	size_t nd;
 	if (!cn_onnx_dims(m, n, wt, d, &nd)) return CN_ERR_FORMAT;
 	if (nd != 4 || d[1] != m->s.c)
-		REFUSE("weights must be [CO, %d, KH, KW] for its %d input channels", m->s.c, m->s.c);
+		REFUSE("weights must be [CO, %d, KH, KW] for its %d input channels", m->s.c,
+		       m->s.c);
 	if (d[0] > IMP_MAX_DIM || d[2] > IMP_MAX_DIM || d[3] > IMP_MAX_DIM)
 		REFUSE("weights [%lld, %lld, %lld, %lld] are too large", (long long)d[0],
 		       (long long)d[1], (long long)d[2], (long long)d[3]);
@@ -128,7 +132,8 @@ static enum cn_status conv(struct imp *m, const Onnx__NodeProto *n)
 	free(w);
 	if (bias) {
 		const Onnx__TensorProto *bt = const_in(m, n, 2);
-		if (!bt || (st = cn_onnx_floats(m, n, bt, co, &l->b))) return bt ? st : CN_ERR_FORMAT;
+		if (!bt || (st = cn_onnx_floats(m, n, bt, co, &l->b)))
+			return bt ? st : CN_ERR_FORMAT;
 		l->b_len = co;
 	}
 	out.c = (int32_t)co;
@@ -146,11 +151,13 @@ static enum cn_status pool(struct imp *m, const Onnx__NodeProto *n)
 	bool avg = is(n, "AveragePool"), lp = is(n, "LpPool");
 	if (is(n, "MaxPool") && (m->padh || m->padw))
 		REFUSE("follows Pad '%.40s': colnet's max pooling ignores padding, ONNX's Pad adds "
-		       "zeros", m->pad_node);
+		       "zeros",
+		       m->pad_node);
 	int64_t p[4];
 	attr_ints(m, n, "pads", 4, 0, INT64_MAX, 0, p);
 	if (avg && !cn_onnx_attr_i(n, "count_include_pad", 0) && (p[0] || p[1] || p[2] || p[3]))
-		REFUSE("count_include_pad 0 with padding: colnet's average counts padding as zeros");
+		REFUSE(
+		    "count_include_pad 0 with padding: colnet's average counts padding as zeros");
 	int64_t pe = lp ? cn_onnx_attr_i(n, "p", 2) : 0;
 	if (lp && (pe < 1 || pe > 100)) REFUSE("p = %lld is outside 1..100", (long long)pe);
 	char words[96];
@@ -214,26 +221,30 @@ static enum cn_status reshape(struct imp *m, const Onnx__NodeProto *n, bool flat
 {
 	int64_t f = (int64_t)m->s.c * m->s.h * m->s.w;
 	if (flatten_op) {
-		if (cn_onnx_attr_i(n, "axis", 1) != 1) REFUSE("flattens from axis %lld, not 1",
-		                                      (long long)cn_onnx_attr_i(n, "axis", 1));
+		if (cn_onnx_attr_i(n, "axis", 1) != 1)
+			REFUSE("flattens from axis %lld, not 1",
+			       (long long)cn_onnx_attr_i(n, "axis", 1));
 	} else {
 		int64_t v[8];
 		size_t len = 0;
 		const Onnx__TensorProto *t = const_in(m, n, 1);
-		if (!t) return cn_onnx_refuse(m, n, "dynamic shapes are not supported (the shape "
-		                              "must be a constant)");
+		if (!t)
+			return cn_onnx_refuse(m, n,
+			                      "dynamic shapes are not supported (the shape "
+			                      "must be a constant)");
 		if (!cn_onnx_ints(m, n, t, v, &len)) return CN_ERR_FORMAT;
 		if (cn_onnx_attr_i(n, "allowzero", 0)) REFUSE("allowzero is not supported");
 		/* [N, F] -> [N, F, 1, 1]: what colnet's conv after a linear layer sees anyway */
-		if (len == 4 && m->flat && m->s.h == 1 && m->s.w == 1 && (v[0] == 0 || v[0] == -1) &&
-		    v[1] == f && v[2] == 1 && v[3] == 1) {
+		if (len == 4 && m->flat && m->s.h == 1 && m->s.w == 1 &&
+		    (v[0] == 0 || v[0] == -1) && v[1] == f && v[2] == 1 && v[3] == 1) {
 			m->flat = m->chw = false;
 			return CN_OK;
 		}
 		if (len != 2 || (v[0] != 0 && v[0] != -1) || (v[1] != f && v[1] != -1) ||
 		    (v[0] == -1 && v[1] == -1))
 			REFUSE("reshapes to something other than [N, %lld] (only flattening is "
-			       "supported, and the batch must stay free)", (long long)f);
+			       "supported, and the batch must stay free)",
+			       (long long)f);
 	}
 	if (m->flat) return CN_OK;
 	flatten_to(m);
@@ -257,8 +268,8 @@ enum cn_status cn_onnx_import_node(struct imp *m, size_t i)
 	for (size_t j = 1; j < n->n_output; j++) /* MaxPool's indices, Dropout's mask, ... */
 		if (n->output[j] && *n->output[j] && cn_onnx_readers(m, n->output[j], NULL))
 			REFUSE("its output %zu is used: branches are not supported", j);
-	if ((m->padh || m->padw) && !is(n, "Conv") && !is(n, "AveragePool") &&
-	    !is(n, "LpPool") && !is(n, "MaxPool") && !is(n, "Pad"))
+	if ((m->padh || m->padw) && !is(n, "Conv") && !is(n, "AveragePool") && !is(n, "LpPool") &&
+	    !is(n, "MaxPool") && !is(n, "Pad"))
 		REFUSE("follows Pad '%.40s', which colnet can only fold into a Conv or pool",
 		       m->pad_node);
 	if (m->nhwc && !is(n, "Flatten") && !is(n, "Reshape"))

@@ -16,7 +16,8 @@ static const Onnx__NodeProto *reader(struct imp *m, const char *t, const char *o
 	if (!t || (sole && cn_onnx_readers(m, t, NULL) != 1)) return NULL;
 	for (size_t i = 0; i < m->g->n_node; i++) {
 		const Onnx__NodeProto *n = m->g->node[i];
-		if (m->done[i] || !n->op_type || strcmp(n->op_type, op) || n->n_output < 1) continue;
+		if (m->done[i] || !n->op_type || strcmp(n->op_type, op) || n->n_output < 1)
+			continue;
 		for (size_t j = 0; j < n->n_input; j++)
 			if (n->input[j] && strcmp(n->input[j], t) == 0) {
 				*at = i;
@@ -55,9 +56,11 @@ bool cn_onnx_match_rbf(struct imp *m, enum cn_status *st)
 		return false;
 	const Onnx__TensorProto *mu = cn_onnx_const(m, dot->input[1]);
 	const Onnx__NodeProto *mm = reader(m, dot->input[1], "ReduceSumSquare", false, &at[2]);
-	if (!mu || !mm || mm->n_output < 1 || strcmp(mm->output[0], dot->input[2]) != 0) return false;
+	if (!mu || !mm || mm->n_output < 1 || strcmp(mm->output[0], dot->input[2]) != 0)
+		return false;
 	const Onnx__NodeProto *dist = reader(m, dot->output[0], "Add", true, &at[3]);
-	if (!dist || !other(dist, dot->output[0]) || strcmp(other(dist, dot->output[0]), xx->output[0]))
+	if (!dist || !other(dist, dot->output[0]) ||
+	    strcmp(other(dist, dot->output[0]), xx->output[0]))
 		return false;
 	const Onnx__NodeProto *clamp = reader(m, dist->output[0], "Max", true, &at[4]);
 	if (!clamp || !scalar(m, clamp, other(clamp, dist->output[0]), 0.0f)) return false;

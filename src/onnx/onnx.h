@@ -10,9 +10,9 @@
 #include "../layer.h"
 #include "build.h"
 
-#define CN_ONNX_OPSET    13 /* what cn_onnx_save writes */
-#define CN_ONNX_OPSET_LO 11 /* what cn_onnx_load reads */
-#define CN_ONNX_OPSET_HI 17
+#define CN_ONNX_OPSET     13 /* what cn_onnx_save writes */
+#define CN_ONNX_OPSET_LO  11 /* what cn_onnx_load reads */
+#define CN_ONNX_OPSET_HI  17
 #define CN_ONNX_MAX_BYTES ((uint64_t)2 << 30) /* protobuf's own limit on one message */
 
 /*

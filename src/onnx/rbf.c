@@ -57,8 +57,9 @@ const char *cn_onnx_export_rbf(struct cn_onnx_builder *b, const struct cn_layer 
 	dist = op2(b, "Max", i, "clamp", dist,
 	           cn_onnx_init(b, cn_onnx_str(b, "layer%d.zero", i), sd, 1, &zero));
 	const char *r = op2(b, "Mul", i, "r", dist, op1(b, "Exp", i, "gamma", lg));
-	if (l->d.rbf == CN_RBF_GAUSSIAN) return op1(b, "Exp", i, "gauss", op1(b, "Neg", i, "neg", r));
-	const char *s = op2(b, "Add", i, "one_plus",
-	                    r, cn_onnx_init(b, cn_onnx_str(b, "layer%d.one", i), sd, 1, &one));
+	if (l->d.rbf == CN_RBF_GAUSSIAN)
+		return op1(b, "Exp", i, "gauss", op1(b, "Neg", i, "neg", r));
+	const char *s = op2(b, "Add", i, "one_plus", r,
+	                    cn_onnx_init(b, cn_onnx_str(b, "layer%d.one", i), sd, 1, &one));
 	return op1(b, "Reciprocal", i, "imq", op1(b, "Sqrt", i, "sqrt", s));
 }

@@ -55,8 +55,8 @@ static size_t elements(const Onnx__TensorProto *t)
 
 static float le_float(const uint8_t *p)
 {
-	uint32_t u = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-	             (uint32_t)p[3] << 24;
+	uint32_t u =
+	    (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 	float f;
 	memcpy(&f, &u, sizeof(f));
 	return f;
@@ -78,8 +78,10 @@ enum cn_status cn_onnx_floats(struct imp *m, const Onnx__NodeProto *n, const Onn
 		                      t->name, have, len);
 	size_t stored = t->has_raw_data ? t->raw_data.len / 4 : t->n_float_data;
 	if ((t->has_raw_data && t->raw_data.len % 4) || stored != len)
-		return cn_onnx_refuse(m, n, "tensor '%.40s': its data has %zu values, its dims "
-		                      "say %zu", t->name, stored, len);
+		return cn_onnx_refuse(m, n,
+		                      "tensor '%.40s': its data has %zu values, its dims "
+		                      "say %zu",
+		                      t->name, stored, len);
 	float *v = malloc((len ? len : 1) * sizeof(float));
 	if (!v) return cn_err_set(m->err, CN_ERR_NOMEM, "%s: out of memory", m->name);
 	for (size_t i = 0; i < len; i++) {
@@ -94,8 +96,8 @@ enum cn_status cn_onnx_floats(struct imp *m, const Onnx__NodeProto *n, const Onn
 	return CN_OK;
 }
 
-bool cn_onnx_ints(struct imp *m, const Onnx__NodeProto *n, const Onnx__TensorProto *t,
-                  int64_t v[8], size_t *len)
+bool cn_onnx_ints(struct imp *m, const Onnx__NodeProto *n, const Onnx__TensorProto *t, int64_t v[8],
+                  size_t *len)
 {
 	if (!stored_inline(m, n, t)) return false;
 	if (t->data_type != ONNX__TENSOR_PROTO__DATA_TYPE__INT64 || t->n_dims > 1) {
