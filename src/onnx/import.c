@@ -257,7 +257,14 @@ enum cn_status cn_onnx_load_mem(struct cn_net **net, const void *data, size_t le
 	m->name = name ? name : "onnx";
 	m->err = err;
 	enum cn_status st = CN_OK;
-	Onnx__ModelProto *mp = onnx__model_proto__unpack(NULL, len, data);
+	Onnx__ModelProto *mp = NULL;
+	if (!cn_onnx_depth_ok((const uint8_t *)data, len)) {
+		st = cn_onnx_refuse(m, NULL,
+		                    "messages nested deeper than any model (corrupt or "
+		                    "hostile)");
+		goto done;
+	}
+	mp = onnx__model_proto__unpack(NULL, len, data);
 	if (!mp) {
 		st = cn_onnx_refuse(m, NULL,
 		                    "not an ONNX model (protobuf decoding failed: "

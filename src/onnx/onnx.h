@@ -5,7 +5,9 @@
 #ifndef CN_ONNX_INTERNAL_H
 #define CN_ONNX_INTERNAL_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "../layer.h"
 #include "build.h"
@@ -23,6 +25,10 @@
  */
 const char *cn_onnx_export_rbf(struct cn_onnx_builder *b, const struct cn_layer *l, int i,
                                const char *x);
+
+/* Whether the protobuf in data nests messages no deeper than protobuf-c's unpacker can
+   recurse safely (depth.c); corrupt data passes, for the unpacker to refuse. */
+bool cn_onnx_depth_ok(const uint8_t *data, size_t len);
 
 /* Write len bytes to path atomically (temporary file, fsync, rename), mode 0666 - umask. */
 enum cn_status cn_onnx_write_file(const char *path, const void *data, size_t len, char *err);
