@@ -27,6 +27,26 @@ def conv_model(name, attrs=None, opset=13, in_dims=("N", 1, 8, 8), w_floats=None
     return helper.make_model(g, opset_imports=[helper.make_opsetid("", opset)])
 
 
+def varint(n):
+    out = bytearray()
+    while True:
+        b, n = n & 0x7F, n >> 7
+        out.append(b | 0x80 if n else b)
+        if not n:
+            return bytes(out)
+
+
+def deeply_nested(levels):
+    """graph -> node -> attribute -> graph ... levels deep: protobuf-c would recurse each."""
+    sizes, size = [], 0
+    for _ in range(levels):
+        for num in (6, 5, 1):  # AttributeProto.g, NodeProto.attribute, GraphProto.node
+            sizes.append((num, size))
+            size += len(varint(num << 3 | 2)) + len(varint(size))
+    head = varint(7 << 3 | 2) + varint(size)  # ModelProto.graph
+    return head + b"".join(varint(num << 3 | 2) + varint(n) for num, n in reversed(sizes))
+
+
 def main():
     out = sys.argv[1]
     relu = lambda i, o, n: helper.make_node("Relu", [i], [o], name=n)
@@ -53,7 +73,10 @@ def main():
             "pool1' (MaxPool): ceil_mode"),
         "asym_pads": (conv_model("p", {"pads": [1, 1, 0, 0]}), "conv1' (Conv): pads"),
     }
+    with open(os.path.join(out, "nested.onnx"), "wb") as m:
+        m.write(deeply_nested(50000))
     with open(os.path.join(out, "expect.tsv"), "w") as f:
+        f.write("nested.onnx\tnested deeper\n")
         for name, (model, phrase) in cases.items():
             with open(os.path.join(out, name + ".onnx"), "wb") as m:
                 m.write(model.SerializeToString())

@@ -34,6 +34,8 @@ torch.onnx.export(net, torch.rand(1, 1, 6, 6), sys.argv[1] + "/torch-1.onnx", op
 PY
 tmp=$(mktemp -d)
 /usr/bin/python3 tests/onnx/bad_models.py "$tmp"
-for f in "$tmp"/*.onnx; do cp "$f" "$out/refused-$(basename "$f")"; done
+for f in "$tmp"/*.onnx; do # the nested one is 600 KB: too big a seed
+	[ "$(wc -c <"$f")" -lt 4096 ] && cp "$f" "$out/refused-$(basename "$f")"
+done
 rm -rf "$tmp"
 ls "$out" | wc -l
