@@ -248,8 +248,8 @@ check-symbols: $(LIBA) $(LIBSO) $(LIBONNX)
 	@scripts/check-symbols.sh $(LIBA) $(LIBSO) include/colnet.h
 	@scripts/check-symbols.sh $(LIBONNX)
 
-check-layers: $(LIB_OBJ)
-	@scripts/check-layers.sh $(LIB_OBJ)
+check-layers: $(LIB_OBJ) $(ONNX_SRC:%.c=$(BUILD)/%.o)
+	@scripts/check-layers.sh $(LIB_OBJ) $(ONNX_SRC:%.c=$(BUILD)/%.o)
 
 check-format:
 	@scripts/check-format.sh
