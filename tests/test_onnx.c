@@ -103,6 +103,9 @@ static const struct {
 	struct cn_shape in;
 } paths[] = {
     {"flatten before linear, 3 channels", "conv 5 k3 relu | maxpool 2 | linear 7", {3, 9, 8}},
+    {"explicit flatten, then linear (as imports have)",
+     "conv 3 k3 | flatten | linear 4",
+     {2, 6, 6}},
     {"explicit flatten, then batchnorm",
      "conv 4 k3 | flatten | batchnorm tanh | linear 3",
      {2, 6, 6}},

@@ -19,9 +19,10 @@
 /* The tensor being built: its name, per-image shape, and whether it is [N, F] yet. */
 struct cursor {
 	const char *x;
-	struct cn_shape s; /* colnet's per-image shape */
-	bool flat;         /* [N, C*H*W] rather than [N, C, H, W] */
-	bool chw;          /* flat in ONNX's CHW order (a linear layer comes next) */
+	struct cn_shape s;         /* colnet's per-image shape */
+	bool flat;                 /* [N, C*H*W] rather than [N, C, H, W] */
+	bool chw;                  /* flat in ONNX's CHW order (a linear layer comes next) */
+	struct cn_shape flat_from; /* what the last flatten flattened */
 };
 
 static const char *act_op(enum cn_act act)
@@ -77,6 +78,7 @@ static void flatten(struct cn_onnx_builder *b, struct cursor *c, int i, bool chw
 	if (n) cn_onnx_attr_int(b, n, "axis", 1);
 	c->flat = true;
 	c->chw = mixed && chw_ok;
+	c->flat_from = c->s;
 }
 
 /* The kind of the next layer after i that is not an activation or dropout, or -1. */
@@ -120,8 +122,9 @@ static void conv(struct cn_onnx_builder *b, struct cursor *c, const struct cn_la
 static void linear(struct cn_onnx_builder *b, struct cursor *c, const struct cn_layer *l, int i,
                    float *tmp)
 {
-	int32_t out = l->out.c, h = l->in.h, w = l->in.w, ch = l->in.c;
-	size_t in_len = (size_t)h * w * ch;
+	/* the flattened shape, not l->in: after a flatten layer, l->in is already [C*H*W] */
+	int32_t out = l->out.c, h = c->flat_from.h, w = c->flat_from.w, ch = c->flat_from.c;
+	size_t in_len = (size_t)l->in.h * l->in.w * l->in.c;
 	const float *wt = l->w;
 	if (c->chw) { /* colnet's inputs are (y, x, c), ONNX's (c, y, x) */
 		for (int32_t o = 0; o < out; o++)
@@ -230,7 +233,7 @@ static enum cn_status build_graph(struct cn_onnx_builder *b, const struct cn_net
 {
 	float *tmp = malloc(max_w_len(net) * sizeof(float));
 	if (!tmp) return cn_err_set(err, CN_ERR_NOMEM, "onnx export: out of memory");
-	struct cursor c = {"input", net->in, false, false};
+	struct cursor c = {"input", net->in, false, false, net->in};
 	int64_t in_dims[3] = {net->in.c, net->in.h, net->in.w};
 	cn_onnx_io(b, true, "input", in_dims, 3);
 	enum cn_status st = CN_OK;

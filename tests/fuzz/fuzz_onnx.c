@@ -5,6 +5,7 @@
  * planned and run, and every accepted one exports and imports back to the same parameters
  * (the importer reads what the exporter writes, whatever the input looked like).
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -41,8 +42,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	void *buf;
 	size_t len;
 	if (cn_onnx_encode(net, &buf, &len, err) == CN_OK) {
-		if (cn_onnx_load_mem(&back, buf, len, "again", err) != CN_OK ||
-		    cn_net_param_count(back) != cn_net_param_count(net) ||
+		if (cn_onnx_load_mem(&back, buf, len, "again", err) != CN_OK) {
+			fprintf(stderr, "fuzz_onnx: the re-export does not load: %s\n", err);
+			abort();
+		}
+		if (cn_net_param_count(back) != cn_net_param_count(net) ||
 		    memcmp(cn_net_params(back), cn_net_params(net),
 		           cn_net_param_count(net) * sizeof(float)) != 0)
 			abort();
