@@ -17,19 +17,18 @@ int cmd_export(int argc, char **argv)
 	const char *model = NULL, *out = NULL, *shape = NULL;
 	uint64_t seed = 1;
 	const struct cli_arg args[] = {
-	    {"--model", CLI_STR, &model, 0, 0, NULL},
-	    {"--output", CLI_STR, &out, 0, 0, NULL},
-	    {"--shape", CLI_STR, &shape, 0, 0, NULL},
+	    {"--model", CLI_STR, &model, 0, 0, NULL},  {"--output", CLI_STR, &out, 0, 0, NULL},
+	    {"-o", CLI_ALIAS, "--output", 0, 0, NULL}, {"--shape", CLI_STR, &shape, 0, 0, NULL},
 	    {"--seed", CLI_U64, &seed, 0, 0, NULL},
 	};
-	cli_alias(argc, argv, "-o", "--output");
 	int rc = cli_parse(argc, argv, args, (int)(sizeof(args) / sizeof(args[0])), NULL, usage);
 	if (rc) return rc < 0 ? 0 : rc;
 	if (!model || !out) return cli_usage_error("export: --model and -o FILE.onnx are required");
 	struct cn_shape in = {1, 28, 28};
 	if (shape && !cli_shape(shape, &in))
 		return cli_usage_error("--shape wants HxWxC such as 28x28x1, each in 1..65536, not "
-		                       "'%s'", shape);
+		                       "'%s'",
+		                       shape);
 	struct cn_net *net = NULL;
 	if ((rc = cli_model_open(model, in, seed, &net))) return rc;
 	char err[CN_ERR_LEN];

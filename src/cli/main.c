@@ -9,16 +9,17 @@
 
 #include "cli.h"
 
-static const char usage[] = "usage: colnet COMMAND [options]   (colnet COMMAND --help for each)\n"
-                            "  train     train a model on MNIST IDX files or folders of images\n"
-                            "  eval      accuracy and confusion matrix of a saved model\n"
-                            "  predict   class probabilities for test images or image files\n"
-                            "  info      version, BLAS, CPU, and a model's layers\n"
-                            "  plot      loss and accuracy curves of training CSVs, as a PNG\n"
-                            "  featuremaps  a layer's feature maps or learned filters, as a PNG\n"
-                            "  export    a model as an ONNX file (any command's --model reads one)\n"
-                            "  version   print the version (also --version)\n"
-                            "Options end at --: every argument after it is an input file.\n";
+static const char usage[] =
+    "usage: colnet COMMAND [options]   (colnet COMMAND --help for each)\n"
+    "  train     train a model on MNIST IDX files or folders of images\n"
+    "  eval      accuracy and confusion matrix of a saved model\n"
+    "  predict   class probabilities for test images or image files\n"
+    "  info      version, BLAS, CPU, and a model's layers\n"
+    "  plot      loss and accuracy curves of training CSVs, as a PNG\n"
+    "  featuremaps  a layer's feature maps or learned filters, as a PNG\n"
+    "  export    a model as an ONNX file (any command's --model reads one)\n"
+    "  version   print the version (also --version)\n"
+    "Options end at --: every argument after it is an input file.\n";
 
 int main(int argc, char **argv)
 {
@@ -40,8 +41,8 @@ int main(int argc, char **argv)
 	static const struct {
 		const char *name;
 		int (*run)(int argc, char **argv);
-	} cmds[] = {{"train", cmd_train}, {"eval", cmd_eval}, {"predict", cmd_predict},
-	            {"info", cmd_info},   {"plot", cmd_plot}, {"featuremaps", cmd_featuremaps},
+	} cmds[] = {{"train", cmd_train},  {"eval", cmd_eval}, {"predict", cmd_predict},
+	            {"info", cmd_info},    {"plot", cmd_plot}, {"featuremaps", cmd_featuremaps},
 	            {"export", cmd_export}};
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
 		if (strcmp(cmd, cmds[i].name) == 0) {

@@ -13,11 +13,11 @@ while read -r shape spec; do
 	i=$((i + 1))
 	$COLNET export --model "$spec" --shape "$shape" --seed 3 -o "$out/colnet-$i.onnx" >/dev/null
 done <<'SPECS'
-1x6x6 conv 2 k3 p1 relu | maxpool 2 | linear 3
-2x5x7 conv 2 k2x3 s2x1 p1x2 leaky=0.2 | avgpool 2 p1 | batchnorm | linear 2
-1x6x6 conv 2 k3 sigmoid | lppool 2 p=3 | rbf 3 imq | linear 2
-1x4x4 linear 5 tanh | dropout 0.3 | conv 2 k1 | flatten | batchnorm relu | rbf 2 | linear 2
-1x5x5 conv 3 k3 | tanh | conv 2 k1
+6x6x1 conv 2 k3 p1 relu | maxpool 2 | linear 3
+5x7x2 conv 2 k2x3 s2x1 p1x2 leaky=0.2 | avgpool 2 p1 | batchnorm | linear 2
+6x6x1 conv 2 k3 sigmoid | lppool 2 p=3 | rbf 3 imq | linear 2
+4x4x1 linear 5 tanh | dropout 0.3 | conv 2 k1 | flatten | batchnorm relu | rbf 2 | linear 2
+5x5x1 conv 3 k3 | tanh | conv 2 k1
 SPECS
 /usr/bin/python3 - "$out" <<'PY'
 import sys, torch, torch.nn as nn
