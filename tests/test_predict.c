@@ -140,6 +140,7 @@ static void load_mem_matches_load(void **state)
 	                    cn_net_state_count(net) * sizeof(float));
 	assert_string_equal(cn_net_spec(from_mem), SPEC);
 	assert_string_equal(cn_net_class_name(from_mem, 4), "e");
+	cn_net_free(from_file);
 	/* the same checks as a file: a cut or flipped buffer is refused with a reason */
 	assert_int_equal(cn_net_load_mem(&from_file, buf, len / 2, err), CN_ERR_FORMAT);
 	assert_null(from_file);

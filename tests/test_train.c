@@ -280,6 +280,7 @@ static void chance_is_flagged_and_stops_the_loss_rule(void **state)
 			assert_true(s.at_chance && s.train_acc < 0.375);
 		}
 		cn_trainer_free(t);
+		cn_net_free(net); /* the trainer only borrowed it */
 
 		net = new_net(); /* a live one */
 		assert_int_equal(cn_trainer_create(&t, net, &o, err), CN_OK);
