@@ -422,4 +422,4 @@ endif
 clean:
 	rm -rf build build-san build-naive build-san-naive build-fuzz build-valgrind build-mpi
 
--include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(ONNX_SRC:%.c=$(BUILD)/%.d) $(TEST_BIN:=.d) $(BUILD)/tests/util.d
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(ONNX_SRC:%.c=$(BUILD)/%.d) $(TEST_BIN:=.d) $(BUILD)/tests/util.d $(EXAMPLES:%=$(BUILD)/examples/%.d)
