@@ -49,6 +49,11 @@ static inline size_t cn_mul4(size_t a, size_t b, size_t c, size_t d)
 #define CN_CLONE_avx2
 #endif
 #endif
+/* other architectures (aarch64) have none of these sets: one portable copy of everything */
+#if !defined(__x86_64__)
+#undef CN_CLONE_avx512f
+#undef CN_CLONE_avx2
+#endif
 #if defined(__x86_64__) && defined(__GNUC__) && defined(__has_attribute) && !defined(CN_NO_CLONES)
 #if __has_attribute(target_clones)
 #define CN_CLONES __attribute__((target_clones(CN_CLONE_LIST)))
