@@ -240,7 +240,8 @@ static double sloss(void *p)
 	for (int32_t i = 0; i < c->n; i++) {
 		const float *l = c->x + (size_t)i * c->k;
 		double m = l[0], s = 0;
-		for (int32_t j = 1; j < c->k; j++) m = fmax(m, l[j]);
+		/* a compare, not fmax: GCC 12.2 for aarch64 crashes vectorizing an fmax reduction at -O3 */
+		for (int32_t j = 1; j < c->k; j++) m = l[j] > m ? l[j] : m;
 		for (int32_t j = 0; j < c->k; j++) s += exp(l[j] - m);
 		for (int32_t j = 0; j < c->k; j++) {
 			double q = (j == c->labels[i] ? 1.0 - c->eps : 0.0) + (double)c->eps / c->k;
