@@ -6,7 +6,7 @@
 # there: under instruction-by-instruction emulation they would take hours.
 set -eu
 packages="gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user libopenblas-openmp-dev:arm64
-	libcmocka-dev:arm64 zlib1g-dev:arm64 libpng-dev:arm64 libstb-dev:arm64"
+	libcmocka-dev:arm64 zlib1g-dev:arm64 libpng-dev:arm64 libstb-dev:arm64 libprotobuf-c-dev:arm64"
 if ! dpkg --print-foreign-architectures | grep -qx arm64; then
 	dpkg --add-architecture arm64
 	apt-get update -q >/dev/null
@@ -14,7 +14,8 @@ fi
 # shellcheck disable=SC2086
 DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $packages >/dev/null
 build=build-aarch64
-make -j2 --no-print-directory CC=aarch64-linux-gnu-gcc BUILD=$build unit-tests "$build/colnet"
+make -j2 --no-print-directory CC=aarch64-linux-gnu-gcc LD=aarch64-linux-gnu-ld \
+	OBJCOPY=aarch64-linux-gnu-objcopy BUILD=$build unit-tests "$build/colnet"
 file "$build/colnet" | grep -q "ARM aarch64" || { echo "aarch64: $build/colnet is not an aarch64 binary"; exit 1; }
 qemu-aarch64 "$build/colnet" --version
 # the loader and libraries come from multiarch (/lib/ld-linux-aarch64.so.1, /usr/lib/aarch64-linux-gnu)
