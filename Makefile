@@ -104,7 +104,7 @@ SONAME   = libcolnet.so.$(SOVERSION)
 MANPAGE  = $(BUILD)/colnet.1
 
 # ONNX import and export (see below)
-ONNX_SRC  = src/onnx/build.c src/onnx/export.c src/onnx/rbf.c src/onnx/file.c src/onnx/import.c \
+ONNX_SRC  = src/onnx/build.c src/onnx/export.c src/onnx/rbf.c src/onnx/import.c \
 	src/onnx/tensor.c src/onnx/import_ops.c src/onnx/import_dense.c src/onnx/import_rbf.c src/onnx/depth.c
 ONNX_OBJ  = $(ONNX_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/onnx.pb-c.o
 ONNX_LIBS = $(PROTOBUF_C_LIBS)

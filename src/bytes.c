@@ -1,6 +1,7 @@
 /* Little-endian fields out and in, CRC-32 and whole-file reads; see bytes.h. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -200,4 +201,71 @@ int cn_bytes_create_temp(char *tmp)
 		if (fd >= 0 || errno != EEXIST) return fd;
 	}
 	return -1;
+}
+
+/* fsync the directory holding path, so the rename itself survives a crash; 0 or an errno. */
+static int sync_dir(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	char *dir = slash ? strndup(path, slash == path ? 1 : (size_t)(slash - path)) : NULL;
+	if (slash && !dir) return ENOMEM;
+	int fd = open(dir ? dir : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	/* some file systems cannot sync a directory (EINVAL); that is not a failed save */
+	int e = fd < 0 ? errno : fsync(fd) != 0 && errno != EINVAL && errno != EROFS ? errno : 0;
+	if (fd >= 0) close(fd);
+	free(dir);
+	return e;
+}
+
+enum cn_status cn_bytes_write_atomic(const char *path, const char *name,
+                                     void (*put)(struct cn_bytes_out *o, const void *ctx),
+                                     const void *ctx, char *err)
+{
+	/* the rename would replace whatever is there: never a device, FIFO or folder (as root,
+	   saving to /dev/null would otherwise turn the device into a regular file) */
+	struct stat s;
+	bool keep = stat(path, &s) == 0;
+	if (keep && !S_ISREG(s.st_mode))
+		return cn_err_set(err, CN_ERR_IO, "%s: cannot replace: %s", name,
+		                  S_ISDIR(s.st_mode)
+		                      ? strerror(EISDIR)
+		                      : "not a regular file (a device, FIFO or socket)");
+	size_t plen = strlen(path);
+	char *tmp = malloc(plen + sizeof(".tmp.XXXXXX"));
+	if (!tmp) return cn_err_set(err, CN_ERR_NOMEM, "%s: out of memory", name);
+	memcpy(tmp, path, plen);
+	memcpy(tmp + plen, ".tmp.XXXXXX", sizeof(".tmp.XXXXXX"));
+	struct cn_bytes_out o = {NULL, 0, 0};
+	const char *what = "cannot create a temporary file beside it";
+	int fd = cn_bytes_create_temp(tmp);
+	if (fd < 0) {
+		o.err = errno;
+		goto fail;
+	}
+	/* created 0666 minus the umask; a file being replaced keeps its own permissions */
+	what = "cannot write";
+	if ((keep && fchmod(fd, s.st_mode & 07777) != 0) || !(o.f = fdopen(fd, "wb"))) {
+		o.err = errno;
+		close(fd);
+		goto fail;
+	}
+	put(&o, ctx);
+	if (!o.err && (fflush(o.f) != 0 || fsync(fileno(o.f)) != 0)) o.err = errno;
+	if (fclose(o.f) != 0 && !o.err) o.err = errno;
+	if (o.err) goto fail;
+	what = "cannot replace";
+	if (rename(tmp, path) != 0) {
+		o.err = errno;
+		goto fail;
+	}
+	free(tmp);
+	int e = sync_dir(path);
+	if (e)
+		return cn_err_set(err, CN_ERR_IO, "%s: written, but syncing its folder failed: %s",
+		                  name, strerror(e));
+	return CN_OK;
+fail:
+	if (fd >= 0) unlink(tmp);
+	free(tmp);
+	return cn_err_set(err, CN_ERR_IO, "%s: %s: %s", name, what, strerror(o.err ? o.err : EIO));
 }

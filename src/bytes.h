@@ -68,4 +68,17 @@ const char *cn_bytes_name(const char *path);
  */
 int cn_bytes_create_temp(char *tmp);
 
+/*
+ * Write the file at path atomically: put streams its bytes through o (cn_bytes_put and the
+ * like; o->crc starts at 0) into a new temporary file beside path (cn_bytes_create_temp's
+ * "<path>.tmp.XXXXXX"), which is flushed, fsynced, closed and renamed over path; then the
+ * folder is fsynced. The previous file at path is untouched unless the rename succeeds, a
+ * failure removes the temporary file, and a file being replaced keeps its permissions. A
+ * device, FIFO or folder at path is refused, never replaced. Messages start with name.
+ * Errors: CN_ERR_IO, CN_ERR_NOMEM.
+ */
+enum cn_status cn_bytes_write_atomic(const char *path, const char *name,
+                                     void (*put)(struct cn_bytes_out *o, const void *ctx),
+                                     const void *ctx, char *err);
+
 #endif

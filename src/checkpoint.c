@@ -43,22 +43,18 @@
  * The trainer options' init and init_scale are not stored (the trainer ignores them); a read
  * gives cn_train_opts_default()'s values there.
  *
- * Writing streams to "<path>.tmp.XXXXXX" in the same directory, checks every write, flushes,
- * fsyncs, closes, renames over path and fsyncs the directory: the previous file at path is
- * untouched unless the rename succeeds, and a failure removes the temporary file.
+ * Writing goes through cn_bytes_write_atomic (bytes.h): a temporary file beside path, every
+ * write checked, fsync, rename, fsync of the folder; the previous file at path is untouched
+ * unless the rename succeeds, and a failure removes the temporary file.
  * Reading takes the whole file (by its real size, capped), checks the CRC before anything
  * else, then parses every field against the bytes that remain, so no stored length is used
  * for an allocation before it is known to fit in the file.
  */
-#include <errno.h>
-#include <fcntl.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "bytes.h"
 #include "checkpoint.h"
@@ -135,18 +131,16 @@ static enum cn_status check_writable(const struct cn_net *net, const struct cn_c
 	return CN_OK;
 }
 
-/* fsync the directory holding path, so the rename itself survives a crash; 0 or an errno. */
-static int sync_dir(const char *path)
+/* the body behind cn_bytes_write_atomic: ctx is the writer's arguments */
+struct body {
+	const struct cn_net *net;
+	const struct cn_checkpoint_train *train;
+};
+
+static void put_file(struct cn_bytes_out *o, const void *ctx)
 {
-	const char *slash = strrchr(path, '/');
-	char *dir = slash ? strndup(path, slash == path ? 1 : (size_t)(slash - path)) : NULL;
-	if (slash && !dir) return ENOMEM;
-	int fd = open(dir ? dir : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	/* some file systems cannot sync a directory (EINVAL); that is not a failed save */
-	int e = fd < 0 ? errno : fsync(fd) != 0 && errno != EINVAL && errno != EROFS ? errno : 0;
-	if (fd >= 0) close(fd);
-	free(dir);
-	return e;
+	const struct body *b = ctx;
+	put_body(o, b->net, b->train);
 }
 
 enum cn_status cn_checkpoint_write(const char *path, const struct cn_net *net,
@@ -157,53 +151,7 @@ enum cn_status cn_checkpoint_write(const char *path, const struct cn_net *net,
 	const char *nm = cn_bytes_name(path);
 	enum cn_status st = check_writable(net, train, nm, err);
 	if (st) return st;
-	/* the rename would replace whatever is there: never a device, FIFO or folder (as root,
-	   saving to /dev/null would otherwise turn the device into a regular file) */
-	struct stat s;
-	if (stat(path, &s) == 0 && !S_ISREG(s.st_mode))
-		return cn_err_set(err, CN_ERR_IO, "%s: cannot replace: %s", nm,
-		                  S_ISDIR(s.st_mode)
-		                      ? strerror(EISDIR)
-		                      : "not a regular file (a device, FIFO or socket)");
-	size_t plen = strlen(path);
-	char *tmp = malloc(plen + sizeof(".tmp.XXXXXX"));
-	if (!tmp) return cn_err_set(err, CN_ERR_NOMEM, "%s: out of memory", nm);
-	memcpy(tmp, path, plen);
-	memcpy(tmp + plen, ".tmp.XXXXXX", sizeof(".tmp.XXXXXX"));
-	struct cn_bytes_out o = {NULL, 0, 0};
-	const char *what = "cannot create a temporary file beside it";
-	int fd = cn_bytes_create_temp(tmp);
-	if (fd < 0) {
-		o.err = errno;
-		goto fail;
-	}
-	/* created 0666 minus the umask; a file being replaced keeps its own permissions */
-	bool keep = stat(path, &s) == 0 && S_ISREG(s.st_mode);
-	what = "cannot write";
-	if ((keep && fchmod(fd, s.st_mode & 07777) != 0) || !(o.f = fdopen(fd, "wb"))) {
-		o.err = errno;
-		close(fd);
-		goto fail;
-	}
-	put_body(&o, net, train);
-	if (!o.err && (fflush(o.f) != 0 || fsync(fileno(o.f)) != 0)) o.err = errno;
-	if (fclose(o.f) != 0 && !o.err) o.err = errno;
-	if (o.err) goto fail;
-	what = "cannot replace";
-	if (rename(tmp, path) != 0) {
-		o.err = errno;
-		goto fail;
-	}
-	free(tmp);
-	int e = sync_dir(path);
-	if (e)
-		return cn_err_set(err, CN_ERR_IO, "%s: written, but syncing its folder failed: %s",
-		                  nm, strerror(e));
-	return CN_OK;
-fail:
-	if (fd >= 0) unlink(tmp);
-	free(tmp);
-	return cn_err_set(err, CN_ERR_IO, "%s: %s: %s", nm, what, strerror(o.err ? o.err : EIO));
+	return cn_bytes_write_atomic(path, nm, put_file, &(struct body){net, train}, err);
 }
 
 /* ---- reading ---- */

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../bytes.h"
 #include "../error.h"
 #include "../net.h"
 #include "colnet_onnx.h"
@@ -295,6 +296,18 @@ done:
 	return st;
 }
 
+/* the encoded model behind cn_bytes_write_atomic */
+struct encoded {
+	const void *buf;
+	size_t len;
+};
+
+static void put_encoded(struct cn_bytes_out *o, const void *ctx)
+{
+	const struct encoded *e = ctx;
+	cn_bytes_put(o, e->buf, e->len);
+}
+
 enum cn_status cn_onnx_save(const struct cn_net *net, const char *path, char err[CN_ERR_LEN])
 {
 	if (!path || !*path) return cn_err_set(err, CN_ERR_ARG, "onnx export: no file name");
@@ -302,7 +315,7 @@ enum cn_status cn_onnx_save(const struct cn_net *net, const char *path, char err
 	size_t len;
 	enum cn_status st = cn_onnx_encode(net, &buf, &len, err);
 	if (st) return st;
-	st = cn_onnx_write_file(path, buf, len, err);
+	st = cn_bytes_write_atomic(path, path, put_encoded, &(struct encoded){buf, len}, err);
 	free(buf);
 	return st;
 }

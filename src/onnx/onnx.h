@@ -30,7 +30,4 @@ const char *cn_onnx_export_rbf(struct cn_onnx_builder *b, const struct cn_layer 
    recurse safely (depth.c); corrupt data passes, for the unpacker to refuse. */
 bool cn_onnx_depth_ok(const uint8_t *data, size_t len);
 
-/* Write len bytes to path atomically (temporary file, fsync, rename), mode 0666 - umask. */
-enum cn_status cn_onnx_write_file(const char *path, const void *data, size_t len, char *err);
-
 #endif
