@@ -300,7 +300,7 @@ install: all
 		scripts/make-pc.sh "$(PREFIX)" "$(INCPREFIX)" "$(LIBPREFIX)" "$(VERSION)" \
 			"$(LIBS)" > $(DESTDIR)$(PCPREFIX)/colnet.pc; \
 		scripts/make-pc.sh "$(PREFIX)" "$(INCPREFIX)" "$(LIBPREFIX)" "$(VERSION)" \
-			"$(ONNX_LIBS)" onnx > $(DESTDIR)$(PCPREFIX)/colnet-onnx.pc; \
+			"$(ONNX_LIBS) $(LIBS)" onnx > $(DESTDIR)$(PCPREFIX)/colnet-onnx.pc; \
 	fi
 
 uninstall:
