@@ -93,6 +93,7 @@ struct lc {
 	struct cn_conv2d_plan plan;  /* conv: the layer's plan, its fused activation switched off */
 	struct cn_conv2d_plan bplan; /* conv: the plan of its backward (own chunking) */
 	int32_t in, co;              /* inputs per image (linear); output channels */
+	int32_t threads;             /* linear: the layer's planned threads */
 	int m, k;                    /* forward GEMM: [m, k] · [co, k]ᵀ */
 	const float *w, *b;
 	struct cn_tensor x, y, dy, dx; /* x, dx [N, HI, WI, CI]; y, dy [N, HO, WO, CO] */
@@ -106,7 +107,8 @@ static void fwd(void *p)
 	if (c->conv)
 		cn_conv2d_forward(c->g, c->co, &c->plan, c->w, c->b, &c->x, &c->y, c->ws);
 	else
-		cn_linear_forward(c->x.n, c->in, c->co, c->w, c->b, c->x.data, c->y.data);
+		cn_linear_forward(c->threads, c->x.n, c->in, c->co, c->w, c->b, c->x.data,
+		                  c->y.data);
 }
 
 static void backward(struct lc *c, bool data)
@@ -115,7 +117,7 @@ static void backward(struct lc *c, bool data)
 		cn_conv2d_backward(c->g, c->co, &c->bplan, c->w, &c->x, &c->dy,
 		                   data ? &c->dx : NULL, c->dw, c->db, c->ws);
 	else
-		cn_linear_backward(c->x.n, c->in, c->co, c->w, c->x.data, c->dy.data,
+		cn_linear_backward(c->threads, c->x.n, c->in, c->co, c->w, c->x.data, c->dy.data,
 		                   data ? c->dx.data : NULL, c->dw, c->db);
 }
 
@@ -286,6 +288,7 @@ static void bench_layer(struct cn_net *net, const char *model, int32_t i, struct
 	               .plan = l->conv,
 	               .bplan = l->conv_back,
 	               .co = l->d.out,
+	               .threads = l->threads,
 	               .w = l->w,
 	               .b = l->b,
 	               .x = l->x,

@@ -87,8 +87,9 @@ const char *cn_isa(void);
 
 /*
  * Set OpenBLAS's thread count (process-wide: it is OpenBLAS's only knob). n >= 1. A plan reads
- * it when it is made (a convolution shares its chunks among that many threads, a dense
- * inference plan its batch): plan again after changing it.
+ * it when it is made and decides every layer's threads then (a convolution shares its chunks
+ * among them, linear and rbf layers their GEMMs, a dense inference plan its batch): plan
+ * again after changing it.
  */
 enum cn_status cn_set_blas_threads(int n);
 

@@ -42,7 +42,8 @@ bool cn_gemm_small_width(int max_width, bool ta, bool tb, int m, int n, int k, f
 void cn_gemm_ref(bool ta, bool tb, int m, int n, int k, float alpha, const float *a, const float *b,
                  float beta, float *c);
 
-/* Threads the BLAS would use for one GEMM (and the plan gives a layer's parallel chunks). */
+/* Threads the BLAS would use for one GEMM: read by cn_net_plan alone, which decides every
+   layer's share of them; the step never asks. */
 int cn_gemm_threads(void);
 
 /* Name of the BLAS and its core type as it reports them ("OpenBLAS 0.3.21 ... SkylakeX"). */

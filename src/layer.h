@@ -53,7 +53,8 @@ struct cn_layer {
 	struct cn_geom g;           /* conv and pools */
 	struct cn_conv2d_plan conv; /* conv: chunking, threads, fused activation (plan decisions) */
 	struct cn_conv2d_plan conv_back; /* conv: the same for backward, with its own chunking */
-	size_t w_len, b_len;             /* parameters */
+	int32_t threads;       /* plan: threads the layer's ops share its work among (>= 1) */
+	size_t w_len, b_len;   /* parameters */
 	float *w, *b;          /* conv [CO, KH, KW, CI], linear [OUT, IN]; b [CO] or NULL */
 	float *dw, *db;        /* same layouts, in the net's gradient block */
 	struct cn_tensor x, y; /* [N, H, W, C] views: x is the previous layer's y */
@@ -91,8 +92,9 @@ struct cn_layer_impl {
 	/* infer out, g, w_len, b_len, state_len from in; refuse impossible shapes (message in err) */
 	enum cn_status (*shape)(struct cn_layer *l, char *err);
 	/* decide how batches of batch images run (chunks, threads); pinned > 0: images per GEMM
-	   the caller chose. Or NULL: nothing to decide */
-	void (*plan)(struct cn_layer *l, int32_t batch, int32_t pinned);
+	   the caller chose. l->threads comes in as the threads the plan has (the BLAS's count
+	   when the plan is made) and may be lowered. Or NULL: nothing to decide */
+	void (*plan)(struct cn_layer *l, int32_t batch, int32_t pinned, bool train);
 	/* floats of scratch for batches of n (SIZE_MAX on overflow), after plan */
 	size_t (*ws_len)(const struct cn_layer *l, bool train);
 	/* floats kept from forward for backward for out_len outputs (the batch's); or NULL: 0 */

@@ -5,7 +5,6 @@
 #include <stdio.h>
 
 #include "error.h"
-#include "gemm.h"
 #include "layer.h"
 #include "util.h"
 
@@ -46,12 +45,11 @@ static int32_t even_chunk(int32_t batch, int32_t chunk)
 
 /*
  * How the forward runs: chunks whose column matrix fits the cache target, at least one per
- * thread, split evenly (no small tail chunk); threads as many as the BLAS has.
+ * thread, split evenly (no small tail chunk); threads as many as the plan has.
  */
 static struct cn_conv2d_plan plan_forward(const struct cn_layer *l, int32_t batch, int32_t pinned)
 {
-	struct cn_conv2d_plan p = {
-	    .threads = cn_gemm_threads(), .act = l->d.act, .slope = l->d.slope};
+	struct cn_conv2d_plan p = {.threads = l->threads, .act = l->d.act, .slope = l->d.slope};
 	size_t per_image =
 	    cn_mul4(cn_geom_out_pixels(&l->g), cn_geom_patch_len(&l->g), sizeof(float), 1);
 	size_t fit = pinned ? (size_t)pinned : CN_CHUNK_TARGET_BYTES / per_image;
@@ -82,8 +80,9 @@ static struct cn_conv2d_plan plan_backward(const struct cn_layer *l, int32_t bat
 	return fwd;
 }
 
-static void plan(struct cn_layer *l, int32_t batch, int32_t pinned)
+static void plan(struct cn_layer *l, int32_t batch, int32_t pinned, bool train)
 {
+	(void)train;
 	l->conv = plan_forward(l, batch, pinned);
 	l->conv_back = plan_backward(l, batch, l->conv, pinned);
 }

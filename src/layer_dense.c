@@ -31,15 +31,15 @@ static enum cn_status linear_shape(struct cn_layer *l, char *err)
 static void linear_forward(struct cn_layer *l, float *ws)
 {
 	(void)ws;
-	cn_linear_forward(l->x.n, (int32_t)cn_layer_image_len(l->in), l->d.out, l->w, l->b,
-	                  l->x.data, l->y.data);
+	cn_linear_forward(l->threads, l->x.n, (int32_t)cn_layer_image_len(l->in), l->d.out, l->w,
+	                  l->b, l->x.data, l->y.data);
 }
 
 static void linear_backward(struct cn_layer *l, const float *dy, float *dx, float *ws)
 {
 	(void)ws;
-	cn_linear_backward(l->x.n, (int32_t)cn_layer_image_len(l->in), l->d.out, l->w, l->x.data,
-	                   dy, dx, l->dw, l->db);
+	cn_linear_backward(l->threads, l->x.n, (int32_t)cn_layer_image_len(l->in), l->d.out, l->w,
+	                   l->x.data, dy, dx, l->dw, l->db);
 }
 
 /* every weight meets every output once: 2 FLOPs */
@@ -109,15 +109,15 @@ static size_t rbf_cache_len(const struct cn_layer *l, size_t out_len, bool train
 
 static void rbf_forward(struct cn_layer *l, float *ws)
 {
-	cn_rbf_forward(l->d.rbf, l->x.n, (int32_t)cn_layer_image_len(l->in), l->d.out, l->w, l->b,
-	               l->x.data, l->y.data, l->cache, ws);
+	cn_rbf_forward(l->d.rbf, l->threads, l->x.n, (int32_t)cn_layer_image_len(l->in), l->d.out,
+	               l->w, l->b, l->x.data, l->y.data, l->cache, ws);
 }
 
 static void rbf_backward(struct cn_layer *l, const float *dy, float *dx, float *ws)
 {
 	size_t nk = (size_t)l->x.n * (size_t)l->d.out;
-	cn_rbf_backward(l->d.rbf, l->x.n, (int32_t)cn_layer_image_len(l->in), l->d.out, l->w, l->b,
-	                l->x.data, l->cache, dy, dx, l->dw, l->db, l->cache + nk, ws);
+	cn_rbf_backward(l->d.rbf, l->threads, l->x.n, (int32_t)cn_layer_image_len(l->in), l->d.out,
+	                l->w, l->b, l->x.data, l->cache, dy, dx, l->dw, l->db, l->cache + nk, ws);
 }
 
 /* the GEMM, plus the norms and the kernel */

@@ -41,7 +41,7 @@ static size_t cache_len(const struct cn_layer *l, size_t out_len, bool train)
  */
 #define SPLIT_MIN_IMAGES 16
 
-static void plan_split(struct cn_net *net, bool train)
+static void plan_split(struct cn_net *net, bool train, int32_t nt)
 {
 	net->split = 1;
 	net->split_min = INT32_MAX;
@@ -53,7 +53,6 @@ static void plan_split(struct cn_net *net, bool train)
 		weights += (double)l->w_len;
 		if (l->w_len) inputs += (double)cn_layer_image_len(l->in);
 	}
-	int32_t nt = cn_gemm_threads();
 	if (nt < 2) return;
 	net->split = nt;
 	double min = CN_MAX(weights / CN_MAX(inputs, 1.0), (double)SPLIT_MIN_IMAGES * nt);
@@ -65,6 +64,8 @@ static enum cn_status reserve(struct cn_net *net, int32_t batch, bool train,
 {
 	struct cn_arena *a = &net->arena;
 	size_t max_out = 0;
+	/* the one reading of the thread count: every layer's share of it is decided here */
+	const int32_t nt = cn_gemm_threads();
 	off->input = cn_arena_reserve_array(
 	    a, cn_mul4((size_t)batch, cn_layer_image_len(net->in), 1, 1), sizeof(float));
 	net->ws_len = 0;
@@ -82,14 +83,15 @@ static enum cn_status reserve(struct cn_net *net, int32_t batch, bool train,
 		size_t cache = cache_len(l, out_len, train);
 		off->cache[i] = cache ? cn_arena_reserve_array(a, cache, sizeof(float)) : 0;
 		max_out = CN_MAX(max_out, out_len);
-		if (impl->plan) impl->plan(l, batch, net->pinned_chunk);
+		l->threads = nt;
+		if (impl->plan) impl->plan(l, batch, net->pinned_chunk, train);
 		size_t ws = impl->ws_len(l, train);
 		if (ws == SIZE_MAX)
 			return cn_err_set(net->err, CN_ERR_NOMEM,
 			                  "layer %d: lowering workspace overflows", i + 1);
 		net->ws_len = CN_MAX(net->ws_len, ws);
 	}
-	plan_split(net, train);
+	plan_split(net, train, nt);
 	size_t ws_all = cn_mul4(net->ws_len, (size_t)net->split, 1, 1);
 	if (ws_all == SIZE_MAX)
 		return cn_err_set(net->err, CN_ERR_NOMEM, "workspace of %d threads overflows",

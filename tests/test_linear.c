@@ -15,9 +15,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gemm.h"
 #include "ops/ops.h"
 #include "ref/ref.h"
 #include "util.h"
+
+/* the thread count a plan made now would give the op */
+#define THREADS cn_gemm_threads()
 
 #define TOL    1e-4
 #define LEN(a) (sizeof(a) / sizeof((a)[0]))
@@ -71,12 +75,12 @@ static void run(const struct cfg *c, struct stats *st)
 	      *db0 = tu_copy(db, bl);
 	const float *bias = c->bias ? b : NULL;
 
-	cn_linear_forward(c->n, c->in, c->out, w, bias, x, y);
+	cn_linear_forward(THREADS, c->n, c->in, c->out, w, bias, x, y);
 	cn_linear_forward_ref(c->n, c->in, c->out, w, bias, x, yr);
 	tu_track(&st->y, tu_check_close("y", y, yr, yl, TOL, name));
 
-	cn_linear_backward(c->n, c->in, c->out, w, x, dy, dx, dw, c->bias ? db : NULL);
-	cn_linear_backward(c->n, c->in, c->out, w, x, dy, NULL, dw2, c->bias ? NULL : db2);
+	cn_linear_backward(THREADS, c->n, c->in, c->out, w, x, dy, dx, dw, c->bias ? db : NULL);
+	cn_linear_backward(THREADS, c->n, c->in, c->out, w, x, dy, NULL, dw2, c->bias ? NULL : db2);
 	cn_linear_backward_ref(c->n, c->in, c->out, w, x, dy, dxr, dwr, dbr);
 	tu_track(&st->dx, tu_check_close("dx", dx, dxr, xl, TOL, name));
 	tu_track(&st->dw, tu_check_close("dw", dw, dwr, wl, TOL, name));
@@ -105,9 +109,9 @@ static void test_by_hand(void **state)
 	const float dy[] = {1, 1, 1, 1};
 	const float want_dw[] = {5, 7, 9, 5, 7, 9}, want_dx[] = {3, 1, -1, 3, 1, -1};
 	float y[4], dx[6], dw[6] = {0}, db[2] = {0};
-	cn_linear_forward(2, 3, 2, w, b, x, y);
+	cn_linear_forward(THREADS, 2, 3, 2, w, b, x, y);
 	for (int i = 0; i < 4; i++) assert_true(y[i] == want_y[i]);
-	cn_linear_backward(2, 3, 2, w, x, dy, dx, dw, db);
+	cn_linear_backward(THREADS, 2, 3, 2, w, x, dy, dx, dw, db);
 	for (int i = 0; i < 6; i++) assert_true(dw[i] == want_dw[i] && dx[i] == want_dx[i]);
 	assert_true(db[0] == 2 && db[1] == 2);
 }
@@ -143,7 +147,7 @@ struct gc {
 static double loss(void *p)
 {
 	struct gc *c = p;
-	cn_linear_forward(c->n, c->in, c->out, c->w, c->b, c->x, c->y);
+	cn_linear_forward(THREADS, c->n, c->in, c->out, c->w, c->b, c->x, c->y);
 	double s = 0;
 	for (size_t i = 0; i < (size_t)c->n * c->out; i++) s += c->r[i] * c->y[i];
 	return s;
@@ -169,7 +173,7 @@ static void test_gradcheck(void **state)
 		float *dx = tu_floats(xl), *dw = tu_floats(wl), *db = tu_floats(bl);
 		memset(dw, 0, wl * sizeof(*dw));
 		memset(db, 0, bl * sizeof(*db));
-		cn_linear_backward(c.n, c.in, c.out, c.w, c.x, dy, dx, dw, db);
+		cn_linear_backward(THREADS, c.n, c.in, c.out, c.w, c.x, dy, dx, dw, db);
 		/* the loss is linear in each of x, w, b: a wide step costs no truncation error */
 		tu_track(&worst[0], tu_gradcheck("dx", loss, &c, c.x, xl, dx, 0.05, 1e-3, 200));
 		tu_track(&worst[1], tu_gradcheck("dw", loss, &c, c.w, wl, dw, 0.05, 1e-3, 200));

@@ -16,9 +16,13 @@
 #include <string.h>
 
 #include "colnet.h"
+#include "gemm.h"
 #include "ops/ops.h"
 #include "ref/ref.h"
 #include "util.h"
+
+/* the thread count a plan made now would give the op */
+#define THREADS cn_gemm_threads()
 
 #define TOL      1e-4
 #define NEAR_TOL 1e-5
@@ -73,13 +77,14 @@ static void run(const struct cfg *c, enum cn_rbf_kind kind, struct stats *st)
 	float *dlg = tu_rand_floats(&r, (size_t)c->k), *dlgr = tu_copy(dlg, (size_t)c->k),
 	      *dlg2 = tu_copy(dlg, (size_t)c->k);
 
-	cn_rbf_forward(kind, c->n, c->d, c->k, mu, lg, x, y, rc, ws);
+	cn_rbf_forward(kind, THREADS, c->n, c->d, c->k, mu, lg, x, y, rc, ws);
 	cn_rbf_forward_ref(kind, c->n, c->d, c->k, mu, lg, x, yr);
 	tu_track(&st->y, tu_check_close("y", y, yr, yl, TOL, name));
 	for (size_t i = 0; i < yl; i++) assert_true(rc[i] >= 0.0f && isfinite(rc[i]));
 
-	cn_rbf_backward(kind, c->n, c->d, c->k, mu, lg, x, rc, dy, dx, dmu, dlg, e, ws);
-	cn_rbf_backward(kind, c->n, c->d, c->k, mu, lg, x, rc, dy, NULL, dmu2, dlg2, e, ws);
+	cn_rbf_backward(kind, THREADS, c->n, c->d, c->k, mu, lg, x, rc, dy, dx, dmu, dlg, e, ws);
+	cn_rbf_backward(kind, THREADS, c->n, c->d, c->k, mu, lg, x, rc, dy, NULL, dmu2, dlg2, e,
+	                ws);
 	cn_rbf_backward_ref(kind, c->n, c->d, c->k, mu, lg, x, dy, dxr, dmur, dlgr);
 	tu_track(&st->dx, tu_check_close("dx", dx, dxr, xl, TOL, name));
 	tu_track(&st->dmu, tu_check_close("dmu", dmu, dmur, ml, TOL, name));
@@ -112,9 +117,9 @@ static void test_hand(void **state)
 	(void)state;
 	const float x[] = {1, 2}, mu[] = {1, 0}, lg[] = {logf(0.5f)};
 	float y, r, ws[3];
-	cn_rbf_forward(CN_RBF_GAUSSIAN, 1, 2, 1, mu, lg, x, &y, &r, ws);
+	cn_rbf_forward(CN_RBF_GAUSSIAN, THREADS, 1, 2, 1, mu, lg, x, &y, &r, ws);
 	assert_true(fabsf(r - 2.0f) < 1e-5f && fabsf(y - expf(-2.0f)) < 1e-6f);
-	cn_rbf_forward(CN_RBF_IMQ, 1, 2, 1, mu, lg, x, &y, &r, ws);
+	cn_rbf_forward(CN_RBF_IMQ, THREADS, 1, 2, 1, mu, lg, x, &y, &r, ws);
 	assert_true(fabsf(y - 1.0f / sqrtf(3.0f)) < 1e-6f);
 }
 
@@ -133,7 +138,7 @@ static void test_clamp(void **state)
 		mu[D + i] = x[i] + (i == 0 ? 1e-3f : 0.0f);
 	}
 	for (int kind = 0; kind < CN_RBF_COUNT; kind++) {
-		cn_rbf_forward((enum cn_rbf_kind)kind, 1, D, 2, mu, lg, x, y, r, ws);
+		cn_rbf_forward((enum cn_rbf_kind)kind, THREADS, 1, D, 2, mu, lg, x, y, r, ws);
 		for (int j = 0; j < 2; j++)
 			assert_true(r[j] >= 0.0f && isfinite(r[j]) && y[j] <= 1.0f && y[j] > 0.0f);
 	}
@@ -153,9 +158,9 @@ static void test_huge_distance(void **state)
 		float y[2], r[2], ws[6], e[2], dx[2], dmu[4] = {0}, dlg[2] = {0};
 		float yr[2], dxr[2], dmur[4] = {0}, dlgr[2] = {0};
 		const float dy[] = {1.0f, 1.0f};
-		cn_rbf_forward((enum cn_rbf_kind)kind, 1, 2, 2, mu, lg, x, y, r, ws);
-		cn_rbf_backward((enum cn_rbf_kind)kind, 1, 2, 2, mu, lg, x, r, dy, dx, dmu, dlg, e,
-		                ws);
+		cn_rbf_forward((enum cn_rbf_kind)kind, THREADS, 1, 2, 2, mu, lg, x, y, r, ws);
+		cn_rbf_backward((enum cn_rbf_kind)kind, THREADS, 1, 2, 2, mu, lg, x, r, dy, dx, dmu,
+		                dlg, e, ws);
 		cn_rbf_forward_ref((enum cn_rbf_kind)kind, 1, 2, 2, mu, lg, x, yr);
 		cn_rbf_backward_ref((enum cn_rbf_kind)kind, 1, 2, 2, mu, lg, x, dy, dxr, dmur,
 		                    dlgr);
@@ -179,7 +184,7 @@ struct gctx {
 static double gloss(void *p)
 {
 	struct gctx *c = p;
-	cn_rbf_forward(c->kind, c->n, c->d, c->k, c->mu, c->lg, c->x, c->y, NULL, c->ws);
+	cn_rbf_forward(c->kind, THREADS, c->n, c->d, c->k, c->mu, c->lg, c->x, c->y, NULL, c->ws);
 	double s = 0;
 	for (size_t i = 0; i < (size_t)c->n * c->k; i++) s += (double)c->w[i] * c->y[i];
 	return s;
@@ -204,8 +209,8 @@ static void gradcheck(enum cn_rbf_kind kind, int32_t n, int32_t d, int32_t k, ui
 	float *dmu = tu_floats(ml), *dlg = tu_floats((size_t)k);
 	memset(dmu, 0, ml * sizeof(float));
 	memset(dlg, 0, (size_t)k * sizeof(float));
-	cn_rbf_forward(kind, n, d, k, mu, lg, x, y, rc, ws);
-	cn_rbf_backward(kind, n, d, k, mu, lg, x, rc, w, dx, dmu, dlg, e, ws);
+	cn_rbf_forward(kind, THREADS, n, d, k, mu, lg, x, y, rc, ws);
+	cn_rbf_backward(kind, THREADS, n, d, k, mu, lg, x, rc, w, dx, dmu, dlg, e, ws);
 	struct gctx c = {kind, n, d, k, x, mu, lg, w, y, ws};
 	char what[64];
 	snprintf(what, sizeof what, "%s n%d d%d k%d dx", kname(kind), n, d, k);
@@ -250,9 +255,9 @@ static void test_threads_same_bits(void **state)
 	float *r1 = tu_nans((size_t)N * K), *r2 = tu_nans((size_t)N * K);
 	for (int kind = 0; kind < CN_RBF_COUNT; kind++) {
 		assert_int_equal(cn_set_blas_threads(1), CN_OK);
-		cn_rbf_forward((enum cn_rbf_kind)kind, N, D, K, mu, lg, x, y1, r1, ws);
+		cn_rbf_forward((enum cn_rbf_kind)kind, 1, N, D, K, mu, lg, x, y1, r1, ws);
 		assert_int_equal(cn_set_blas_threads(2), CN_OK);
-		cn_rbf_forward((enum cn_rbf_kind)kind, N, D, K, mu, lg, x, y2, r2, ws);
+		cn_rbf_forward((enum cn_rbf_kind)kind, 2, N, D, K, mu, lg, x, y2, r2, ws);
 		assert_memory_equal(y1, y2, (size_t)N * K * sizeof(float));
 		assert_memory_equal(r1, r2, (size_t)N * K * sizeof(float));
 	}
@@ -295,7 +300,7 @@ static void test_near_centres(void **state)
 		memset(dmu, 0, (size_t)K * D * sizeof(float));
 		memset(dmur, 0, (size_t)K * D * sizeof(float));
 		float dlg[K] = {0}, dlgr[K] = {0};
-		cn_rbf_forward((enum cn_rbf_kind)kind, N, D, K, mu, lg, x, y, rc, ws);
+		cn_rbf_forward((enum cn_rbf_kind)kind, THREADS, N, D, K, mu, lg, x, y, rc, ws);
 		cn_rbf_forward_ref((enum cn_rbf_kind)kind, N, D, K, mu, lg, x, yr);
 		float rr[N * K]; /* γ‖x − μ‖², in double */
 		for (int i = 0; i < N; i++)
@@ -309,8 +314,8 @@ static void test_near_centres(void **state)
 			}
 		cn_linear_forward_ref(N, K, OUT, w, NULL, y, z);
 		cn_linear_forward_ref(N, K, OUT, w, NULL, yr, zr);
-		cn_rbf_backward((enum cn_rbf_kind)kind, N, D, K, mu, lg, x, rc, dy, dx, dmu, dlg, e,
-		                ws);
+		cn_rbf_backward((enum cn_rbf_kind)kind, THREADS, N, D, K, mu, lg, x, rc, dy, dx,
+		                dmu, dlg, e, ws);
 		cn_rbf_backward_ref((enum cn_rbf_kind)kind, N, D, K, mu, lg, x, dy, dxr, dmur,
 		                    dlgr);
 		/* r of the near pairs (i = j) on their own scale, not the far pairs' */

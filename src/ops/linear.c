@@ -3,11 +3,11 @@
  * W [OUT, IN] row-major, b [OUT], y [N, OUT]:
  *   forward   y = x · Wᵀ + b
  *   backward  dW += dyᵀ · x,  db += Σ_rows dy,  dx = dy · W
- * Past CN_GEMM_PAR_MIN_MNK multiply-adds, on more than one thread, the layer may share the
- * work out itself, each thread calling a one-threaded GEMM (OpenBLAS runs one thread inside a
- * parallel region): forward by blocks of output columns, backward dW and dx side by side, one
- * a thread (one region instead of two, and the bits of one thread computing both). Otherwise
- * OpenBLAS splits each GEMM its own way. At batch 100 on 2 threads (medians of quiet runs):
+ * With threads > 1 (the plan's choice) and past CN_GEMM_PAR_MIN_MNK multiply-adds, the layer
+ * may share the work out itself, each thread calling a one-threaded GEMM (OpenBLAS runs one
+ * thread inside a parallel region): forward by blocks of output columns, backward dW and dx
+ * side by side, one a thread (one region instead of two, and the bits of one thread computing
+ * both). Otherwise OpenBLAS splits each GEMM its own way. At batch 100 on 2 threads (medians of quiet runs):
  * mlp training 336k -> 383k images/s, rbf inference 1.42M -> 2.09M.
  */
 #include <assert.h>
@@ -26,12 +26,11 @@ static bool parallel_worth(int32_t n, int32_t in, int32_t out)
  * blocks a thread and the batch is at most 4x the outputs: each thread packs all of x, so at
  * a larger batch OpenBLAS's own split did better (rbf's 784 -> 64 at batch 1000: 13%).
  */
-void cn_linear_forward(int32_t n, int32_t in, int32_t out, const float *w, const float *b,
-                       const float *x, float *y)
+void cn_linear_forward(int threads, int32_t n, int32_t in, int32_t out, const float *w,
+                       const float *b, const float *x, float *y)
 {
-	assert(n >= 1 && in >= 1 && out >= 1);
-	int nt = cn_gemm_threads();
-	if (nt < 2 || out < 32 * nt || n > 4 * out || !parallel_worth(n, in, out)) {
+	assert(threads >= 1 && n >= 1 && in >= 1 && out >= 1);
+	if (threads < 2 || out < 32 * threads || n > 4 * out || !parallel_worth(n, in, out)) {
 		/* y = b, then y += x·Wᵀ: a beta-0 GEMM would zero y in a pass of its own first */
 		if (b)
 			for (int32_t i = 0; i < n; i++)
@@ -39,7 +38,7 @@ void cn_linear_forward(int32_t n, int32_t in, int32_t out, const float *w, const
 		cn_gemm(false, true, n, out, in, 1.0f, x, w, b ? 1.0f : 0.0f, y);
 		return;
 	}
-#pragma omp parallel
+#pragma omp parallel num_threads(threads)
 	{
 		size_t lo, hi; /* this thread's output columns, in 16-column blocks */
 		cn_thread_range((size_t)out, &lo, &hi);
@@ -55,10 +54,10 @@ void cn_linear_forward(int32_t n, int32_t in, int32_t out, const float *w, const
 }
 
 /* dW and db accumulate (GEMM beta 1), dx is overwritten (beta 0); dx and db may be NULL. */
-void cn_linear_backward(int32_t n, int32_t in, int32_t out, const float *w, const float *x,
-                        const float *dy, float *dx, float *dw, float *db)
+void cn_linear_backward(int threads, int32_t n, int32_t in, int32_t out, const float *w,
+                        const float *x, const float *dy, float *dx, float *dw, float *db)
 {
-	assert(n >= 1 && in >= 1 && out >= 1);
+	assert(threads >= 1 && n >= 1 && in >= 1 && out >= 1);
 	if (db)
 		for (int32_t i = 0; i < n; i++)
 			for (int32_t j = 0; j < out; j++) db[j] += dy[(size_t)i * out + j];
@@ -66,7 +65,7 @@ void cn_linear_backward(int32_t n, int32_t in, int32_t out, const float *w, cons
 		cn_gemm(true, false, out, in, n, 1.0f, dy, x, 1.0f, dw);
 		return;
 	}
-#pragma omp parallel if (parallel_worth(n, in, out))
+#pragma omp parallel num_threads(2) if (threads > 1 && parallel_worth(n, in, out))
 	{
 		int t = cn_thread_id(), nt = cn_thread_count();
 		if (t == 0) cn_gemm(true, false, out, in, n, 1.0f, dy, x, 1.0f, dw);

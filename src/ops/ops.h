@@ -81,14 +81,19 @@ void cn_conv2d_backward_act(const struct cn_geom *g, int32_t co, const struct cn
                             struct cn_tensor *dy, struct cn_tensor *dx, float *dw, float *db,
                             float *ws);
 
-/* ---- linear.c: y[n, out] = x[n, in] · Wᵀ + b ---- */
+/*
+ * ---- linear.c: y[n, out] = x[n, in] · Wᵀ + b ----
+ * threads (>= 1, the plan's choice): how many OpenMP threads the op may share its work among,
+ * each on one-threaded GEMMs; with 1 it opens no parallel region and each GEMM runs as the
+ * BLAS runs it. A given thread count always gives the same bits.
+ */
 
-void cn_linear_forward(int32_t n, int32_t in, int32_t out, const float *w, const float *b,
-                       const float *x, float *y);
+void cn_linear_forward(int threads, int32_t n, int32_t in, int32_t out, const float *w,
+                       const float *b, const float *x, float *y);
 
 /* dw += dyᵀ·x, db += column sums of dy (b may be NULL), dx = dy·W (dx may be NULL). */
-void cn_linear_backward(int32_t n, int32_t in, int32_t out, const float *w, const float *x,
-                        const float *dy, float *dx, float *dw, float *db);
+void cn_linear_backward(int threads, int32_t n, int32_t in, int32_t out, const float *w,
+                        const float *x, const float *dy, float *dx, float *dw, float *db);
 
 /* ---- pool_max.c, pool_avg.c: max and average pooling over each channel; g->ci: channels ---- */
 
@@ -147,18 +152,20 @@ enum cn_rbf_kind { CN_RBF_GAUSSIAN, CN_RBF_IMQ, CN_RBF_COUNT };
 /* Floats of workspace forward and backward need: [3K]. */
 size_t cn_rbf_ws_len(int32_t k);
 
-/* y [N, K] = f(r); r [N, K] receives r for backward (may be NULL: inference). */
-void cn_rbf_forward(enum cn_rbf_kind kind, int32_t n, int32_t d, int32_t k, const float *mu,
-                    const float *lg, const float *x, float *y, float *r, float *ws);
+/* y [N, K] = f(r); r [N, K] receives r for backward (may be NULL: inference). threads as
+   for linear. */
+void cn_rbf_forward(enum cn_rbf_kind kind, int threads, int32_t n, int32_t d, int32_t k,
+                    const float *mu, const float *lg, const float *x, float *y, float *r,
+                    float *ws);
 
 /*
  * With e = dy·f'(r)·γ (dL/d‖x−μ‖², stored in e [N, K], scratch):
  *   dlg[k] += Σ_n dy·f'(r)·r,  dmu += 2(diag(Σ_n e)·μ − eᵀ·x),  dx = 2(diag(Σ_k e)·x − e·μ).
  * dmu and dlg accumulate; dx is overwritten (may be NULL). x, μ and lg as forward had them.
  */
-void cn_rbf_backward(enum cn_rbf_kind kind, int32_t n, int32_t d, int32_t k, const float *mu,
-                     const float *lg, const float *x, const float *r, const float *dy, float *dx,
-                     float *dmu, float *dlg, float *e, float *ws);
+void cn_rbf_backward(enum cn_rbf_kind kind, int threads, int32_t n, int32_t d, int32_t k,
+                     const float *mu, const float *lg, const float *x, const float *r,
+                     const float *dy, float *dx, float *dmu, float *dlg, float *e, float *ws);
 
 /* ---- loss.c ---- */
 

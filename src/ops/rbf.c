@@ -107,10 +107,10 @@ CN_CLONES static void forward_rows(enum cn_rbf_kind kind, int32_t i0, int32_t i1
 		for (size_t j = 0; j < len; j++) yb[j] = 1.0f / sqrtf(1.0f + yb[j]);
 }
 
-void cn_rbf_forward(enum cn_rbf_kind kind, int32_t n, int32_t d, int32_t k, const float *mu,
-                    const float *lg, const float *x, float *y, float *r, float *ws)
+void cn_rbf_forward(enum cn_rbf_kind kind, int threads, int32_t n, int32_t d, int32_t k,
+                    const float *mu, const float *lg, const float *x, float *y, float *r, float *ws)
 {
-	assert(n >= 1 && d >= 1 && k >= 1);
+	assert(threads >= 1 && n >= 1 && d >= 1 && k >= 1);
 	float *gamma = ws, *mu2 = ws + k; /* [K] each */
 	for (int32_t j = 0; j < k; j++) {
 		mu2[j] = sum_sq(mu + (size_t)j * d, d);
@@ -120,13 +120,13 @@ void cn_rbf_forward(enum cn_rbf_kind kind, int32_t n, int32_t d, int32_t k, cons
 	 * y = −2·x·μᵀ, then the rows. Where linear.c would split the GEMM's columns (see there),
 	 * one region does both: the columns on one-threaded GEMMs, a barrier, then each thread's
 	 * rows. Otherwise OpenBLAS runs the GEMM its own way and the rows are shared out past
-	 * CN_PAR_MIN_LEN outputs.
+	 * CN_PAR_MIN_LEN outputs (with threads > 1: the plan's choice).
 	 */
-	int nth = cn_gemm_threads();
-	bool split = nth >= 2 && k >= 32 * nth && n <= 4 * k &&
+	bool split = threads >= 2 && k >= 32 * threads && n <= 4 * k &&
 	             (double)n * (double)d * (double)k > CN_GEMM_PAR_MIN_MNK;
 	if (!split) cn_gemm(false, true, n, k, d, -2.0f, x, mu, 0.0f, y);
-#pragma omp parallel if (split || (size_t)n * (size_t)k >= CN_PAR_MIN_LEN)
+#pragma omp parallel num_threads(                                                                  \
+    threads) if (split || (threads > 1 && (size_t)n * (size_t)k >= CN_PAR_MIN_LEN))
 	{
 		if (split) {
 			size_t lo, hi;
@@ -229,11 +229,11 @@ static void dx_product(int32_t n, int32_t d, int32_t k, const float *mu, const f
 }
 
 /* dmu and dlg accumulate, dx is overwritten; e [N, K] and ws [2K] are scratch. */
-void cn_rbf_backward(enum cn_rbf_kind kind, int32_t n, int32_t d, int32_t k, const float *mu,
-                     const float *lg, const float *x, const float *r, const float *dy, float *dx,
-                     float *dmu, float *dlg, float *e, float *ws)
+void cn_rbf_backward(enum cn_rbf_kind kind, int threads, int32_t n, int32_t d, int32_t k,
+                     const float *mu, const float *lg, const float *x, const float *r,
+                     const float *dy, float *dx, float *dmu, float *dlg, float *e, float *ws)
 {
-	assert(n >= 1 && d >= 1 && k >= 1);
+	assert(threads >= 1 && n >= 1 && d >= 1 && k >= 1);
 	float *gamma = ws, *esum = ws + k, *mu2 = ws + 2 * (size_t)k; /* [K] each */
 	for (int32_t j = 0; j < k; j++) {
 		gamma[j] = expf(lg[j]);
@@ -243,9 +243,9 @@ void cn_rbf_backward(enum cn_rbf_kind kind, int32_t n, int32_t d, int32_t k, con
 	if (dx) memset(dx, 0, (size_t)n * (size_t)d * sizeof(float));
 	backward_terms(kind, n, d, k, mu, x, r, dy, gamma, mu2, e, esum, dlg, dx, dmu);
 	/* dmu and dx side by side, one a thread (each as one thread alone computes it) */
-	bool par = dx && (double)n * (double)d * (double)k > CN_GEMM_PAR_MIN_MNK;
+	bool par = threads > 1 && dx && (double)n * (double)d * (double)k > CN_GEMM_PAR_MIN_MNK;
 	(void)par; /* read by the pragma only, which a build without OpenMP drops */
-#pragma omp parallel if (par)
+#pragma omp parallel num_threads(2) if (par)
 	{
 		int t = cn_thread_id(), nt = cn_thread_count();
 		if (t == 0) dmu_product(n, d, k, mu, x, e, esum, dmu);
