@@ -72,6 +72,26 @@ int cn_gemm_threads(void)
 #endif
 }
 
+int cn_gemm_cap(int threads)
+{
+#if defined(_OPENMP) && !defined(CN_NAIVE_GEMM)
+	int previous = omp_get_max_threads();
+	if (threads < previous) omp_set_num_threads(threads < 1 ? 1 : threads);
+	return previous;
+#else
+	return threads;
+#endif
+}
+
+void cn_gemm_uncap(int previous)
+{
+#if defined(_OPENMP) && !defined(CN_NAIVE_GEMM)
+	if (omp_get_max_threads() != previous) omp_set_num_threads(previous);
+#else
+	(void)previous;
+#endif
+}
+
 const char *cn_gemm_blas_config(void)
 {
 #ifdef CN_NAIVE_GEMM

@@ -46,6 +46,16 @@ void cn_gemm_ref(bool ta, bool tb, int m, int n, int k, float alpha, const float
    layer's share of them; the step never asks. */
 int cn_gemm_threads(void);
 
+/*
+ * Cap at `threads` the threads the calling thread's BLAS calls and its OpenMP regions without a
+ * num_threads clause may use, until cn_gemm_uncap(the returned value). Debian's OpenMP build
+ * of OpenBLAS follows the caller's OpenMP thread count (omp_get_max_threads) call by call, so
+ * a one-thread cap runs each GEMM on the caller alone without touching the BLAS's process-wide
+ * count; a BLAS without OpenMP keeps its own count. Never raises the count.
+ */
+int cn_gemm_cap(int threads);
+void cn_gemm_uncap(int previous);
+
 /* Name of the BLAS and its core type as it reports them ("OpenBLAS 0.3.21 ... SkylakeX"). */
 const char *cn_gemm_blas_config(void);
 

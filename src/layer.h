@@ -91,9 +91,10 @@ struct cn_layer_impl {
 	int (*format)(const struct cn_layer_desc *d, char *buf, size_t len);
 	/* infer out, g, w_len, b_len, state_len from in; refuse impossible shapes (message in err) */
 	enum cn_status (*shape)(struct cn_layer *l, char *err);
-	/* decide how batches of batch images run (chunks, threads); pinned > 0: images per GEMM
-	   the caller chose. l->threads comes in as the threads the plan has (the BLAS's count
-	   when the plan is made) and may be lowered. Or NULL: nothing to decide */
+	/* decide how batches of batch images run (chunks, threads) in a training or inference
+	   plan; pinned > 0: images per GEMM the caller chose. l->threads comes in as the threads
+	   the plan has (the BLAS's count when the plan is made) and may be lowered. Or NULL:
+	   nothing to decide */
 	void (*plan)(struct cn_layer *l, int32_t batch, int32_t pinned, bool train);
 	/* floats of scratch for batches of n (SIZE_MAX on overflow), after plan */
 	size_t (*ws_len)(const struct cn_layer *l, bool train);

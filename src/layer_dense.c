@@ -8,6 +8,32 @@
 #include "error.h"
 #include "layer.h"
 #include "util.h"
+/*
+ * Threads for a dense layer (linear, rbf) in a training plan: all the plan has when one
+ * forward GEMM at the planned batch holds at least TRAIN_PAR_MIN_MACS multiply-adds, else
+ * one, its GEMMs included (the op caps the BLAS: cn_gemm_cap). A split saves at most half a
+ * GEMM and wakes the second thread, which sleeps between the regions of a step (the tool's
+ * GOMP_SPINCOUNT=300): 6-50 us a wake on these 2-core VMs, more on a busy one. Measured on
+ * the Zen 5, batch 100, bench_train training images/s 1 -> 2 threads (both figures of a pair
+ * from one run, under the bench lock on the shared machine; optimizer as in optim.c):
+ *   rbf (784 -> 64 -> rbf 100 -> 10; largest GEMM 5M), every layer split as before: 427k ->
+ *   334k, 359k -> 270k, 411k -> 338k, 421k -> 322k (0.77x); by this rule (all on one
+ *   thread): 408k -> 401k, 426k -> 418k (1.0x);
+ *   mlp (784 -> 256 -> 10; 20M): 185k -> 223k, 160k -> 200k, 179k -> 224k, 160k -> 245k
+ *   (1.2-1.5x); with the 784 -> 256 layer on one thread too, 170k -> 168k, 180k -> 175k.
+ * lenet5's and cnn-rbf's dense layers (5M and less) made no difference either way; deep-cnn's
+ * 2048 -> 625 (128M) keeps both threads. Inference plans keep all the threads: one GEMM a
+ * layer, dense nets split the batch (net_plan.c), and mlp's inference at batch 100 gained
+ * (360k -> 445k-520k images/s).
+ */
+#define TRAIN_PAR_MIN_MACS 10e6
+
+static void dense_plan(struct cn_layer *l, int32_t batch, int32_t pinned, bool train)
+{
+	(void)pinned;
+	double macs = (double)batch * (double)cn_layer_image_len(l->in) * (double)l->d.out;
+	if (train && macs < TRAIN_PAR_MIN_MACS) l->threads = 1;
+}
 
 /* ---- linear ---- */
 
@@ -64,6 +90,7 @@ const struct cn_layer_impl cn_layer_linear = {
     .args = CN_ARGS_COUNT | CN_ARGS_WEIGHTS,
     .format = linear_format,
     .shape = linear_shape,
+    .plan = dense_plan,
     .ws_len = cn_layer_no_ws,
     .forward = linear_forward,
     .backward = linear_backward,
@@ -150,6 +177,7 @@ const struct cn_layer_impl cn_layer_rbf = {
     .args = CN_ARGS_COUNT | CN_ARGS_RBF,
     .format = rbf_format,
     .shape = rbf_shape,
+    .plan = dense_plan,
     .ws_len = rbf_ws_len,
     .cache_len = rbf_cache_len,
     .forward = rbf_forward,

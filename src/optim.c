@@ -99,11 +99,21 @@ void cn_optim_free(struct cn_optim *opt)
 }
 
 /*
+ * Parameters from which an update is shared among threads. It is often the step's only
+ * parallel region once the dense layers' plan keeps small ones on one thread
+ * (layer_dense.c), and a lone region pays a whole wake of the sleeping second thread: rbf's
+ * 57k parameters, momentum, batch 100 on 1 -> 2 threads (bench_train, Zen 5, one run each
+ * pair) 405k -> 252k, 426k -> 271k, 408k -> 254k images/s shared; 414k -> 414k,
+ * 421k -> 420k, 410k -> 410k on one thread. mlp's 203k gained from the split: 185k -> 223k
+ * and 160k -> 200k shared, 165k -> 140k and 178k -> 136k (a loss) on one thread.
+ */
+#define PAR_MIN_PARAMS 131072
+
+/*
  * The four update loops. params, grads and the state never overlap (checked by the caller),
  * so restrict lets the compiler vectorize; s and wd are applied on the fly so grads stay
  * untouched and nothing is allocated. Compiled per vector width (CN_CLONES: same bits in
- * every clone); past CN_PAR_MIN_LEN parameters each thread updates a contiguous share (mlp's
- * 203k on 2 threads: +4-6% images/s end to end).
+ * every clone); past PAR_MIN_PARAMS parameters each thread updates a contiguous share.
  */
 CN_CLONES static void step_sgd(size_t n, float *restrict p, const float *restrict g, float lr,
                                float s, float wd)
@@ -201,7 +211,7 @@ enum cn_status cn_optim_step(struct cn_optim *opt, float *params, const float *g
 		rsqrt_bc2 = (float)(1.0 / sqrt(1.0 - pow(o->beta2, t)));
 	}
 	/* element-wise, so each thread's contiguous share gives the same bits as one thread */
-#pragma omp parallel if (n >= CN_PAR_MIN_LEN)
+#pragma omp parallel if (n >= PAR_MIN_PARAMS)
 	{
 		size_t lo, hi;
 		cn_thread_range(n, &lo, &hi);

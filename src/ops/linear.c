@@ -3,11 +3,12 @@
  * W [OUT, IN] row-major, b [OUT], y [N, OUT]:
  *   forward   y = x · Wᵀ + b
  *   backward  dW += dyᵀ · x,  db += Σ_rows dy,  dx = dy · W
- * With threads > 1 (the plan's choice) and past CN_GEMM_PAR_MIN_MNK multiply-adds, the layer
- * may share the work out itself, each thread calling a one-threaded GEMM (OpenBLAS runs one
- * thread inside a parallel region): forward by blocks of output columns, backward dW and dx
- * side by side, one a thread (one region instead of two, and the bits of one thread computing
- * both). Otherwise OpenBLAS splits each GEMM its own way. At batch 100 on 2 threads (medians of quiet runs):
+ * threads is the plan's choice (layer_dense.c); with 1 everything runs on the caller, GEMMs
+ * included. With more, past CN_GEMM_PAR_MIN_MNK multiply-adds, the layer may share the work
+ * out itself, each thread calling a one-threaded GEMM (OpenBLAS runs one thread inside a
+ * parallel region): forward by blocks of output columns, backward dW and dx side by side, one
+ * a thread (one region instead of two, and the bits of one thread computing both). Otherwise
+ * OpenBLAS splits each GEMM its own way. At batch 100 on 2 threads (medians of quiet runs):
  * mlp training 336k -> 383k images/s, rbf inference 1.42M -> 2.09M.
  */
 #include <assert.h>
@@ -35,7 +36,9 @@ void cn_linear_forward(int threads, int32_t n, int32_t in, int32_t out, const fl
 		if (b)
 			for (int32_t i = 0; i < n; i++)
 				for (int32_t j = 0; j < out; j++) y[(size_t)i * out + j] = b[j];
+		int cap = cn_gemm_cap(threads);
 		cn_gemm(false, true, n, out, in, 1.0f, x, w, b ? 1.0f : 0.0f, y);
+		cn_gemm_uncap(cap);
 		return;
 	}
 #pragma omp parallel num_threads(threads)
@@ -61,14 +64,17 @@ void cn_linear_backward(int threads, int32_t n, int32_t in, int32_t out, const f
 	if (db)
 		for (int32_t i = 0; i < n; i++)
 			for (int32_t j = 0; j < out; j++) db[j] += dy[(size_t)i * out + j];
+	int cap = cn_gemm_cap(threads);
 	if (!dx) {
 		cn_gemm(true, false, out, in, n, 1.0f, dy, x, 1.0f, dw);
-		return;
-	}
+	} else {
 #pragma omp parallel num_threads(2) if (threads > 1 && parallel_worth(n, in, out))
-	{
-		int t = cn_thread_id(), nt = cn_thread_count();
-		if (t == 0) cn_gemm(true, false, out, in, n, 1.0f, dy, x, 1.0f, dw);
-		if (t == (nt > 1 ? 1 : 0)) cn_gemm(false, false, n, in, out, 1.0f, dy, w, 0.0f, dx);
+		{
+			int t = cn_thread_id(), nt = cn_thread_count();
+			if (t == 0) cn_gemm(true, false, out, in, n, 1.0f, dy, x, 1.0f, dw);
+			if (t == (nt > 1 ? 1 : 0))
+				cn_gemm(false, false, n, in, out, 1.0f, dy, w, 0.0f, dx);
+		}
 	}
+	cn_gemm_uncap(cap);
 }

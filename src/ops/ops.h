@@ -83,9 +83,9 @@ void cn_conv2d_backward_act(const struct cn_geom *g, int32_t co, const struct cn
 
 /*
  * ---- linear.c: y[n, out] = x[n, in] · Wᵀ + b ----
- * threads (>= 1, the plan's choice): how many OpenMP threads the op may share its work among,
- * each on one-threaded GEMMs; with 1 it opens no parallel region and each GEMM runs as the
- * BLAS runs it. A given thread count always gives the same bits.
+ * threads (>= 1, the plan's choice): how many threads the op may use; with 1 it opens no
+ * parallel region and runs its GEMMs on the caller alone (cn_gemm_cap), with more it shares
+ * its work among them or lets the BLAS do so. A given thread count always gives the same bits.
  */
 
 void cn_linear_forward(int threads, int32_t n, int32_t in, int32_t out, const float *w,

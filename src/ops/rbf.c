@@ -124,6 +124,7 @@ void cn_rbf_forward(enum cn_rbf_kind kind, int threads, int32_t n, int32_t d, in
 	 */
 	bool split = threads >= 2 && k >= 32 * threads && n <= 4 * k &&
 	             (double)n * (double)d * (double)k > CN_GEMM_PAR_MIN_MNK;
+	int cap = cn_gemm_cap(threads);
 	if (!split) cn_gemm(false, true, n, k, d, -2.0f, x, mu, 0.0f, y);
 #pragma omp parallel num_threads(                                                                  \
     threads) if (split || (threads > 1 && (size_t)n * (size_t)k >= CN_PAR_MIN_LEN))
@@ -141,6 +142,7 @@ void cn_rbf_forward(enum cn_rbf_kind kind, int threads, int32_t n, int32_t d, in
 		cn_share(n, t, nt, &i0, &i1);
 		forward_rows(kind, i0, i1, d, k, x, mu, y, r, gamma, mu2);
 	}
+	cn_gemm_uncap(cap);
 }
 
 /*
@@ -245,10 +247,12 @@ void cn_rbf_backward(enum cn_rbf_kind kind, int threads, int32_t n, int32_t d, i
 	/* dmu and dx side by side, one a thread (each as one thread alone computes it) */
 	bool par = threads > 1 && dx && (double)n * (double)d * (double)k > CN_GEMM_PAR_MIN_MNK;
 	(void)par; /* read by the pragma only, which a build without OpenMP drops */
+	int cap = cn_gemm_cap(threads);
 #pragma omp parallel num_threads(2) if (par)
 	{
 		int t = cn_thread_id(), nt = cn_thread_count();
 		if (t == 0) dmu_product(n, d, k, mu, x, e, esum, dmu);
 		if (dx && t == (nt > 1 ? 1 : 0)) dx_product(n, d, k, mu, x, e, dx);
 	}
+	cn_gemm_uncap(cap);
 }
