@@ -221,10 +221,14 @@ int bench_csv_open(struct bench_csv *c, const char *path, const char *header)
 	if (!path || strcmp(path, "-") == 0) return 0;
 	snprintf(c->path, sizeof(c->path), "%s", path);
 	snprintf(c->tmp, sizeof(c->tmp), "%s.tmp", path);
+	/* a rename over /dev/null would replace the device with a regular file */
+	struct stat st;
+	c->direct = stat(path, &st) == 0 && !S_ISREG(st.st_mode);
+	if (c->direct) snprintf(c->tmp, sizeof(c->tmp), "%s", path);
 	char dir[512];
 	snprintf(dir, sizeof(dir), "%s", path);
 	char *slash = strrchr(dir, '/');
-	if (slash) {
+	if (slash && !c->direct) {
 		*slash = 0;
 		if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
 			fprintf(stderr, "bench: cannot create %s: %s\n", dir, strerror(errno));
@@ -252,9 +256,10 @@ void bench_csv_row(struct bench_csv *c, const char *fmt, ...)
 int bench_csv_close(struct bench_csv *c)
 {
 	if (!c->f) return 0;
-	int bad = fflush(c->f) != 0 || ferror(c->f) || fsync(fileno(c->f)) != 0;
+	int bad = fflush(c->f) != 0 || ferror(c->f) || (!c->direct && fsync(fileno(c->f)) != 0);
 	bad |= fclose(c->f) != 0;
 	c->f = NULL;
+	if (c->direct) return bad ? -1 : 0;
 	if (!bad && rename(c->tmp, c->path) == 0) {
 		printf("wrote %s\n", c->path);
 		return 0;

@@ -80,6 +80,7 @@ float *bench_floats(size_t len);
 struct bench_csv {
 	FILE *f;
 	char path[512], tmp[520];
+	bool direct; /* path is a device or FIFO (/dev/null, say): written in place, not renamed */
 };
 
 int bench_csv_open(struct bench_csv *c, const char *path, const char *header);
