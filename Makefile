@@ -84,7 +84,7 @@ TESTS = test_gemm test_arena test_im2col test_conv2d test_linear test_pool test_
 	test_loss test_spec test_net test_noalloc test_train_tiny test_optim test_sched \
 	test_idx test_dataset test_checkpoint test_checkpoint_fixtures test_train test_faults \
 	test_threads test_hostile test_dropout test_batchnorm test_group test_api test_predict \
-	test_augment test_recipe
+	test_augment test_recipe test_batchnorm_act
 
 # make train: the main job (data, build, train tutorial-cnn to >= 99% test accuracy)
 DATA_DIR     ?= data/mnist

@@ -140,17 +140,19 @@ static size_t rows(const struct cn_layer *l)
 static void batchnorm_forward(struct cn_layer *l, float *ws)
 {
 	if (l->train)
-		cn_batchnorm_forward_train(rows(l), l->in.c, l->w, l->b, l->x.data, l->y.data,
-		                           l->cache, l->state, ws);
+		cn_batchnorm_forward_train_act(rows(l), l->in.c, l->d.act, l->d.slope, l->w, l->b,
+		                               l->x.data, l->y.data, l->cache, l->state, ws);
 	else
-		cn_batchnorm_forward_eval(rows(l), l->in.c, l->w, l->b, l->state, l->x.data,
-		                          l->y.data, l->cache, ws);
+		cn_batchnorm_forward_eval_act(rows(l), l->in.c, l->d.act, l->d.slope, l->w, l->b,
+		                              l->state, l->x.data, l->y.data, l->cache, ws);
 }
 
 static void batchnorm_backward(struct cn_layer *l, const float *dy, float *dx, float *ws)
 {
-	cn_batchnorm_backward(rows(l), l->in.c, l->train, l->w, l->cache, l->x.data, dy, dx, l->dw,
-	                      l->db, ws);
+	/* fuses_act_backward: dy is the network's scratch gradient buffer, which it may overwrite */
+	cn_batchnorm_backward_act(rows(l), l->in.c, l->train, l->d.act, l->d.slope, l->w, l->b,
+	                          l->cache, l->x.data, l->y.data, (float *)dy, dx, l->dw, l->db,
+	                          ws);
 }
 
 /* a multiply-add per element, then the activation */
@@ -179,4 +181,6 @@ const struct cn_layer_impl cn_layer_batchnorm = {
     .backward = batchnorm_backward,
     .flops = batchnorm_flops,
     .init = batchnorm_init,
+    .fuses_act = true,
+    .fuses_act_backward = true,
 };

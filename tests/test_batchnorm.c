@@ -143,7 +143,8 @@ static void test_running_stats_by_hand(void **state)
 {
 	(void)state;
 	const float x[] = {1, 10, 2, 10, 3, 10, 4, 10}, g[] = {2, 1}, b[] = {0.5f, -1};
-	float y[8], sv[4], run[4] = {0, 0, 1, 1}, ws[16];
+	float y[8], sv[4], run[4] = {0, 0, 1, 1};
+	_Alignas(double) float ws[(4 * CN_BN_CHUNKS + 6) * 2];
 	cn_batchnorm_forward_train(4, 2, g, b, x, y, sv, run, ws);
 	/* channel 0: mean 2.5, biased var 1.25, unbiased 5/3; channel 1: constant 10 */
 	assert_float_equal(run[0], 0.25f, 1e-6);
@@ -170,7 +171,8 @@ static void test_single_row(void **state)
 	(void)state;
 	const float x[] = {3, -2, 7}, g[] = {1.5f, 2, -1}, b[] = {0.1f, 0.2f, 0.3f},
 	            dy[] = {1, -1, 2};
-	float y[3], sv[6], run[6] = {0, 0, 0, 2, 2, 2}, ws[24], dx[3], dg[3] = {0}, db[3] = {0};
+	float y[3], sv[6], run[6] = {0, 0, 0, 2, 2, 2}, dx[3], dg[3] = {0}, db[3] = {0};
+	_Alignas(double) float ws[(4 * CN_BN_CHUNKS + 6) * 3];
 	float runr[6] = {0, 0, 0, 2, 2, 2}, yr[3], svr[6];
 	cn_batchnorm_forward_train(1, 3, g, b, x, y, sv, run, ws);
 	cn_batchnorm_forward_train_ref(1, 3, g, b, x, yr, svr, runr);
@@ -196,7 +198,8 @@ static void test_thread_count_independent(void **state)
 	const size_t m = 4 * 28 * 28, c = 32, len = m * c;
 	struct tu_rng r = tu_rng_make(12);
 	float *x = activations(&r, m, (int32_t)c), *dy = tu_rand_floats(&r, len);
-	float *g = tu_rand_floats(&r, c), *b = tu_rand_floats(&r, c), *ws = tu_floats(8 * c);
+	float *g = tu_rand_floats(&r, c), *b = tu_rand_floats(&r, c),
+	      *ws = tu_floats(cn_batchnorm_ws_len((int32_t)c));
 	float *out[2][5];
 	for (int t = 0; t < 2; t++) {
 		omp_set_num_threads(t + 1);
@@ -223,7 +226,8 @@ static void test_nonfinite_batch(void **state)
 {
 	(void)state;
 	const float x[] = {1, 2, NAN, 4, 5, INFINITY}, g[] = {1, 1}, b[] = {0, 0};
-	float y[6], sv[4], run[4] = {0.5f, 0.5f, 2, 2}, runr[4] = {0.5f, 0.5f, 2, 2}, ws[16];
+	float y[6], sv[4], run[4] = {0.5f, 0.5f, 2, 2}, runr[4] = {0.5f, 0.5f, 2, 2};
+	_Alignas(double) float ws[(4 * CN_BN_CHUNKS + 6) * 2];
 	cn_batchnorm_forward_train(3, 2, g, b, x, y, sv, run, ws);
 	cn_batchnorm_forward_train_ref(3, 2, g, b, x, y, sv, runr);
 	for (int j = 0; j < 4; j++) assert_true(run[j] == runr[j]);

@@ -1,14 +1,22 @@
 /*
  * Batch normalization (Ioffe & Szegedy) over NHWC rows: x [M, C], channels fastest, so one
  * pass over the rows updates every channel's accumulator with contiguous, vectorizable loads
- * (the reference walks one channel at a time with stride C). Sums are kept in double: M is
- * N*H*W, 78 400 rows for a 28x28 layer at batch 100. Threads split the reductions by channel
- * (each channel is still summed by one thread in row order, so results do not depend on the
- * thread count) and the element-wise passes by row.
- *   forward   xhat = (x - mean) istd,  y = gamma xhat + beta,  istd = 1/sqrt(var + eps)
- *   backward  dgamma += Σ dy xhat,  dbeta += Σ dy,
- *             dx = gamma istd (dy - Σdy/M - xhat Σ(dy xhat)/M)   (batch statistics)
- *             dx = gamma istd dy                                  (running statistics)
+ * (the reference walks one channel at a time with stride C). The layer's activation is fused:
+ *   forward   xhat = (x - mean) istd,  y = act(gamma istd (x - mean) + beta)
+ *   backward  g = dy act'(.),  dgamma += Σ g xhat,  dbeta += Σ g,
+ *             dx = gamma istd (g - Σg/M - xhat Σ(g xhat)/M)   (batch statistics)
+ *             dx = gamma istd g                                (running statistics)
+ * A batch-norm layer after a convolution is memory-bound: 10 MB per tensor at 28x28x32, batch
+ * 100, against ~23 M multiply-adds of the conv before it. So every pass counts. Forward reads
+ * x twice (the statistics, then y = act(...)) and writes y once; backward reads x and dy twice
+ * and writes dx once: relu and leaky relu are recomputed from x, with forward's exact float
+ * expression, instead of a pass of their own over y. Sigmoid and tanh keep their own pass.
+ *
+ * The reductions run over CHUNKS fixed blocks of rows, side by side on threads, each summing
+ * its rows in order into its own partial sums; the partials are added in block order. The
+ * blocks do not depend on the thread count, so neither do the bits. Sums are in double, of
+ * x minus the channel's first value (a shift near the mean keeps one pass exact enough for
+ * the variance: no cancellation of E[x²] - mean² at large |mean|).
  */
 #include <assert.h>
 #include <math.h>
@@ -16,6 +24,9 @@
 
 #include "../util.h"
 #include "ops.h"
+#include "vmath.h"
+
+#define LANES 16 /* channels whose accumulators stay in registers during a walk down rows */
 
 /* Whether a pass over m rows of c is worth a parallel region (read by pragmas only, which a
    build without OpenMP drops). */
@@ -24,205 +35,337 @@ static __attribute__((unused)) bool parallel(size_t m, int32_t c)
 	return m * (size_t)c >= CN_PAR_MIN_LEN;
 }
 
-/* This thread's rows (element-wise passes) or channels (reductions): [*lo, *hi). */
-static void share(size_t len, size_t *lo, size_t *hi)
+/* rows [chunk_start(m, i), chunk_start(m, i + 1)) form block i of the reductions */
+static size_t chunk_start(size_t m, int i)
 {
-	cn_thread_range(len, lo, hi);
+	return m * (size_t)i / CN_BN_CHUNKS;
 }
 
-/*
- * y = (x - mean) * scale + beta per channel for rows [lo, hi); mean, scale, beta [C].
- * Subtracting the mean first (not x * scale + folded shift) keeps a near-constant channel
- * exact: its istd is ~316, and folding the mean into the shift cancelled catastrophically
- * (beta off by 2e-4 measured).
- */
-CN_CLONES static void affine_rows(size_t lo, size_t hi, int32_t c, const float *mean,
-                                  const float *scale, const float *beta, const float *x, float *y)
+/* Whether the fused passes handle act themselves (else it gets a pass of its own). */
+static bool fusable(enum cn_act act)
 {
+	return act == CN_ACT_IDENTITY || act == CN_ACT_RELU || act == CN_ACT_LEAKY_RELU;
+}
+
+/* The normalized, shifted value before the activation: forward's and backward's one formula
+   (ISO C: no fused multiply-add, so both give the same bits). */
+static inline float pre_act(float x, float mean, float scale, float beta)
+{
+	return (x - mean) * scale + beta;
+}
+
+/* ---- forward ---- */
+
+/* s1 = Σ (x - k), s2 = Σ (x - k)² over rows [lo, hi), channels [j0, j0 + w), k = row 0's. */
+static inline __attribute__((always_inline)) void shifted_sums_cols(size_t lo, size_t hi, int32_t c,
+                                                                    int32_t j0, int32_t w,
+                                                                    const float *x, double *s1,
+                                                                    double *s2)
+{
+	double a[LANES] = {0}, q[LANES] = {0}, k[LANES] = {0};
+	const size_t cs = (size_t)c;
+	x += j0;
+	for (int32_t j = 0; j < w; j++) k[j] = x[j];
+	/* four rows per step, paired before they meet the accumulators: a chain of one add per
+	   row was latency-bound (one-pass sums ran at half the two-pass ones' speed) */
+	size_t r = lo;
+	for (; r + 4 <= hi; r += 4)
+		for (int32_t j = 0; j < w; j++) {
+			const float *xr = x + r * cs + j;
+			double d0 = xr[0] - k[j], d1 = xr[cs] - k[j], d2 = xr[2 * cs] - k[j],
+			       d3 = xr[3 * cs] - k[j];
+			a[j] += (d0 + d1) + (d2 + d3);
+			q[j] += (d0 * d0 + d1 * d1) + (d2 * d2 + d3 * d3);
+		}
+	for (; r < hi; r++)
+		for (int32_t j = 0; j < w; j++) {
+			double d = (double)x[r * cs + j] - k[j];
+			a[j] += d;
+			q[j] += d * d;
+		}
+	for (int32_t j = 0; j < w; j++) s1[j0 + j] = a[j], s2[j0 + j] = q[j];
+}
+
+/* One block of rows, every channel: s1, s2 [C] this block's partials. */
+CN_CLONES static void shifted_sums(size_t lo, size_t hi, int32_t c, const float *x, double *s1,
+                                   double *s2)
+{
+	for (int32_t j = 0; j < c; j += LANES) {
+		if (c - j >= LANES)
+			shifted_sums_cols(lo, hi, c, j, LANES, x, s1, s2);
+		else
+			shifted_sums_cols(lo, hi, c, j, c - j, x, s1, s2);
+	}
+}
+
+/* mean [C] and biased variance var [C] of x's channels; part: 2 CHUNKS C doubles. */
+static void moments(size_t m, int32_t c, const float *x, double *part, double *mean, double *var)
+{
+	double *p1 = part, *p2 = part + CN_BN_CHUNKS * (size_t)c;
+#pragma omp parallel for schedule(static) if (parallel(m, c))
+	for (int i = 0; i < CN_BN_CHUNKS; i++)
+		shifted_sums(chunk_start(m, i), chunk_start(m, i + 1), c, x, p1 + (size_t)i * c,
+		             p2 + (size_t)i * c);
+	for (int32_t j = 0; j < c; j++) {
+		double s1 = 0, s2 = 0;
+		for (int i = 0; i < CN_BN_CHUNKS; i++) s1 += p1[i * c + j], s2 += p2[i * c + j];
+		double d = s1 / (double)m;
+		mean[j] = x[j] + d;
+		double v = s2 / (double)m - d * d;
+		var[j] = v < 0 ? 0 : v; /* rounding can dip below 0; NaN stays NaN */
+	}
+}
+
+/* y = act((x - mean) scale + beta) for rows [lo, hi); act is fusable */
+CN_CLONES static void affine_rows(size_t lo, size_t hi, int32_t c, enum cn_act act, float slope,
+                                  const float *mean, const float *scale, const float *beta,
+                                  const float *x, float *y)
+{
+	/* act's switch outside the loops: each loop stays one branch-free vector pass; as in
+	   act.c, selects against 0 (no ?: with arithmetic in an arm, which GCC will not if-convert) */
 	for (size_t r = lo; r < hi; r++) {
 		const float *xr = x + r * (size_t)c;
 		float *yr = y + r * (size_t)c;
-		for (int32_t j = 0; j < c; j++) yr[j] = (xr[j] - mean[j]) * scale[j] + beta[j];
+		if (act == CN_ACT_RELU)
+			for (int32_t j = 0; j < c; j++) {
+				float t = pre_act(xr[j], mean[j], scale[j], beta[j]);
+				yr[j] = t > 0.0f ? t : 0.0f;
+			}
+		else if (act == CN_ACT_LEAKY_RELU)
+			for (int32_t j = 0; j < c; j++) {
+				float t = pre_act(xr[j], mean[j], scale[j], beta[j]);
+				float pos = t > 0.0f ? t : 0.0f, neg = t > 0.0f ? 0.0f : t;
+				yr[j] = pos + slope * neg;
+			}
+		else
+			for (int32_t j = 0; j < c; j++)
+				yr[j] = pre_act(xr[j], mean[j], scale[j], beta[j]);
 	}
 }
 
-static void affine(size_t m, int32_t c, const float *mean, const float *scale, const float *beta,
-                   const float *x, float *y)
+/* y = act(...) with saved's mean and scale [C] (gamma times saved's istd, in float, so
+   backward can recompute the same value) */
+static void normalize(size_t m, int32_t c, enum cn_act act, float slope, const float *saved,
+                      const float *scale, const float *beta, const float *x, float *y)
 {
+	enum cn_act fused = fusable(act) ? act : CN_ACT_IDENTITY;
 #pragma omp parallel if (parallel(m, c))
 	{
 		size_t lo, hi;
-		share(m, &lo, &hi);
-		affine_rows(lo, hi, c, mean, scale, beta, x, y);
+		cn_thread_range(m, &lo, &hi);
+		affine_rows(lo, hi, c, fused, slope, saved, scale, beta, x, y);
 	}
+	if (!fusable(act)) cn_act_forward(act, slope, y, y, m * (size_t)c);
 }
 
-/*
- * The per-channel sums, by blocks of LANES channels whose accumulators stay in registers for
- * the whole walk down the rows (a thread's channels are whole blocks but the last), compiled
- * per vector width. Every channel is still summed in row order: the bits did not change (a
- * deep-cnn-bn checkpoint after 1 000 images was byte-identical). As one loop over the
- * thread's channels in baseline SSE2 with the sums in memory, batch norm was 13% of
- * deep-cnn-bn's training step; at 78 400 rows x 32 channels, 2 threads, forward 0.89 -> 0.30
- * ms and backward 1.04 -> 0.55 ms, and deep-cnn-bn trained at 4 200-4 286 -> 4 752-5 153
- * images/s (batch 100).
- */
-#define LANES 16
-
-/*
- * sum[j] = Σ_rows x, then sq[j] = Σ_rows (x - sum[j]/m)², for channels [j0, j0 + w). Inlined
- * with w = LANES where it is (every block but a thread's last), so the accumulators stay in
- * registers.
- */
-static inline __attribute__((always_inline)) void
-moments_cols(size_t m, int32_t c, int32_t j0, int32_t w, const float *x, double *sum, double *sq)
+void cn_batchnorm_forward_train_act(size_t m, int32_t c, enum cn_act act, float slope,
+                                    const float *gamma, const float *beta, const float *x, float *y,
+                                    float *saved, float *run, float *ws)
 {
-	double s[LANES] = {0}, q[LANES] = {0}, mean[LANES];
-	x += j0;
-	for (size_t r = 0; r < m; r++)
-		for (int32_t j = 0; j < w; j++) s[j] += x[r * (size_t)c + j];
-	for (int32_t j = 0; j < LANES; j++) mean[j] = s[j] / (double)m;
-	/* two passes: squared deviations, not E[x²] - mean² (cancellation) */
-	for (size_t r = 0; r < m; r++)
-		for (int32_t j = 0; j < w; j++) {
-			double d = x[r * (size_t)c + j] - mean[j];
-			q[j] += d * d;
-		}
-	for (int32_t j = 0; j < w; j++) {
-		sum[j0 + j] = mean[j];
-		sq[j0 + j] = q[j];
+	assert(m >= 1 && c >= 1);
+	double *part = (double *)ws, *mean = part + 2 * CN_BN_CHUNKS * (size_t)c, *var = mean + c;
+	float *scale = (float *)(var + c);
+	moments(m, c, x, part, mean, var);
+	for (int32_t j = 0; j < c; j++) {
+		saved[j] = (float)mean[j];
+		saved[c + j] = (float)(1.0 / sqrt(var[j] + CN_BN_EPS));
+		scale[j] = gamma[j] * saved[c + j];
+		/* a batch gone NaN/Inf must not poison the statistics a skipped step leaves */
+		if (!isfinite(var[j]) || !isfinite(mean[j])) continue;
+		run[j] += CN_BN_MOMENTUM * ((float)mean[j] - run[j]);
+		if (m > 1)
+			run[c + j] += CN_BN_MOMENTUM *
+			              ((float)(var[j] * (double)m / (double)(m - 1)) - run[c + j]);
 	}
+	normalize(m, c, act, slope, saved, scale, beta, x, y);
 }
 
-CN_CLONES static void moments_block(size_t m, int32_t c, int32_t j0, int32_t w, const float *x,
-                                    double *sum, double *sq)
+void cn_batchnorm_forward_eval_act(size_t m, int32_t c, enum cn_act act, float slope,
+                                   const float *gamma, const float *beta, const float *run,
+                                   const float *x, float *y, float *saved, float *ws)
+{
+	assert(m >= 1 && c >= 1);
+	float *scale = ws; /* [C] */
+	for (int32_t j = 0; j < c; j++) {
+		saved[j] = run[j];
+		saved[c + j] = (float)(1.0 / sqrt((double)run[c + j] + CN_BN_EPS));
+		scale[j] = gamma[j] * saved[c + j]; /* as in training: same statistics, same y */
+	}
+	normalize(m, c, act, slope, saved, scale, beta, x, y);
+}
+
+/* ---- backward ---- */
+
+/* dy with act's derivative applied, act fusable: t = the value before it. act.c's values
+   exactly; selects by masks (vmath.h), which vectorize where ?: on a computed t did not (the
+   backward ran scalar, 9x slower) */
+static inline __attribute__((always_inline)) float undo_act(enum cn_act act, float slope, float t,
+                                                            float dy)
+{
+	if (act == CN_ACT_IDENTITY) return dy;
+	float pos = sel(t > 0.0f, dy, 0.0f);
+	if (act == CN_ACT_RELU) return pos;
+	float neg = sel(t > 0.0f, 0.0f, dy);
+	return pos + slope * neg;
+}
+
+/* sg = Σ g, sgx = Σ g·xhat over rows [lo, hi), channels [j0, j0 + w), g = undo_act(dy) */
+static inline __attribute__((always_inline)) void
+grad_sums_cols(size_t lo, size_t hi, int32_t c, int32_t j0, int32_t w, enum cn_act act, float slope,
+               const float *restrict x, const float *restrict dy, const float *restrict mean,
+               const float *restrict istd, const float *restrict scale, const float *restrict beta,
+               double *sg, double *sgx)
+{
+	double s[LANES] = {0}, sx[LANES] = {0};
+	const size_t cs = (size_t)c;
+	x += j0, dy += j0, mean += j0, istd += j0, scale += j0, beta += j0;
+	size_t r = lo;
+	for (; r + 2 <= hi; r += 2) /* two rows per step: as shifted_sums_cols */
+		for (int32_t j = 0; j < w; j++) {
+			const float *restrict xr = x + r * cs + j, *restrict dyr = dy + r * cs + j;
+			float g0 = undo_act(act, slope, pre_act(xr[0], mean[j], scale[j], beta[j]),
+			                    dyr[0]);
+			float g1 = undo_act(act, slope, pre_act(xr[cs], mean[j], scale[j], beta[j]),
+			                    dyr[cs]);
+			float xh0 = (xr[0] - mean[j]) * istd[j], xh1 = (xr[cs] - mean[j]) * istd[j];
+			s[j] += (double)g0 + g1;
+			sx[j] += (double)g0 * xh0 + (double)g1 * xh1;
+		}
+	for (; r < hi; r++) {
+		const float *restrict xr = x + r * cs, *restrict dyr = dy + r * cs;
+		for (int32_t j = 0; j < w; j++) {
+			float g = undo_act(act, slope, pre_act(xr[j], mean[j], scale[j], beta[j]),
+			                   dyr[j]);
+			float xh = (xr[j] - mean[j]) * istd[j];
+			s[j] += g;
+			sx[j] += (double)g * xh;
+		}
+	}
+	for (int32_t j = 0; j < w; j++) sg[j0 + j] = s[j], sgx[j0 + j] = sx[j];
+}
+
+/* One block of rows, channels [j0, j0 + w), act a constant of the inlined call. */
+static inline __attribute__((always_inline)) void
+grad_sums_block(size_t lo, size_t hi, int32_t c, int32_t j0, int32_t w, enum cn_act act,
+                float slope, const float *x, const float *dy, const float *mean, const float *istd,
+                const float *scale, const float *beta, double *sg, double *sgx)
 {
 	if (w == LANES)
-		moments_cols(m, c, j0, LANES, x, sum, sq);
+		grad_sums_cols(lo, hi, c, j0, LANES, act, slope, x, dy, mean, istd, scale, beta, sg,
+		               sgx);
 	else
-		moments_cols(m, c, j0, w, x, sum, sq);
+		grad_sums_cols(lo, hi, c, j0, w, act, slope, x, dy, mean, istd, scale, beta, sg,
+		               sgx);
 }
 
-/* sum receives the mean per channel, sq the sum of squared deviations from it. */
-static void moments(size_t m, int32_t c, const float *x, double *sum, double *sq)
+/* One block of rows, every channel: sg, sgx [C] this block's partials. */
+CN_CLONES static void grad_sums(size_t lo, size_t hi, int32_t c, enum cn_act act, float slope,
+                                const float *x, const float *dy, const float *mean,
+                                const float *istd, const float *scale, const float *beta,
+                                double *sg, double *sgx)
 {
+	for (int32_t j = 0; j < c; j += LANES) {
+		int32_t w = CN_MIN(LANES, c - j);
+		if (act == CN_ACT_RELU)
+			grad_sums_block(lo, hi, c, j, w, CN_ACT_RELU, slope, x, dy, mean, istd,
+			                scale, beta, sg, sgx);
+		else if (act == CN_ACT_LEAKY_RELU)
+			grad_sums_block(lo, hi, c, j, w, CN_ACT_LEAKY_RELU, slope, x, dy, mean,
+			                istd, scale, beta, sg, sgx);
+		else
+			grad_sums_block(lo, hi, c, j, w, CN_ACT_IDENTITY, slope, x, dy, mean, istd,
+			                scale, beta, sg, sgx);
+	}
+}
+
+/* dx = scale (g - a - xhat b) for one row, act a constant of the inlined call */
+static inline __attribute__((always_inline)) void
+grad_row(int32_t c, enum cn_act act, float slope, const float *restrict xr,
+         const float *restrict dyr, const float *restrict mean, const float *restrict istd,
+         const float *restrict scale, const float *restrict beta, const float *restrict a,
+         const float *restrict b, float *restrict dxr)
+{
+	for (int32_t j = 0; j < c; j++) {
+		float g = undo_act(act, slope, pre_act(xr[j], mean[j], scale[j], beta[j]), dyr[j]);
+		float xh = (xr[j] - mean[j]) * istd[j];
+		dxr[j] = scale[j] * (g - a[j] - xh * b[j]);
+	}
+}
+
+/* dx for rows [lo, hi) */
+CN_CLONES static void grad_rows(size_t lo, size_t hi, int32_t c, enum cn_act act, float slope,
+                                const float *x, const float *dy, const float *mean,
+                                const float *istd, const float *scale, const float *beta,
+                                const float *a, const float *b, float *dx)
+{
+	for (size_t r = lo; r < hi; r++) {
+		size_t o = r * (size_t)c;
+		if (act == CN_ACT_RELU)
+			grad_row(c, CN_ACT_RELU, slope, x + o, dy + o, mean, istd, scale, beta, a,
+			         b, dx + o);
+		else if (act == CN_ACT_LEAKY_RELU)
+			grad_row(c, CN_ACT_LEAKY_RELU, slope, x + o, dy + o, mean, istd, scale,
+			         beta, a, b, dx + o);
+		else
+			grad_row(c, CN_ACT_IDENTITY, slope, x + o, dy + o, mean, istd, scale, beta,
+			         a, b, dx + o);
+	}
+}
+
+void cn_batchnorm_backward_act(size_t m, int32_t c, bool batch, enum cn_act act, float slope,
+                               const float *gamma, const float *beta, const float *saved,
+                               const float *x, const float *y, float *dy, float *dx, float *dgamma,
+                               float *dbeta, float *ws)
+{
+	assert(m >= 1 && c >= 1);
+	const float *mean = saved, *istd = saved + c;
+	double *part = (double *)ws, *p1 = part, *p2 = part + CN_BN_CHUNKS * (size_t)c;
+	float *scale = (float *)(part + 2 * CN_BN_CHUNKS * (size_t)c), *a = scale + c, *b = a + c;
+	if (!fusable(act)) {
+		cn_act_backward(act, slope, y, dy, dy, m * (size_t)c);
+		act = CN_ACT_IDENTITY;
+	}
+	for (int32_t j = 0; j < c; j++) scale[j] = gamma[j] * istd[j]; /* forward's, bit for bit */
+#pragma omp parallel for schedule(static) if (parallel(m, c))
+	for (int i = 0; i < CN_BN_CHUNKS; i++)
+		grad_sums(chunk_start(m, i), chunk_start(m, i + 1), c, act, slope, x, dy, mean,
+		          istd, scale, beta, p1 + (size_t)i * c, p2 + (size_t)i * c);
+	for (int32_t j = 0; j < c; j++) {
+		double sg = 0, sgx = 0;
+		for (int i = 0; i < CN_BN_CHUNKS; i++) sg += p1[i * c + j], sgx += p2[i * c + j];
+		dgamma[j] += (float)sgx;
+		dbeta[j] += (float)sg;
+		a[j] = batch ? (float)(sg / (double)m) : 0.0f;
+		b[j] = batch ? (float)(sgx / (double)m) : 0.0f;
+	}
+	if (!dx) return;
 #pragma omp parallel if (parallel(m, c))
 	{
 		size_t lo, hi;
-		share((size_t)c, &lo, &hi);
-		for (size_t j = lo; j < hi; j += LANES)
-			moments_block(m, c, (int32_t)j, (int32_t)CN_MIN(LANES, hi - j), x, sum, sq);
+		cn_thread_range(m, &lo, &hi);
+		grad_rows(lo, hi, c, act, slope, x, dy, mean, istd, scale, beta, a, b, dx);
 	}
 }
+
+/* ---- without an activation ---- */
 
 void cn_batchnorm_forward_train(size_t m, int32_t c, const float *gamma, const float *beta,
                                 const float *x, float *y, float *saved, float *run, float *ws)
 {
-	assert(m >= 1 && c >= 1);
-	double *sum = (double *)ws, *sq = sum + c; /* [C] each */
-	float *scale = ws + 4 * (size_t)c;
-	moments(m, c, x, sum, sq);
-	for (int32_t j = 0; j < c; j++) {
-		double var = sq[j] / (double)m, istd = 1.0 / sqrt(var + CN_BN_EPS);
-		saved[j] = (float)sum[j];
-		saved[c + j] = (float)istd;
-		scale[j] = (float)(gamma[j] * istd);
-		/* a batch gone NaN/Inf must not poison the statistics a skipped step leaves */
-		if (!isfinite(var)) continue;
-		run[j] += CN_BN_MOMENTUM * ((float)sum[j] - run[j]);
-		if (m > 1)
-			run[c + j] +=
-			    CN_BN_MOMENTUM * ((float)(sq[j] / (double)(m - 1)) - run[c + j]);
-	}
-	affine(m, c, saved, scale, beta, x, y);
+	cn_batchnorm_forward_train_act(m, c, CN_ACT_IDENTITY, 0, gamma, beta, x, y, saved, run, ws);
 }
 
 void cn_batchnorm_forward_eval(size_t m, int32_t c, const float *gamma, const float *beta,
                                const float *run, const float *x, float *y, float *saved, float *ws)
 {
-	assert(m >= 1 && c >= 1);
-	float *scale = ws; /* [C] */
-	for (int32_t j = 0; j < c; j++) {
-		double istd = 1.0 / sqrt((double)run[c + j] + CN_BN_EPS);
-		saved[j] = run[j];
-		saved[c + j] = (float)istd;
-		scale[j] = (float)(gamma[j] * istd); /* as in training: same statistics, same y */
-	}
-	affine(m, c, saved, scale, beta, x, y);
-}
-
-/* sdy[j] = Σ_rows dy, sdyx[j] = Σ_rows dy·xhat for channels [j0, j0 + w), as moments_cols */
-static inline __attribute__((always_inline)) void
-grad_sums_cols(size_t m, int32_t c, int32_t j0, int32_t w, const float *restrict x,
-               const float *restrict dy, const float *restrict mean, const float *restrict istd,
-               double *sdy, double *sdyx)
-{
-	double s[LANES] = {0}, sx[LANES] = {0};
-	x += j0, dy += j0, mean += j0, istd += j0;
-	for (size_t r = 0; r < m; r++) {
-		const float *restrict xr = x + r * (size_t)c, *restrict dyr = dy + r * (size_t)c;
-		for (int32_t j = 0; j < w; j++) {
-			float xh = (xr[j] - mean[j]) * istd[j];
-			s[j] += dyr[j];
-			sx[j] += (double)dyr[j] * xh;
-		}
-	}
-	for (int32_t j = 0; j < w; j++) sdy[j0 + j] = s[j], sdyx[j0 + j] = sx[j];
-}
-
-CN_CLONES static void grad_sums_block(size_t m, int32_t c, int32_t j0, int32_t w, const float *x,
-                                      const float *dy, const float *mean, const float *istd,
-                                      double *sdy, double *sdyx)
-{
-	if (w == LANES)
-		grad_sums_cols(m, c, j0, LANES, x, dy, mean, istd, sdy, sdyx);
-	else
-		grad_sums_cols(m, c, j0, w, x, dy, mean, istd, sdy, sdyx);
-}
-
-/* dx = k (dy - a - xhat b) per channel for rows [lo, hi) */
-CN_CLONES static void grad_rows(size_t lo, size_t hi, int32_t c, const float *x, const float *dy,
-                                const float *mean, const float *istd, const float *k,
-                                const float *a, const float *b, float *dx)
-{
-	for (size_t r = lo; r < hi; r++) {
-		const float *xr = x + r * (size_t)c, *dyr = dy + r * (size_t)c;
-		float *dxr = dx + r * (size_t)c;
-		for (int32_t j = 0; j < c; j++) {
-			float xh = (xr[j] - mean[j]) * istd[j];
-			dxr[j] = k[j] * (dyr[j] - a[j] - xh * b[j]);
-		}
-	}
+	cn_batchnorm_forward_eval_act(m, c, CN_ACT_IDENTITY, 0, gamma, beta, run, x, y, saved, ws);
 }
 
 void cn_batchnorm_backward(size_t m, int32_t c, bool batch, const float *gamma, const float *saved,
                            const float *x, const float *dy, float *dx, float *dgamma, float *dbeta,
                            float *ws)
 {
-	assert(m >= 1 && c >= 1);
-	const float *mean = saved, *istd = saved + c;
-	double *sdy = (double *)ws, *sdyx = sdy + c; /* [C] each */
-	float *k = ws + 4 * (size_t)c, *a = k + c, *b = a + c;
-#pragma omp parallel if (parallel(m, c))
-	{
-		size_t lo, hi;
-		share((size_t)c, &lo, &hi);
-		for (size_t j = lo; j < hi; j += LANES)
-			grad_sums_block(m, c, (int32_t)j, (int32_t)CN_MIN(LANES, hi - j), x, dy,
-			                mean, istd, sdy, sdyx);
-	}
-	for (int32_t j = 0; j < c; j++) {
-		dgamma[j] += (float)sdyx[j];
-		dbeta[j] += (float)sdy[j];
-		k[j] = gamma[j] * istd[j];
-		a[j] = batch ? (float)(sdy[j] / (double)m) : 0.0f;
-		b[j] = batch ? (float)(sdyx[j] / (double)m) : 0.0f;
-	}
-	if (!dx) return;
-#pragma omp parallel if (parallel(m, c))
-	{
-		size_t lo, hi;
-		share(m, &lo, &hi);
-		grad_rows(lo, hi, c, x, dy, mean, istd, k, a, b, dx);
-	}
+	/* identity: dy is only read (beta is read by nothing with this act) */
+	cn_batchnorm_backward_act(m, c, batch, CN_ACT_IDENTITY, 0, gamma, gamma, saved, x, NULL,
+	                          (float *)dy, dx, dgamma, dbeta, ws);
 }

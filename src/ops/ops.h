@@ -223,6 +223,7 @@ void cn_dropout_backward(size_t len, const float *mask, const float *dy, float *
 
 #define CN_BN_MOMENTUM 0.1f  /* running = (1 - m) running + m batch (PyTorch's convention) */
 #define CN_BN_EPS      1e-5f /* added to the variance */
+#define CN_BN_CHUNKS   16    /* fixed row blocks of the sums: their order ignores thread count */
 
 /*
  * x [M, C] is M rows of C channels: M = N*H*W after a convolution (statistics per channel
@@ -255,11 +256,28 @@ void cn_batchnorm_backward(size_t m, int32_t c, bool batch, const float *gamma, 
                            const float *x, const float *dy, float *dx, float *dgamma, float *dbeta,
                            float *ws);
 
-/* Floats of workspace both batchnorm passes need: per channel two double accumulators and
-   three float coefficients (8 floats, keeping the doubles first and aligned). */
+/*
+ * The same three with the layer's activation act (slope: leaky relu's) fused: forward writes
+ * y = act(batch norm of x); backward takes dy, the gradient of act's output, and undoes act
+ * itself (relu and leaky relu recomputed from x, the others from y, their output), and may
+ * overwrite dy. beta is the forward's. The plain calls are these with CN_ACT_IDENTITY.
+ */
+void cn_batchnorm_forward_train_act(size_t m, int32_t c, enum cn_act act, float slope,
+                                    const float *gamma, const float *beta, const float *x, float *y,
+                                    float *saved, float *run, float *ws);
+void cn_batchnorm_forward_eval_act(size_t m, int32_t c, enum cn_act act, float slope,
+                                   const float *gamma, const float *beta, const float *run,
+                                   const float *x, float *y, float *saved, float *ws);
+void cn_batchnorm_backward_act(size_t m, int32_t c, bool batch, enum cn_act act, float slope,
+                               const float *gamma, const float *beta, const float *saved,
+                               const float *x, const float *y, float *dy, float *dx, float *dgamma,
+                               float *dbeta, float *ws);
+
+/* Floats of workspace the training passes need: per row block and channel two double partial
+   sums, per channel two doubles and three floats (5 floats, rounded up to keep it even). */
 static inline size_t cn_batchnorm_ws_len(int32_t c)
 {
-	return 8 * (size_t)c;
+	return (4 * CN_BN_CHUNKS + 6) * (size_t)c;
 }
 
 /* Floats of workspace the evaluation forward alone needs: the per-channel scale. */
