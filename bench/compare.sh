@@ -76,6 +76,10 @@ END {
 		printf "roof   tutorial-cnn train batch 100: %.0f%% of its roofline %.0f img/s (needs >= %d%%): %s\n",
 		    100 * c / roofimg, roofimg, want, (100 * c >= want * roofimg) ? "met" : "MISSED"
 	}
+	bn = ctrain["tutorial-cnn-bn,100,2"]; nb = ctrain["tutorial-cnn,100,2"]
+	if (bn != "" && nb > 0)
+		printf "bnorm  tutorial-cnn-bn / tutorial-cnn train batch 100: %.2f (needs >= 0.80): %s\n",
+		    bn / nb, (bn >= 0.8 * nb) ? "met" : "MISSED"
 	bn = ctrain["deep-cnn-bn,100,2"]; nb = ctrain["deep-cnn,100,2"]
 	if (bn != "" && nb > 0)
 		printf "bnorm  deep-cnn-bn / deep-cnn train batch 100: %.2f (batch norm after each conv)\n", bn / nb
