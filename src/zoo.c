@@ -60,17 +60,21 @@ static const struct zoo_entry zoo[] = {
     {"mnist-fast",
      "conv 16 k5 nobias | batchnorm relu | maxpool 2 | conv 32 k5 nobias | batchnorm relu | "
      "maxpool 2 | linear 10",
-     CN_OPTIM_MOMENTUM, CN_SCHED_ONECYCLE, 0.1f, 0.9f, 2},
+     CN_OPTIM_MOMENTUM, CN_SCHED_ONECYCLE, 0.2f, 0.9f, 2},
+    /* 13 epochs, not 15: nearer the 5-minute bar; seed 1's 15-epoch run had 99.63% after 9 */
     {"mnist-best",
      "conv 32 k3 p1 nobias | batchnorm relu | maxpool 2 | conv 64 k3 p1 nobias | batchnorm relu | "
      "maxpool 2 | conv 128 k3 p1 nobias | batchnorm relu | maxpool 2 p1 | linear 10",
-     CN_OPTIM_ADAM, CN_SCHED_ONECYCLE, 0.003f, 0.0f, 15},
+     CN_OPTIM_ADAM, CN_SCHED_ONECYCLE, 0.003f, 0.0f, 13},
 };
 
 /* The time-to-accuracy recipes' options beyond the table's columns. */
 static void recipe(const char *name, struct cn_train_opts *o)
 {
 	if (strcmp(name, "mnist-fast") == 0) {
+		/* batch 200 at twice the peak rate: 2.8 s an epoch against 4.0-4.3 s at 100 and
+		   0.1, still 99.0% or more on seeds 1-5 */
+		o->batch = 200;
 		o->optim.nesterov = 1;
 		o->label_smoothing = 0.1f;
 	} else if (strcmp(name, "mnist-best") == 0) {

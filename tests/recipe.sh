@@ -2,7 +2,8 @@
 # colnet train's recipe flags end to end: bad values get one clear line and exit 2;
 # --save-best keeps the best epoch's weights (eval of its file repeats the best test accuracy
 # of the log, eval of --save's the last); --target-acc stops at the target and says when; a
-# run with a weight average saves the average (eval repeats the accuracy training printed).
+# run with a weight average saves the average (eval repeats the accuracy training printed);
+# bench/tta.sh's recipe flags train exactly as the zoo recipes they restate.
 SUITE=recipe
 . tests/harness.sh
 
@@ -68,6 +69,27 @@ if [ -f "$DATA/train-images-idx3-ubyte" ] || [ -f "$DATA/train-images-idx3-ubyte
 	"$COLNET" train --model mnist-best --data "$DATA" --epochs 1 --limit 1000 --test-limit 200 \
 		>"$tmp/z" 2>&1 && grep -q "^augment shift" "$tmp/z" && ok "zoo mnist-best trains with its augmentation" ||
 		bad "mnist-best: $(tail -n 3 "$tmp/z")"
+	# bench/tta.sh gives PyTorch the recipe as flags and colnet the same flags: with them
+	# colnet must train exactly as with its zoo recipe alone (same rows, bit for bit), so the
+	# two cannot drift apart; a few steps per epoch keep the runs short
+	rows() { # the epoch rows without their times, and the settings lines
+		awk '$1 ~ /^[0-9]+$/ && NF == 7 { print $1, $2, $3, $4, $5 }
+			/^augment|parameters,/ { sub(/ [0-9]+ threads.*/, ""); print }' "$1"
+	}
+	for m in mnist-fast:400 mnist-best:256; do
+		lim=${m#*:} m=${m%:*}
+		flags=$(sed -n "/^$m)/,/;;/s/^[[:space:]]*RECIPE=\"\(.*\)\"/\1/p" bench/tta.sh)
+		"$COLNET" train --model "$m" --data "$DATA" --limit "$lim" --test-limit 100 \
+			--threads 2 >"$tmp/zr" 2>&1
+		# shellcheck disable=SC2086 # the flags are words
+		"$COLNET" train --model "$m" $flags --data "$DATA" --limit "$lim" --test-limit 100 \
+			--threads 2 >"$tmp/fr" 2>&1
+		if [ -n "$flags" ] && [ -n "$(rows "$tmp/zr")" ] && [ "$(rows "$tmp/zr")" = "$(rows "$tmp/fr")" ]; then
+			ok "bench/tta.sh's $m flags are the zoo recipe"
+		else
+			bad "bench/tta.sh's $m flags '$flags' train otherwise than the zoo: $(rows "$tmp/zr" | head -n 2) / $(rows "$tmp/fr" | head -n 2)"
+		fi
+	done
 else
 	echo "[  SKIPPED ] recipe: no MNIST in $DATA (run 'make data')"
 fi

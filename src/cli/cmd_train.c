@@ -25,7 +25,7 @@ static const char usage[] =
     "  --val X             hold out a fraction X of each class for testing when there is\n"
     "                      no test/ folder (default 0.1; the same images every run)\n"
     "  --epochs N          total epochs (default: the recipe's, else 10)\n"
-    "  --batch N           images per step (default 100)\n"
+    "  --batch N           images per step (default: the recipe's, else 100)\n"
     "  --lr X              learning rate\n"
     "  --optim NAME        sgd, momentum (heavy ball), ema (moving-average momentum), adam\n"
     "  --momentum X        momentum (or EMA beta), in [0, 1)\n"
