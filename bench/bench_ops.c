@@ -56,6 +56,17 @@ static void elt_bwd(void *p)
 		(e->ref ? cn_avgpool2d_backward_ref : cn_avgpool2d_backward)(g, &e->dy, &e->dx);
 }
 
+/* One pass's line and CSV rows: s[0] the naive loops, s[1] the fast op. */
+static void report(const char *model, const char *name, const char *pass,
+                   const struct bench_stat s[2], struct bench_csv *csv)
+{
+	printf("  %-28s %-14s %9.3f %9.3f (%7.3f-%7.3f) %7.1fx\n", name, pass, s[0].med * 1e3,
+	       s[1].med * 1e3, s[1].min * 1e3, s[1].max * 1e3, s[0].med / s[1].med);
+	bench_csv_row(csv, "%s,%s,%s,naive,%.4f,1.00\n", model, name, pass, s[0].med * 1e3);
+	bench_csv_row(csv, "%s,%s,%s,fast,%.4f,%.2f\n", model, name, pass, s[1].med * 1e3,
+	              s[0].med / s[1].med);
+}
+
 /* Naive and fast, forward then backward (which reads what forward left: argmax, y). */
 static void bench_elt(struct elt *e, const char *model, const char *name, struct bench_csv *csv)
 {
@@ -66,13 +77,7 @@ static void bench_elt(struct elt *e, const char *model, const char *name, struct
 			e->ref = r == 0;
 			s[r] = bench_time(b ? elt_bwd : elt_fwd, e, 2, 5, 40, 0.1);
 		}
-		printf("  %-28s %-14s %9.3f %9.3f (%7.3f-%7.3f) %7.1fx\n", name, pass[b],
-		       s[0].med * 1e3, s[1].med * 1e3, s[1].min * 1e3, s[1].max * 1e3,
-		       s[0].med / s[1].med);
-		bench_csv_row(csv, "%s,%s,%s,naive,%.4f,1.00\n", model, name, pass[b],
-		              s[0].med * 1e3);
-		bench_csv_row(csv, "%s,%s,%s,fast,%.4f,%.2f\n", model, name, pass[b],
-		              s[1].med * 1e3, s[0].med / s[1].med);
+		report(model, name, pass[b], s, csv);
 	}
 }
 
@@ -205,13 +210,7 @@ static void bench_batchnorm(struct cn_net *net, int32_t i, const char *model, st
 			s[r] = bench_time(b ? bn_bwd : bn_fwd, &bn, 2, 5, 40, 0.1);
 		}
 		fast += s[1].med;
-		printf("  %-28s %-14s %9.3f %9.3f (%7.3f-%7.3f) %7.1fx\n", name, pass[b],
-		       s[0].med * 1e3, s[1].med * 1e3, s[1].min * 1e3, s[1].max * 1e3,
-		       s[0].med / s[1].med);
-		bench_csv_row(csv, "%s,%s,%s,naive,%.4f,1.00\n", model, name, pass[b],
-		              s[0].med * 1e3);
-		bench_csv_row(csv, "%s,%s,%s,fast,%.4f,%.2f\n", model, name, pass[b],
-		              s[1].med * 1e3, s[0].med / s[1].med);
+		report(model, name, pass[b], s, csv);
 		before += bench_time(b ? bn_bwd : bn_fwd, &pc, 2, 5, 40, 0.1).med;
 	}
 	cn_layer_format(&prev->d, desc, sizeof(desc));
