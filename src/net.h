@@ -37,6 +37,8 @@ struct cn_net {
 	size_t ws_len;
 	int32_t split;     /* threads that each run the whole forward on a slice of the batch, */
 	int32_t split_min; /* for batches of this many images and more (net.c: plan_split) */
+	int32_t pass;      /* an inference forward runs this many images through every layer at
+	                      a time (net_plan.c: plan_pass); the batch when training */
 	float *dbuf[2];    /* ping-pong activation gradients, each [BATCH, max layer output] */
 	float *probs;      /* [BATCH, outputs] softmax of the last loss */
 	int32_t n;         /* images in the last forward (0: none since planning) */

@@ -27,6 +27,27 @@ static void forward_layer(struct cn_layer *l, float *ws)
 		cn_act_forward(l->d.act, l->d.slope, l->y.data, l->y.data, cn_tensor_len(&l->y));
 }
 
+/*
+ * Images [lo, lo + pass) through every layer, then the next part (net_plan.c: plan_pass). An
+ * inference forward reads and writes only its images' rows, so parts change no result beyond
+ * rounding (a part's last GEMM may be a smaller one) and repeat it bit for bit for the same
+ * plan and batch; training runs the batch as one part.
+ */
+static void forward_passes(struct cn_net *net, int32_t n, int32_t pass)
+{
+	for (int32_t lo = 0; lo < n; lo += pass) {
+		int32_t hi = CN_MIN(n, lo + pass);
+		for (int32_t i = 0; i < net->n_layers; i++) {
+			struct cn_layer part = net->layers[i];
+			if (hi - lo < n) {
+				part.x = images(part.x, lo, hi);
+				part.y = images(part.y, lo, hi);
+			}
+			forward_layer(&part, net->ws);
+		}
+	}
+}
+
 /* Each thread copies in its slice of the images and runs it through every layer. */
 static void forward_split(struct cn_net *net, const float *x, int32_t n)
 {
@@ -72,7 +93,7 @@ enum cn_status cn_net_forward(struct cn_net *net, const float *x, int32_t n, con
 	} else {
 		size_t in_len = (size_t)n * net->in.h * net->in.w * net->in.c;
 		if (x != net->input) memcpy(net->input, x, in_len * sizeof(float));
-		for (int32_t i = 0; i < net->n_layers; i++) forward_layer(&net->layers[i], net->ws);
+		forward_passes(net, n, train ? n : net->pass);
 	}
 	net->n = n;
 	net->have_dout = false;

@@ -2,7 +2,8 @@
  * The embedding API's inference calls: cn_net_predict against forward + softmax + argmax by
  * hand, cn_net_load_mem against cn_net_load of the same bytes, and cn_net_share: four threads
  * predicting at once through their own shares of one loaded model give, bit for bit, what
- * the model gives alone.
+ * the model gives alone; and a large inference batch, run through the layers in parts, gives
+ * what batches of a part give.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -18,6 +19,7 @@
 #include <unistd.h>
 
 #include "colnet.h"
+#include "net.h"
 #include "util.h"
 
 #define SIDE 10
@@ -243,6 +245,45 @@ static void four_threads_share_one_model(void **state)
 	cn_net_free(trained);
 }
 
+/*
+ * An inference plan runs a batch whose widest layer outgrows PASS_BYTES in parts (net_plan.c):
+ * 300 images of 28x28 through a 64-channel conv and its batch norm run as 8 parts, the last
+ * smaller. Each part gives, bit for bit, what a plan for a batch of its size gives those
+ * images, and the whole batch repeats its bits.
+ */
+static void inference_in_parts_matches_batches_of_a_part(void **state)
+{
+	(void)state;
+	enum { N = 300, K = 5, PIX = 28 * 28 };
+	struct cn_net *net;
+	char err[CN_ERR_LEN];
+	assert_int_equal(cn_net_create(&net,
+	                               "conv 64 k3 p1 | batchnorm relu | maxpool 2 | linear 5",
+	                               (struct cn_shape){1, 28, 28}, 3, err),
+	                 CN_OK);
+	struct tu_rng r = tu_rng_make(8);
+	float *x = tu_rand_floats(&r, (size_t)N * PIX), *all = tu_floats((size_t)N * K);
+	const float *y;
+	assert_int_equal(cn_net_plan(net, N, CN_PLAN_INFER), CN_OK);
+	const int32_t part = net->pass;
+	assert_true(part > 1 && part < N); /* the forward below runs in parts */
+	assert_int_equal(cn_net_forward(net, x, N, &y), CN_OK);
+	memcpy(all, y, sizeof(float) * N * K);
+	assert_int_equal(cn_net_forward(net, x, N, &y), CN_OK);
+	assert_memory_equal(all, y, sizeof(float) * N * K);
+	assert_int_equal(cn_net_plan(net, part, CN_PLAN_INFER), CN_OK);
+	assert_int_equal(net->pass, part); /* a batch of one part runs whole */
+	for (int32_t lo = 0; lo < N; lo += part) {
+		int32_t n = N - lo < part ? N - lo : part;
+		assert_int_equal(cn_net_forward(net, x + (size_t)lo * PIX, n, &y), CN_OK);
+		assert_memory_equal(all + (size_t)lo * K, y, sizeof(float) * (size_t)n * K);
+	}
+	printf("inference of %d images in parts of %d: bit-identical to batches of %d\n", N, part,
+	       part);
+	free(x), free(all);
+	cn_net_free(net);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -250,6 +291,7 @@ int main(void)
 	    cmocka_unit_test(predict_refuses_bad_calls),
 	    cmocka_unit_test(load_mem_matches_load),
 	    cmocka_unit_test(four_threads_share_one_model),
+	    cmocka_unit_test(inference_in_parts_matches_batches_of_a_part),
 	};
 	return cmocka_run_group_tests_name("predict", tests, NULL, NULL);
 }
