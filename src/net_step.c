@@ -35,14 +35,17 @@ static void forward_layer(struct cn_layer *l, float *ws)
  */
 static void forward_passes(struct cn_net *net, int32_t n, int32_t pass)
 {
+	if (pass >= n) {
+		for (int32_t i = 0; i < net->n_layers; i++) forward_layer(&net->layers[i], net->ws);
+		return;
+	}
 	for (int32_t lo = 0; lo < n; lo += pass) {
 		int32_t hi = CN_MIN(n, lo + pass);
 		for (int32_t i = 0; i < net->n_layers; i++) {
-			struct cn_layer part = net->layers[i];
-			if (hi - lo < n) {
-				part.x = images(part.x, lo, hi);
-				part.y = images(part.y, lo, hi);
-			}
+			struct cn_layer part =
+			    net->layers[i]; /* a view: its fields are read only */
+			part.x = images(part.x, lo, hi);
+			part.y = images(part.y, lo, hi);
 			forward_layer(&part, net->ws);
 		}
 	}

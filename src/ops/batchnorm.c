@@ -12,8 +12,8 @@
  * and writes dx once: relu and leaky relu are recomputed from x, with forward's exact float
  * expression, instead of a pass of their own over y. Sigmoid and tanh keep their own pass.
  *
- * The reductions run over CHUNKS fixed blocks of rows, side by side on threads, each summing
- * its rows in order into its own partial sums; the partials are added in block order. The
+ * The reductions run over CN_BN_CHUNKS fixed blocks of rows, side by side on threads, each
+ * summing its rows in order into its own partial sums, added up in block order after. The
  * blocks do not depend on the thread count, so neither do the bits. Sums are in double, of
  * x minus the channel's first value (a shift near the mean keeps one pass exact enough for
  * the variance: no cancellation of E[x²] - mean² at large |mean|).
