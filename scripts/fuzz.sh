@@ -30,7 +30,9 @@ for name in "$@"; do
 	else
 		status=1
 		echo "$name: FAILED (exit $rc) after ${execs:-?} executions; see $log:"
-		grep -m 5 -E 'ERROR|SUMMARY|Test unit written' "$log"
+		# the harness's or sanitizer's own words come just before libFuzzer's ERROR line
+		grep -m 1 -B 3 -E '==[0-9]+== ?ERROR|runtime error' "$log"
+		grep -m 3 -E 'SUMMARY|Test unit written' "$log"
 	fi
 done
 exit $status

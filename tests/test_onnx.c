@@ -7,6 +7,7 @@
  * Then what must be refused, and truncated or damaged files, which must fail cleanly.
  * (tests/onnx.sh holds the files against ONNX Runtime and PyTorch.)
  */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -20,6 +21,7 @@
 
 #include "colnet.h"
 #include "colnet_onnx.h"
+#include "ops/ops.h" /* CN_BN_EPS */
 #include "util.h"
 
 /* a network for spec with random parameters and batch norm statistics that matter */
@@ -179,6 +181,58 @@ static void test_file(void **state)
 	tu_rm_rf(dir);
 }
 
+/* An ONNX batch norm whose epsilon is below colnet's, over a channel of variance 0 (a dead
+   channel): var + eps - CN_BN_EPS < 0 cannot be colnet's variance. The import keeps the
+   variance at 0 and scales gamma instead: the outputs are ONNX's, and the network saves as a
+   checkpoint and exports again (the fuzzer found an import whose export did not load). */
+static void test_small_epsilon(void **state)
+{
+	(void)state;
+	char err[CN_ERR_LEN], dir[] = "/tmp/test_onnx_eps.XXXXXX", path[80];
+	const float small = 1e-7f;
+	struct cn_net *a = make_net("conv 2 k3 | batchnorm relu | linear 3",
+	                            (struct cn_shape){1, 5, 5}, 4),
+	              *b = NULL, *c = NULL;
+	float *s = cn_net_state(a); /* mean[2], variance[2] */
+	s[2] = 0.0f;
+	uint8_t *buf;
+	size_t len, at = 0, hits = 0;
+	assert_int_equal(cn_onnx_encode(a, (void **)&buf, &len, err), CN_OK);
+	const float eps = CN_BN_EPS; /* the exporter's epsilon attribute, rewritten to small */
+	for (size_t i = 0; i + 4 <= len; i++)
+		if (memcmp(buf + i, &eps, 4) == 0) at = i, hits++;
+	assert_int_equal(hits, 1);
+	memcpy(buf + at, &small, 4);
+	if (cn_onnx_load_mem(&b, buf, len, "small epsilon", err)) fail_msg("import: %s", err);
+	const float *sb = cn_net_state(b);
+	assert_true(sb[2] == 0.0f && sb[3] >= 0.0f);
+	/* the ONNX model's own arithmetic: a's variance v with v + CN_BN_EPS = var + small */
+	s[2] = small - CN_BN_EPS;
+	s[3] = s[3] + small - CN_BN_EPS;
+	float *ya = outputs(a, 4, 8), *yb = outputs(b, 4, 8);
+	for (int32_t i = 0; i < 4 * cn_net_output_len(a); i++)
+		if (fabsf(ya[i] - yb[i]) > 1e-5f * (1.0f + fabsf(ya[i])))
+			fail_msg("output %d: %g imported, %g by ONNX's formula", i, (double)yb[i],
+			         (double)ya[i]);
+	free(buf);
+	assert_int_equal(cn_onnx_encode(b, (void **)&buf, &len, err), CN_OK);
+	if (cn_onnx_load_mem(&c, buf, len, "again", err)) fail_msg("export again: %s", err);
+	assert_memory_equal(cn_net_params(b), cn_net_params(c), cn_net_param_count(b) * 4);
+	cn_net_free(c);
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/m.ckpt", dir);
+	assert_int_equal(cn_net_save(b, path, err), CN_OK);
+	if (cn_net_load(&c, path, err)) fail_msg("checkpoint: %s", err);
+	assert_memory_equal(cn_net_state(b), cn_net_state(c), cn_net_state_count(b) * 4);
+	tu_rm_rf(dir);
+	free(ya);
+	free(yb);
+	free(buf);
+	cn_net_free(a);
+	cn_net_free(b);
+	cn_net_free(c);
+}
+
 /* every prefix and many single-byte changes of a small model: OK or a clean refusal */
 static void test_damaged(void **state)
 {
@@ -223,7 +277,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_zoo_round_trip), cmocka_unit_test(test_export_paths),
 	    cmocka_unit_test(test_refused_export), cmocka_unit_test(test_file),
-	    cmocka_unit_test(test_damaged),
+	    cmocka_unit_test(test_small_epsilon), cmocka_unit_test(test_damaged),
 	};
 	return cmocka_run_group_tests_name("onnx", tests, NULL, NULL);
 }

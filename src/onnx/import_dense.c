@@ -145,16 +145,26 @@ static enum cn_status batchnorm(struct imp *m, const Onnx__NodeProto *n)
 		return oom(m);
 	}
 	l->state_len = 2 * c;
-	/* colnet's epsilon is fixed: 1/sqrt(var + eps) = 1/sqrt((var + eps - CN_BN_EPS) + CN_BN_EPS) */
+	/* colnet's epsilon is fixed, so var + eps is carried in colnet's variance:
+	   v = var + eps - CN_BN_EPS. Where that is negative (an epsilon below colnet's over a
+	   near-constant channel), v is 0 and the scale takes the difference instead,
+	   gamma * sqrt(CN_BN_EPS / (var + eps)): the same outputs, and a variance that
+	   checkpoints and the exporter accept. */
 	float eps = cn_onnx_attr_f(n, "epsilon", 1e-5f);
 	enum cn_status st = CN_OK;
 	for (size_t j = 0; j < c && !st; j++) {
-		float v = eps == CN_BN_EPS ? var[j] : var[j] + eps - CN_BN_EPS;
-		if (!(var[j] >= 0.0f) || !(eps >= 0.0f) || !(v + CN_BN_EPS > 0.0f))
+		double denom = (double)var[j] + eps, v = denom - CN_BN_EPS;
+		if (eps == CN_BN_EPS) v = var[j];
+		if (v < 0.0 && denom > 0.0) {
+			l->w[j] = (float)(l->w[j] * sqrt(CN_BN_EPS / denom));
+			v = 0.0;
+		}
+		if (!(var[j] >= 0.0f) || !(eps >= 0.0f) || !(denom > 0.0) || !isfinite((float)v) ||
+		    !isfinite(l->w[j]))
 			st = cn_onnx_refuse(m, n, "variance %g with epsilon %g", (double)var[j],
 			                    (double)eps);
 		l->state[j] = mean[j];
-		l->state[c + j] = v;
+		l->state[c + j] = (float)v;
 	}
 	free(mean);
 	free(var);

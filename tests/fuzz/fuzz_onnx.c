@@ -26,7 +26,10 @@ static void run(struct cn_net *net)
 	float *x = cn_net_input(net);
 	for (size_t i = 0; i < (size_t)2 * s.c * s.h * s.w; i++) x[i] = (float)(i % 5) / 5.0f;
 	const float *y;
-	if (cn_net_forward(net, x, 2, &y) != CN_OK) abort();
+	if (cn_net_forward(net, x, 2, &y) != CN_OK) {
+		fprintf(stderr, "fuzz_onnx: an accepted net does not run: %s\n", cn_net_error(net));
+		abort();
+	}
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -35,7 +38,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct cn_net *net = (struct cn_net *)1, *back = NULL;
 	enum cn_status st = cn_onnx_load_mem(&net, data, size, "fuzz", err);
 	if (st != CN_OK) {
-		if (net || (st != CN_ERR_FORMAT && st != CN_ERR_NOMEM) || !err[0]) abort();
+		if (net || (st != CN_ERR_FORMAT && st != CN_ERR_NOMEM) || !err[0]) {
+			fprintf(stderr, "fuzz_onnx: an unclean refusal (status %d): %s\n", (int)st, err);
+			abort();
+		}
 		return 0;
 	}
 	run(net);
@@ -48,8 +54,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		if (cn_net_param_count(back) != cn_net_param_count(net) ||
 		    memcmp(cn_net_params(back), cn_net_params(net),
-		           cn_net_param_count(net) * sizeof(float)) != 0)
+		           cn_net_param_count(net) * sizeof(float)) != 0) {
+			fprintf(stderr, "fuzz_onnx: the re-export changed the parameters\n");
 			abort();
+		}
 		cn_net_free(back);
 		free(buf);
 	}
