@@ -277,7 +277,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_zoo_round_trip), cmocka_unit_test(test_export_paths),
 	    cmocka_unit_test(test_refused_export), cmocka_unit_test(test_file),
-	    cmocka_unit_test(test_small_epsilon), cmocka_unit_test(test_damaged),
+	    cmocka_unit_test(test_small_epsilon),  cmocka_unit_test(test_damaged),
 	};
 	return cmocka_run_group_tests_name("onnx", tests, NULL, NULL);
 }

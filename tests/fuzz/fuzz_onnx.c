@@ -39,7 +39,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	enum cn_status st = cn_onnx_load_mem(&net, data, size, "fuzz", err);
 	if (st != CN_OK) {
 		if (net || (st != CN_ERR_FORMAT && st != CN_ERR_NOMEM) || !err[0]) {
-			fprintf(stderr, "fuzz_onnx: an unclean refusal (status %d): %s\n", (int)st, err);
+			fprintf(stderr, "fuzz_onnx: an unclean refusal (status %d): %s\n", (int)st,
+			        err);
 			abort();
 		}
 		return 0;
