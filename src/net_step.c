@@ -96,7 +96,7 @@ enum cn_status cn_net_forward(struct cn_net *net, const float *x, int32_t n, con
 	} else {
 		size_t in_len = (size_t)n * net->in.h * net->in.w * net->in.c;
 		if (x != net->input) memcpy(net->input, x, in_len * sizeof(float));
-		forward_passes(net, n, train ? n : net->pass);
+		forward_passes(net, n, net->pass); /* a training plan's pass is its batch */
 	}
 	net->n = n;
 	net->have_dout = false;
