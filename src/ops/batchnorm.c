@@ -23,8 +23,7 @@
 #include <string.h>
 
 #include "../util.h"
-#include "ops.h"
-#include "vmath.h"
+#include "bn_shared.h"
 
 #define LANES 16 /* channels whose accumulators stay in registers during a walk down rows */
 
@@ -39,19 +38,6 @@ static __attribute__((unused)) bool parallel(size_t m, int32_t c)
 static size_t chunk_start(size_t m, int i)
 {
 	return m * (size_t)i / CN_BN_CHUNKS;
-}
-
-/* Whether the fused passes handle act themselves (else it gets a pass of its own). */
-static bool fusable(enum cn_act act)
-{
-	return act == CN_ACT_IDENTITY || act == CN_ACT_RELU || act == CN_ACT_LEAKY_RELU;
-}
-
-/* The normalized, shifted value before the activation: forward's and backward's one formula
-   (ISO C: no fused multiply-add, so both give the same bits). */
-static inline float pre_act(float x, float mean, float scale, float beta)
-{
-	return (x - mean) * scale + beta;
 }
 
 /* ---- forward ---- */
@@ -128,18 +114,18 @@ CN_CLONES static void affine_rows(size_t lo, size_t hi, int32_t c, enum cn_act a
 		float *yr = y + r * (size_t)c;
 		if (act == CN_ACT_RELU)
 			for (int32_t j = 0; j < c; j++) {
-				float t = pre_act(xr[j], mean[j], scale[j], beta[j]);
+				float t = cn_bn_pre_act(xr[j], mean[j], scale[j], beta[j]);
 				yr[j] = t > 0.0f ? t : 0.0f;
 			}
 		else if (act == CN_ACT_LEAKY_RELU)
 			for (int32_t j = 0; j < c; j++) {
-				float t = pre_act(xr[j], mean[j], scale[j], beta[j]);
+				float t = cn_bn_pre_act(xr[j], mean[j], scale[j], beta[j]);
 				float pos = t > 0.0f ? t : 0.0f, neg = t > 0.0f ? 0.0f : t;
 				yr[j] = pos + slope * neg;
 			}
 		else
 			for (int32_t j = 0; j < c; j++)
-				yr[j] = pre_act(xr[j], mean[j], scale[j], beta[j]);
+				yr[j] = cn_bn_pre_act(xr[j], mean[j], scale[j], beta[j]);
 	}
 }
 
@@ -148,23 +134,20 @@ CN_CLONES static void affine_rows(size_t lo, size_t hi, int32_t c, enum cn_act a
 static void normalize(size_t m, int32_t c, enum cn_act act, float slope, const float *saved,
                       const float *scale, const float *beta, const float *x, float *y)
 {
-	enum cn_act fused = fusable(act) ? act : CN_ACT_IDENTITY;
+	enum cn_act fused = cn_bn_fusable(act) ? act : CN_ACT_IDENTITY;
 #pragma omp parallel if (parallel(m, c))
 	{
 		size_t lo, hi;
 		cn_thread_range(m, &lo, &hi);
 		affine_rows(lo, hi, c, fused, slope, saved, scale, beta, x, y);
 	}
-	if (!fusable(act)) cn_act_forward(act, slope, y, y, m * (size_t)c);
+	if (!cn_bn_fusable(act)) cn_act_forward(act, slope, y, y, m * (size_t)c);
 }
 
-void cn_batchnorm_forward_train_act(size_t m, int32_t c, enum cn_act act, float slope,
-                                    const float *gamma, const float *beta, const float *x, float *y,
-                                    float *saved, float *run, float *ws)
+void cn_bn_train_stats(size_t m, int32_t c, const float *gamma, const float *x, float *saved,
+                       float *run, float *scale, float *ws)
 {
-	assert(m >= 1 && c >= 1);
 	double *part = (double *)ws, *mean = part + 2 * CN_BN_CHUNKS * (size_t)c, *var = mean + c;
-	float *scale = (float *)(var + c);
 	moments(m, c, x, part, mean, var);
 	for (int32_t j = 0; j < c; j++) {
 		saved[j] = (float)mean[j];
@@ -177,6 +160,24 @@ void cn_batchnorm_forward_train_act(size_t m, int32_t c, enum cn_act act, float 
 			run[c + j] += CN_BN_MOMENTUM *
 			              ((float)(var[j] * (double)m / (double)(m - 1)) - run[c + j]);
 	}
+}
+
+void cn_bn_eval_stats(int32_t c, const float *gamma, const float *run, float *saved, float *scale)
+{
+	for (int32_t j = 0; j < c; j++) {
+		saved[j] = run[j];
+		saved[c + j] = (float)(1.0 / sqrt((double)run[c + j] + CN_BN_EPS));
+		scale[j] = gamma[j] * saved[c + j]; /* as in training: same statistics, same y */
+	}
+}
+
+void cn_batchnorm_forward_train_act(size_t m, int32_t c, enum cn_act act, float slope,
+                                    const float *gamma, const float *beta, const float *x, float *y,
+                                    float *saved, float *run, float *ws)
+{
+	assert(m >= 1 && c >= 1);
+	float *scale = ws + 2 * (2 * CN_BN_CHUNKS + 2) * (size_t)c; /* after the doubles */
+	cn_bn_train_stats(m, c, gamma, x, saved, run, scale, ws);
 	normalize(m, c, act, slope, saved, scale, beta, x, y);
 }
 
@@ -186,30 +187,13 @@ void cn_batchnorm_forward_eval_act(size_t m, int32_t c, enum cn_act act, float s
 {
 	assert(m >= 1 && c >= 1);
 	float *scale = ws; /* [C] */
-	for (int32_t j = 0; j < c; j++) {
-		saved[j] = run[j];
-		saved[c + j] = (float)(1.0 / sqrt((double)run[c + j] + CN_BN_EPS));
-		scale[j] = gamma[j] * saved[c + j]; /* as in training: same statistics, same y */
-	}
+	cn_bn_eval_stats(c, gamma, run, saved, scale);
 	normalize(m, c, act, slope, saved, scale, beta, x, y);
 }
 
 /* ---- backward ---- */
 
-/* dy with act's derivative applied, act fusable: t = the value before it. act.c's values
-   exactly; selects by masks (vmath.h), which vectorize where ?: on a computed t did not (the
-   backward ran scalar, 9x slower) */
-static inline __attribute__((always_inline)) float undo_act(enum cn_act act, float slope, float t,
-                                                            float dy)
-{
-	if (act == CN_ACT_IDENTITY) return dy;
-	float pos = sel(t > 0.0f, dy, 0.0f);
-	if (act == CN_ACT_RELU) return pos;
-	float neg = sel(t > 0.0f, 0.0f, dy);
-	return pos + slope * neg;
-}
-
-/* sg = Σ g, sgx = Σ g·xhat over rows [lo, hi), channels [j0, j0 + w), g = undo_act(dy) */
+/* sg = Σ g, sgx = Σ g·xhat over rows [lo, hi), channels [j0, j0 + w), g = cn_bn_undo_act(dy) */
 static inline __attribute__((always_inline)) void
 grad_sums_cols(size_t lo, size_t hi, int32_t c, int32_t j0, int32_t w, enum cn_act act, float slope,
                const float *restrict x, const float *restrict dy, const float *restrict mean,
@@ -223,10 +207,10 @@ grad_sums_cols(size_t lo, size_t hi, int32_t c, int32_t j0, int32_t w, enum cn_a
 	for (; r + 2 <= hi; r += 2) /* two rows per step: as shifted_sums_cols */
 		for (int32_t j = 0; j < w; j++) {
 			const float *restrict xr = x + r * cs + j, *restrict dyr = dy + r * cs + j;
-			float g0 = undo_act(act, slope, pre_act(xr[0], mean[j], scale[j], beta[j]),
-			                    dyr[0]);
-			float g1 = undo_act(act, slope, pre_act(xr[cs], mean[j], scale[j], beta[j]),
-			                    dyr[cs]);
+			float g0 = cn_bn_undo_act(
+			    act, slope, cn_bn_pre_act(xr[0], mean[j], scale[j], beta[j]), dyr[0]);
+			float g1 = cn_bn_undo_act(
+			    act, slope, cn_bn_pre_act(xr[cs], mean[j], scale[j], beta[j]), dyr[cs]);
 			float xh0 = (xr[0] - mean[j]) * istd[j], xh1 = (xr[cs] - mean[j]) * istd[j];
 			s[j] += (double)g0 + g1;
 			sx[j] += (double)g0 * xh0 + (double)g1 * xh1;
@@ -234,8 +218,8 @@ grad_sums_cols(size_t lo, size_t hi, int32_t c, int32_t j0, int32_t w, enum cn_a
 	for (; r < hi; r++) {
 		const float *restrict xr = x + r * cs, *restrict dyr = dy + r * cs;
 		for (int32_t j = 0; j < w; j++) {
-			float g = undo_act(act, slope, pre_act(xr[j], mean[j], scale[j], beta[j]),
-			                   dyr[j]);
+			float g = cn_bn_undo_act(
+			    act, slope, cn_bn_pre_act(xr[j], mean[j], scale[j], beta[j]), dyr[j]);
 			float xh = (xr[j] - mean[j]) * istd[j];
 			s[j] += g;
 			sx[j] += (double)g * xh;
@@ -286,7 +270,8 @@ grad_row(int32_t c, enum cn_act act, float slope, const float *restrict xr,
          const float *restrict b, float *restrict dxr)
 {
 	for (int32_t j = 0; j < c; j++) {
-		float g = undo_act(act, slope, pre_act(xr[j], mean[j], scale[j], beta[j]), dyr[j]);
+		float g = cn_bn_undo_act(act, slope,
+		                         cn_bn_pre_act(xr[j], mean[j], scale[j], beta[j]), dyr[j]);
 		float xh = (xr[j] - mean[j]) * istd[j];
 		dxr[j] = scale[j] * (g - a[j] - xh * b[j]);
 	}
@@ -321,7 +306,7 @@ void cn_batchnorm_backward_act(size_t m, int32_t c, bool batch, enum cn_act act,
 	const float *mean = saved, *istd = saved + c;
 	double *part = (double *)ws, *p1 = part, *p2 = part + CN_BN_CHUNKS * (size_t)c;
 	float *scale = (float *)(part + 2 * CN_BN_CHUNKS * (size_t)c), *a = scale + c, *b = a + c;
-	if (!fusable(act)) {
+	if (!cn_bn_fusable(act)) {
 		cn_act_backward(act, slope, y, dy, dy, m * (size_t)c);
 		act = CN_ACT_IDENTITY;
 	}
