@@ -312,7 +312,8 @@ enum cn_status cn_net_layer_describe(const struct cn_net *net, int32_t i, char *
  * valid until the next forward or plan), *shape its per-image shape {C, H, W}, *n the images
  * of that forward. Any of y, shape, n may be NULL; *shape is filled for any valid i, even
  * before a forward. Errors: CN_ERR_ARG (i out of range), CN_ERR_STATE (no forward since the
- * last plan; *y is then NULL).
+ * last plan, or a training plan's batch norm that runs together with the max pool after it
+ * and so keeps no output of its own: plan for inference to read it; *y is then NULL).
  */
 enum cn_status cn_net_layer_output(const struct cn_net *net, int32_t i, const float **y,
                                    struct cn_shape *shape, int32_t *n);

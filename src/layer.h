@@ -65,6 +65,9 @@ struct cn_layer {
 	                          rbf, train plans: [2, N, K]: r from forward, e's scratch */
 	struct cn_rng *rng;    /* dropout: the net's generator */
 	bool train;            /* the last forward used training behaviour */
+	/* plan, training only: a batch norm runs the 2x2 max pool after it in one op
+	   (batchnorm_pool.c), writing the pool's y and never its own; the pool has no op */
+	bool pools_next, pooled_by_prev;
 };
 
 /* What a kind's spec arguments may be (spec.c reads these from the kind's table entry). */
@@ -143,6 +146,15 @@ const char *cn_act_name(enum cn_act act);
 
 /* One-line description "conv 32 k3x3 s1x1 p1x1 relu" of a layer's configuration. */
 void cn_layer_format(const struct cn_layer_desc *d, char *buf, size_t len);
+
+/*
+ * A batch norm whose plan fuses the max pool after it (bn->pools_next): forward writes
+ * pool->y from bn->x; backward takes dy, the pool output's gradient, and writes dx, bn's input
+ * gradient (may be NULL). layer_elem.c.
+ */
+void cn_layer_batchnorm_pool_forward(struct cn_layer *bn, struct cn_layer *pool, float *ws);
+void cn_layer_batchnorm_pool_backward(struct cn_layer *bn, const struct cn_layer *pool,
+                                      const float *dy, float *dx, float *ws);
 
 /* ---- for the kinds' files ---- */
 

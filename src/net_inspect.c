@@ -25,6 +25,13 @@ enum cn_status cn_net_layer_output(const struct cn_net *net, int32_t i, const fl
 	if (!net->batch || !net->n)
 		return cn_err_set(cn_net_errbuf(net), CN_ERR_STATE,
 		                  "layer %d's output: no forward since the last plan", i);
+	if (l->pools_next)
+		return cn_err_set(
+		    cn_net_errbuf(net), CN_ERR_STATE,
+		    "layer %d's output is not kept by a training plan, which computes "
+		    "the max pool after it in the same pass (plan for inference to "
+		    "read it)",
+		    i);
 	if (y) *y = l->y.data;
 	if (n) *n = net->n;
 	return CN_OK;

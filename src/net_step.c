@@ -36,7 +36,13 @@ static void forward_layer(struct cn_layer *l, float *ws)
 static void forward_passes(struct cn_net *net, int32_t n, int32_t pass)
 {
 	if (pass >= n) {
-		for (int32_t i = 0; i < net->n_layers; i++) forward_layer(&net->layers[i], net->ws);
+		for (int32_t i = 0; i < net->n_layers; i++) {
+			struct cn_layer *l = &net->layers[i];
+			if (l->pools_next) /* and the pool after it (net_plan.c: plan_fusion) */
+				cn_layer_batchnorm_pool_forward(l, &net->layers[++i], net->ws);
+			else
+				forward_layer(l, net->ws);
+		}
 		return;
 	}
 	for (int32_t lo = 0; lo < n; lo += pass) {
@@ -178,13 +184,19 @@ enum cn_status cn_net_backward(struct cn_net *net)
 	float *dy = net->dbuf[0], *dx = net->dbuf[1];
 	for (int32_t i = net->n_layers - 1; i >= 0; i--) {
 		struct cn_layer *l = &net->layers[i];
+		/* a pool that the batch norm before it runs: dy passes to that layer as it is */
+		if (l->pooled_by_prev) continue;
 		if (l->d.act != CN_ACT_IDENTITY && !cn_layer_impls[l->d.kind]->fuses_act_backward)
 			cn_act_backward(l->d.act, l->d.slope, l->y.data, dy, dy,
 			                cn_tensor_len(&l->y));
 		/* the first layer's input gradient feeds nothing: skip it */
 		bool need_dx = i > 0;
 		if (!need_dx && !l->w_len && !l->b_len) break;
-		cn_layer_impls[l->d.kind]->backward(l, dy, need_dx ? dx : NULL, net->ws);
+		if (l->pools_next)
+			cn_layer_batchnorm_pool_backward(l, &net->layers[i + 1], dy,
+			                                 need_dx ? dx : NULL, net->ws);
+		else
+			cn_layer_impls[l->d.kind]->backward(l, dy, need_dx ? dx : NULL, net->ws);
 		float *t = dy;
 		dy = dx;
 		dx = t;

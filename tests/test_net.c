@@ -117,6 +117,9 @@ static void whole_net_gradcheck(void **state)
 	    "rbf 4 imq sigmoid | linear 3",
 	    "conv 3 k3 p1 nobias | batchnorm tanh | dropout 0.3 | avgpool 2 | linear 6 nobias | "
 	    "batchnorm sigmoid | dropout 0.5 | linear 3",
+	    /* batch norm and the max pool after it as one op (8x8 windows tile: plan_fusion) */
+	    "conv 3 k2x3 p0x1 nobias | batchnorm relu | maxpool 2 | linear 3",
+	    "conv 4 k2x3 p0x1 nobias | batchnorm leaky=0.2 | maxpool 2 | linear 3",
 	};
 	struct tu_rng rng = tu_rng_make(7);
 	double worst = 0;
@@ -128,6 +131,9 @@ static void whole_net_gradcheck(void **state)
 		if (st) print_error("'%s': %s\n", specs[s], err);
 		assert_int_equal(st, CN_OK);
 		assert_int_equal(cn_net_plan(f.net, 4, CN_PLAN_TRAIN), CN_OK);
+		if (strstr(specs[s], "k2x3 p0x1 nobias | batchnorm"))
+			assert_true(
+			    f.net->layers[1].pools_next); /* the fused pair is what is checked */
 		f.rng0 = f.net->rng;
 		size_t in_len = (size_t)f.n * 2 * 9 * 8;
 		f.x = tu_floats(in_len);

@@ -286,4 +286,33 @@ static inline size_t cn_batchnorm_eval_ws_len(int32_t c)
 	return (size_t)c;
 }
 
+/* ---- batchnorm_pool.c: batch norm and its activation, then a 2x2 stride-2 max pool ---- */
+
+/*
+ * Whether one op can run batch norm with act followed by a max pool of geometry g (g->ci the
+ * channels): a 2x2 stride-2 unpadded window over an even height and width (so the windows
+ * tile the image), and act identity, relu or leaky relu.
+ */
+bool cn_batchnorm_pool_fits(const struct cn_geom *g, enum cn_act act);
+
+/*
+ * x [N, HI, WI, C] -> y [N, HO, WO, C] = maxpool(act(batch norm of x)), as the two ops would
+ * give it bit for bit, without writing the normalised tensor. train: the batch's statistics
+ * (run updated as cn_batchnorm_forward_train does); else the running ones in run. saved [2, C]
+ * receives the statistics used. ws: cn_batchnorm_ws_len(C).
+ */
+void cn_batchnorm_pool_forward(const struct cn_geom *g, int32_t n, bool train, enum cn_act act,
+                               float slope, const float *gamma, const float *beta, const float *x,
+                               float *y, float *saved, float *run, float *ws);
+
+/*
+ * The pair's backward from dy [N, HO, WO, C], the pooled output's gradient: dgamma and dbeta
+ * accumulate, dx [N, HI, WI, C] (overwritten; may be NULL) as cn_batchnorm_backward_act gives
+ * it from the pool's dx, to rounding. batch: the forward used the batch's statistics.
+ */
+void cn_batchnorm_pool_backward(const struct cn_geom *g, int32_t n, bool batch, enum cn_act act,
+                                float slope, const float *gamma, const float *beta,
+                                const float *saved, const float *x, const float *dy, float *dx,
+                                float *dgamma, float *dbeta, float *ws);
+
 #endif
