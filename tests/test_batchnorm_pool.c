@@ -38,7 +38,7 @@ struct shape {
 	int32_t n, h, w, c;
 };
 
-static const struct shape shapes[] = {{1, 2, 2, 1},   {3, 4, 6, 3},  {2, 10, 2, 17}, {5, 8, 8, 16},
+static const struct shape shapes[] = {{1, 2, 2, 1},    {3, 4, 6, 3},  {2, 10, 2, 17}, {5, 8, 8, 16},
                                       {2, 24, 24, 16}, {3, 6, 4, 40}, {1, 14, 14, 32}};
 
 /* One case's inputs: x [N, H, W, C], the pooled gradient dy [N, H/2, W/2, C]. */
@@ -74,7 +74,8 @@ static struct case_ make_case(struct tu_rng *r, struct shape s)
 				size_t win = q * (size_t)(s.w / 2) + (size_t)ox;
 				float v = win % 3 == 0 ? k.x[o] : win % 5 == 0 ? -40.0f : NAN;
 				if (isnan(v)) continue;
-				k.x[o] = k.x[o + (size_t)s.c] = k.x[o + wc] = k.x[o + wc + (size_t)s.c] = v;
+				k.x[o] = k.x[o + (size_t)s.c] = k.x[o + wc] =
+				    k.x[o + wc + (size_t)s.c] = v;
 			}
 	k.ws = tu_floats(cn_batchnorm_ws_len(s.c));
 	return k;

@@ -12,9 +12,10 @@
  * and writes dx once: relu and leaky relu are recomputed from x, with forward's exact float
  * expression, instead of a pass of their own over y. Sigmoid and tanh keep their own pass.
  *
- * The reductions run over CN_BN_CHUNKS fixed blocks of rows, side by side on threads, each
- * summing its rows in order into its own partial sums, added up in block order after. The
- * blocks do not depend on the thread count, so neither do the bits. Sums are in double, of
+ * The reductions run over CN_BN_CHUNKS fixed blocks of rows, which threads claim as they go
+ * (join.h: a thread woken late takes fewer), each summing its rows in order into its own
+ * partial sums, added up in block order after. The blocks do not depend on the threads, so
+ * neither do the bits. Sums are in double, of
  * x minus the channel's first value (a shift near the mean keeps one pass exact enough for
  * the variance: no cancellation of E[x²] - mean² at large |mean|).
  */
@@ -22,6 +23,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "../join.h"
 #include "../util.h"
 #include "bn_shared.h"
 
@@ -88,10 +90,16 @@ CN_CLONES static void shifted_sums(size_t lo, size_t hi, int32_t c, const float 
 static void moments(size_t m, int32_t c, const float *x, double *part, double *mean, double *var)
 {
 	double *p1 = part, *p2 = part + CN_BN_CHUNKS * (size_t)c;
-#pragma omp parallel for schedule(static) if (parallel(m, c))
-	for (int i = 0; i < CN_BN_CHUNKS; i++)
-		shifted_sums(chunk_start(m, i), chunk_start(m, i + 1), c, x, p1 + (size_t)i * c,
-		             p2 + (size_t)i * c);
+	int arrived = 0;
+#pragma omp parallel if (parallel(m, c))
+	{
+		double start = cn_now();
+#pragma omp for schedule(dynamic, 1) nowait
+		for (int i = 0; i < CN_BN_CHUNKS; i++)
+			shifted_sums(chunk_start(m, i), chunk_start(m, i + 1), c, x,
+			             p1 + (size_t)i * c, p2 + (size_t)i * c);
+		cn_join_spin(&arrived, cn_thread_count(), start);
+	}
 	for (int32_t j = 0; j < c; j++) {
 		double s1 = 0, s2 = 0;
 		for (int i = 0; i < CN_BN_CHUNKS; i++) s1 += p1[i * c + j], s2 += p2[i * c + j];
@@ -135,11 +143,15 @@ static void normalize(size_t m, int32_t c, enum cn_act act, float slope, const f
                       const float *scale, const float *beta, const float *x, float *y)
 {
 	enum cn_act fused = cn_bn_fusable(act) ? act : CN_ACT_IDENTITY;
+	int arrived = 0;
 #pragma omp parallel if (parallel(m, c))
 	{
-		size_t lo, hi;
-		cn_thread_range(m, &lo, &hi);
-		affine_rows(lo, hi, c, fused, slope, saved, scale, beta, x, y);
+		double start = cn_now();
+#pragma omp for schedule(dynamic, 1) nowait
+		for (int i = 0; i < CN_BN_CHUNKS; i++)
+			affine_rows(chunk_start(m, i), chunk_start(m, i + 1), c, fused, slope,
+			            saved, scale, beta, x, y);
+		cn_join_spin(&arrived, cn_thread_count(), start);
 	}
 	if (!cn_bn_fusable(act)) cn_act_forward(act, slope, y, y, m * (size_t)c);
 }
@@ -311,10 +323,16 @@ void cn_batchnorm_backward_act(size_t m, int32_t c, bool batch, enum cn_act act,
 		act = CN_ACT_IDENTITY;
 	}
 	for (int32_t j = 0; j < c; j++) scale[j] = gamma[j] * istd[j]; /* forward's, bit for bit */
-#pragma omp parallel for schedule(static) if (parallel(m, c))
-	for (int i = 0; i < CN_BN_CHUNKS; i++)
-		grad_sums(chunk_start(m, i), chunk_start(m, i + 1), c, act, slope, x, dy, mean,
-		          istd, scale, beta, p1 + (size_t)i * c, p2 + (size_t)i * c);
+	int arrived = 0;
+#pragma omp parallel if (parallel(m, c))
+	{
+		double start = cn_now();
+#pragma omp for schedule(dynamic, 1) nowait
+		for (int i = 0; i < CN_BN_CHUNKS; i++)
+			grad_sums(chunk_start(m, i), chunk_start(m, i + 1), c, act, slope, x, dy,
+			          mean, istd, scale, beta, p1 + (size_t)i * c, p2 + (size_t)i * c);
+		cn_join_spin(&arrived, cn_thread_count(), start);
+	}
 	for (int32_t j = 0; j < c; j++) {
 		double sg = 0, sgx = 0;
 		for (int i = 0; i < CN_BN_CHUNKS; i++) sg += p1[i * c + j], sgx += p2[i * c + j];
@@ -324,11 +342,15 @@ void cn_batchnorm_backward_act(size_t m, int32_t c, bool batch, enum cn_act act,
 		b[j] = batch ? (float)(sgx / (double)m) : 0.0f;
 	}
 	if (!dx) return;
+	arrived = 0;
 #pragma omp parallel if (parallel(m, c))
 	{
-		size_t lo, hi;
-		cn_thread_range(m, &lo, &hi);
-		grad_rows(lo, hi, c, act, slope, x, dy, mean, istd, scale, beta, a, b, dx);
+		double start = cn_now();
+#pragma omp for schedule(dynamic, 1) nowait
+		for (int i = 0; i < CN_BN_CHUNKS; i++)
+			grad_rows(chunk_start(m, i), chunk_start(m, i + 1), c, act, slope, x, dy,
+			          mean, istd, scale, beta, a, b, dx);
+		cn_join_spin(&arrived, cn_thread_count(), start);
 	}
 }
 

@@ -19,6 +19,7 @@
  */
 #include <assert.h>
 
+#include "../join.h"
 #include "../util.h"
 #include "bn_shared.h"
 #include "pool_win.h"
@@ -47,9 +48,10 @@ static size_t block_start(size_t rows, int i)
  * right). Returns the pool's output max act(t); *k the winner's index, *tw its t, *xw its x.
  * The compares and the max are pool_max.c's on the values batchnorm.c would have written.
  */
-static inline __attribute__((always_inline)) float
-window_max(enum cn_act act, float slope, const float x[4], float mean, float scale, float beta,
-           int32_t *k, float *tw, float *xw)
+static inline __attribute__((always_inline)) float window_max(enum cn_act act, float slope,
+                                                              const float x[4], float mean,
+                                                              float scale, float beta, int32_t *k,
+                                                              float *tw, float *xw)
 {
 	float t = cn_bn_pre_act(x[0], mean, scale, beta), b = cn_bn_act(act, slope, t);
 	*k = 0, *tw = t, *xw = x[0];
@@ -67,7 +69,7 @@ window_max(enum cn_act act, float slope, const float x[4], float mean, float sca
 
 /* the window at column pair ox of rows r0, r1, channel j */
 static inline __attribute__((always_inline)) void load_window(const float *r0, const float *r1,
-                                                               size_t o, int32_t c, float x[4])
+                                                              size_t o, int32_t c, float x[4])
 {
 	x[0] = r0[o], x[1] = r0[o + (size_t)c], x[2] = r1[o], x[3] = r1[o + (size_t)c];
 }
@@ -88,8 +90,8 @@ pool_rows_act(const struct cn_geom *g, size_t q0, size_t q1, enum cn_act act, fl
 				float xs[4], tw, xw;
 				int32_t k;
 				load_window(r0, r1, 2 * (size_t)ox * c + (size_t)j, c, xs);
-				yq[(size_t)ox * c + j] = window_max(act, slope, xs, mean[j], scale[j],
-				                                    beta[j], &k, &tw, &xw);
+				yq[(size_t)ox * c + j] = window_max(
+				    act, slope, xs, mean[j], scale[j], beta[j], &k, &tw, &xw);
 			}
 	}
 }
@@ -119,11 +121,15 @@ void cn_batchnorm_pool_forward(const struct cn_geom *g, int32_t n, bool train, e
 		cn_bn_train_stats(m, c, gamma, x, saved, run, scale, ws);
 	else
 		cn_bn_eval_stats(c, gamma, run, saved, scale);
+	int arrived = 0;
 #pragma omp parallel if (parallel(m * (size_t)c))
 	{
-		size_t lo, hi;
-		cn_thread_range(rows, &lo, &hi);
-		pool_rows(g, lo, hi, act, slope, saved, scale, beta, x, y);
+		double start = cn_now();
+#pragma omp for schedule(dynamic, 1) nowait
+		for (int i = 0; i < CN_BN_CHUNKS; i++)
+			pool_rows(g, block_start(rows, i), block_start(rows, i + 1), act, slope,
+			          saved, scale, beta, x, y);
+		cn_join_spin(&arrived, cn_thread_count(), start);
 	}
 }
 
@@ -146,7 +152,8 @@ sums_cols(const struct cn_geom *g, size_t q0, size_t q1, int32_t j0, int32_t w, 
 				float xs[4], tw, xw;
 				int32_t k;
 				load_window(r0, r1, 2 * (size_t)ox * c + (size_t)j, c, xs);
-				window_max(act, slope, xs, mean[j], scale[j], beta[j], &k, &tw, &xw);
+				window_max(act, slope, xs, mean[j], scale[j], beta[j], &k, &tw,
+				           &xw);
 				float gw = cn_bn_undo_act(act, slope, tw, dq[(size_t)ox * c + j]);
 				float xh = (xw - mean[j]) * istd[j];
 				s[i] += gw;
@@ -214,14 +221,15 @@ dx_rows_act(const struct cn_geom *g, size_t q0, size_t q1, enum cn_act act, floa
 				float xs[4], tw, xw;
 				int32_t k;
 				load_window(r0, r1, o, c, xs);
-				window_max(act, slope, xs, mean[j], scale[j], beta[j], &k, &tw, &xw);
+				window_max(act, slope, xs, mean[j], scale[j], beta[j], &k, &tw,
+				           &xw);
 				float gw = cn_bn_undo_act(act, slope, tw, dq[(size_t)ox * c + j]);
-				d0[o] = dx_at(xs[0], sel(k == 0, gw, 0.0f), mean[j], istd[j], scale[j],
-				              a[j], b[j]);
+				d0[o] = dx_at(xs[0], sel(k == 0, gw, 0.0f), mean[j], istd[j],
+				              scale[j], a[j], b[j]);
 				d0[o + (size_t)c] = dx_at(xs[1], sel(k == 1, gw, 0.0f), mean[j],
 				                          istd[j], scale[j], a[j], b[j]);
-				d1[o] = dx_at(xs[2], sel(k == 2, gw, 0.0f), mean[j], istd[j], scale[j],
-				              a[j], b[j]);
+				d1[o] = dx_at(xs[2], sel(k == 2, gw, 0.0f), mean[j], istd[j],
+				              scale[j], a[j], b[j]);
 				d1[o + (size_t)c] = dx_at(xs[3], sel(k == 3, gw, 0.0f), mean[j],
 				                          istd[j], scale[j], a[j], b[j]);
 			}
@@ -240,8 +248,8 @@ CN_CLONES static void dx_rows(const struct cn_geom *g, size_t q0, size_t q1, enu
 		dx_rows_act(g, q0, q1, CN_ACT_LEAKY_RELU, slope, x, dy, mean, istd, scale, beta, a,
 		            b, dx);
 	else
-		dx_rows_act(g, q0, q1, CN_ACT_IDENTITY, slope, x, dy, mean, istd, scale, beta, a,
-		            b, dx);
+		dx_rows_act(g, q0, q1, CN_ACT_IDENTITY, slope, x, dy, mean, istd, scale, beta, a, b,
+		            dx);
 }
 
 void cn_batchnorm_pool_backward(const struct cn_geom *g, int32_t n, bool batch, enum cn_act act,
@@ -256,10 +264,17 @@ void cn_batchnorm_pool_backward(const struct cn_geom *g, int32_t n, bool batch, 
 	double *p1 = (double *)ws, *p2 = p1 + CN_BN_CHUNKS * (size_t)c;
 	float *scale = (float *)(p2 + CN_BN_CHUNKS * (size_t)c), *a = scale + c, *b = a + c;
 	for (int32_t j = 0; j < c; j++) scale[j] = gamma[j] * istd[j]; /* forward's, bit for bit */
-#pragma omp parallel for schedule(static) if (parallel(m * (size_t)c))
-	for (int i = 0; i < CN_BN_CHUNKS; i++)
-		grad_sums(g, block_start(rows, i), block_start(rows, i + 1), act, slope, x, dy, mean,
-		          istd, scale, beta, p1 + (size_t)i * c, p2 + (size_t)i * c);
+	int arrived = 0;
+#pragma omp parallel if (parallel(m * (size_t)c))
+	{
+		double start = cn_now();
+#pragma omp for schedule(dynamic, 1) nowait
+		for (int i = 0; i < CN_BN_CHUNKS; i++)
+			grad_sums(g, block_start(rows, i), block_start(rows, i + 1), act, slope, x,
+			          dy, mean, istd, scale, beta, p1 + (size_t)i * c,
+			          p2 + (size_t)i * c);
+		cn_join_spin(&arrived, cn_thread_count(), start);
+	}
 	for (int32_t j = 0; j < c; j++) {
 		double sg = 0, sgx = 0;
 		for (int i = 0; i < CN_BN_CHUNKS; i++) sg += p1[i * c + j], sgx += p2[i * c + j];
@@ -269,10 +284,14 @@ void cn_batchnorm_pool_backward(const struct cn_geom *g, int32_t n, bool batch, 
 		b[j] = batch ? (float)(sgx / (double)m) : 0.0f;
 	}
 	if (!dx) return;
+	arrived = 0;
 #pragma omp parallel if (parallel(m * (size_t)c))
 	{
-		size_t lo, hi;
-		cn_thread_range(rows, &lo, &hi);
-		dx_rows(g, lo, hi, act, slope, x, dy, mean, istd, scale, beta, a, b, dx);
+		double start = cn_now();
+#pragma omp for schedule(dynamic, 1) nowait
+		for (int i = 0; i < CN_BN_CHUNKS; i++)
+			dx_rows(g, block_start(rows, i), block_start(rows, i + 1), act, slope, x,
+			        dy, mean, istd, scale, beta, a, b, dx);
+		cn_join_spin(&arrived, cn_thread_count(), start);
 	}
 }

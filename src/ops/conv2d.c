@@ -15,6 +15,7 @@
 
 #include "../gemm.h"
 #include "../im2col.h"
+#include "../join.h"
 #include "../util.h"
 #include "ops.h"
 
@@ -215,14 +216,17 @@ void cn_conv2d_forward(const struct cn_geom *g, int32_t co, const struct cn_conv
 			forward_chunk(&c, i, CN_MIN(p->chunk, x->n - i), ws);
 		return;
 	}
+	int arrived = 0;
 #pragma omp parallel num_threads(threads)
 	{
+		double start = cn_now();
 		const int t = cn_thread_id();
 		int32_t first, count, chunk;
 		thread_share(p, x->n, t, cn_thread_count(), &first, &count, &chunk);
 		for (int32_t i = first; i < first + count; i += chunk)
 			forward_chunk(&c, i, CN_MIN(chunk, first + count - i),
 			              ws + (size_t)t * per_thread);
+		cn_join_spin(&arrived, cn_thread_count(), start);
 	}
 }
 
@@ -283,9 +287,10 @@ static void backward(const struct cn_geom *g, int32_t co, const struct cn_conv2d
 			backward_chunk(&c, i, CN_MIN(p->chunk, x->n - i), ws, dw, db);
 		return;
 	}
-	int team = 1; /* the team OpenMP gave (num_threads is a request) */
+	int team = 1, arrived = 0; /* team: what OpenMP gave (num_threads is a request) */
 #pragma omp parallel num_threads(threads)
 	{
+		double start = cn_now();
 		const int t = cn_thread_id();
 		float *col_ws = ws + (size_t)t * per_thread;   /* [CHUNK*HO*WO, KH*KW*CI] */
 		float *tdw = t ? col_ws + cols : dw;           /* [CO, KH*KW*CI] */
@@ -299,6 +304,7 @@ static void backward(const struct cn_geom *g, int32_t co, const struct cn_conv2d
 		if (t == 0) team = cn_thread_count();
 		for (int32_t i = first; i < first + count; i += chunk)
 			backward_chunk(&c, i, CN_MIN(chunk, first + count - i), col_ws, tdw, tdb);
+		cn_join_spin(&arrived, cn_thread_count(), start);
 	}
 	for (int t = 1; t < team; t++) {
 		const float *tdw = ws + (size_t)t * per_thread + cols;
