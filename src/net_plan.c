@@ -101,8 +101,7 @@ static void plan_fusion(struct cn_net *net, bool train)
 	for (int32_t i = 0; train && i + 1 < net->n_layers; i++) {
 		struct cn_layer *bn = &net->layers[i], *pool = &net->layers[i + 1];
 		if (bn->d.kind == CN_LAYER_BATCHNORM && pool->d.kind == CN_LAYER_MAXPOOL2D &&
-		    pool->d.act == CN_ACT_IDENTITY && !bn->pooled_by_prev &&
-		    cn_batchnorm_pool_fits(&pool->g, bn->d.act))
+		    pool->d.act == CN_ACT_IDENTITY && cn_batchnorm_pool_fits(&pool->g, bn->d.act))
 			bn->pools_next = pool->pooled_by_prev = true;
 	}
 }
