@@ -67,7 +67,7 @@ LIBS        = $(BLAS_LIBS) $(ZLIB_LIBS) $(OMPFLAGS) -lm -lpthread
 
 LIB_SRC = \
 	src/error.c src/isa.c src/rng.c src/bytes.c src/finite.c src/gemm.c src/gemm_small.c src/arena.c src/geom.c src/im2col.c \
-	src/ops/conv2d.c src/ops/linear.c src/ops/pool_max.c src/ops/pool_avg.c src/ops/pool_lp.c src/ops/act.c src/ops/loss.c src/ops/rbf.c \
+	src/ops/conv2d.c src/ops/conv2d_direct.c src/ops/linear.c src/ops/pool_max.c src/ops/pool_avg.c src/ops/pool_lp.c src/ops/act.c src/ops/loss.c src/ops/rbf.c \
 	src/ops/dropout.c src/ops/batchnorm.c src/ops/batchnorm_pool.c \
 	src/ref/conv2d.c src/ref/linear.c src/ref/pool.c src/ref/act.c src/ref/loss.c src/ref/rbf.c \
 	src/ref/dropout.c src/ref/batchnorm.c \
@@ -80,7 +80,7 @@ CLI_SRC = src/cli/main.c src/cli/runtime.c $(CLI_GROUP_SRC) src/cli/args.c src/c
 	src/cli/plot.c src/cli/maps.c src/cli/cmd_plot.c src/cli/cmd_featuremaps.c \
 	src/cli/model.c src/cli/cmd_export.c
 
-TESTS = test_gemm test_arena test_im2col test_conv2d test_linear test_pool test_act test_rbf \
+TESTS = test_gemm test_arena test_im2col test_conv2d test_conv2d_direct test_linear test_pool test_act test_rbf \
 	test_loss test_spec test_net test_noalloc test_train_tiny test_optim test_sched \
 	test_idx test_dataset test_checkpoint test_checkpoint_fixtures test_train test_faults \
 	test_threads test_hostile test_dropout test_batchnorm test_group test_api test_predict \

@@ -235,6 +235,8 @@ static void test_gradcheck(void **state)
 	    {"2x3 stride 1x2 padding 1x2", 1, 4, 5, 3, 2, 2, 3, 1, 2, 1, 2, 1, true},
 	    {"1x1 (no im2col)", 2, 3, 3, 4, 3, 1, 1, 1, 1, 0, 0, 2, true},
 	    {"3x1 stride 3 (> kernel)", 3, 7, 4, 2, 2, 3, 1, 3, 1, 0, 0, 2, true},
+	    /* one channel, 288 rows a chunk: conv2d_direct.c's kernels (asserted below) */
+	    {"1 -> 6 k5 p2 (direct kernels)", 2, 12, 12, 1, 6, 5, 5, 1, 1, 2, 2, 2, true},
 	};
 	struct tu_rng r = tu_rng_make(7);
 	double worst[3] = {0};
@@ -247,6 +249,11 @@ static void test_gradcheck(void **state)
 		const size_t xl = (size_t)c->n * c->hi * c->wi * c->ci;
 		const size_t yl = (size_t)c->n * cn_geom_out_pixels(&ctx.g) * c->co;
 		const size_t wl = (size_t)c->co * cn_geom_patch_len(&ctx.g);
+		if (c->ci == 1) {
+			const size_t rows = (size_t)c->chunk * cn_geom_out_pixels(&ctx.g);
+			assert_true(cn_conv2d_direct_fits(&ctx.g, c->co, rows, false));
+			assert_true(cn_conv2d_direct_fits(&ctx.g, c->co, rows, true));
+		}
 		const size_t wsl = cn_conv2d_ws_len(&ctx.g, c->co, &ctx.p, true);
 		ctx.w = tu_rand_floats(&r, wl), ctx.b = tu_rand_floats(&r, (size_t)c->co);
 		ctx.ws = wsl ? tu_floats(wsl) : NULL;

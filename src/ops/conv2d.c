@@ -185,6 +185,12 @@ static void forward_chunk(const struct conv_call *c, int32_t i, int32_t n, float
 	const float *xc = c->x->data + (size_t)i * c->xlen; /* [N, HI, WI, CI] */
 	float *yc = c->y->data + (size_t)i * c->ylen;       /* [N*HO*WO, CO] */
 	const float *col = xc;                              /* [N*HO*WO, KH*KW*CI] */
+	if (c->trans && cn_conv2d_direct_fits(c->g, c->co, rows, false)) {
+		cn_conv2d_direct_forward(16, c->g, c->co, n, xc, c->w, c->b, yc);
+		if (c->p->act != CN_ACT_IDENTITY)
+			cn_act_forward(c->p->act, c->p->slope, yc, yc, rows * (size_t)c->co);
+		return;
+	}
 	if (c->trans)
 		cn_im2col_t(c->g, n, xc, col_ws);
 	else if (!c->direct)
@@ -244,11 +250,15 @@ static void backward_chunk(const struct conv_call *c, int32_t i, int32_t n, floa
 		cn_act_backward(c->p->act, c->p->slope, c->yact + (size_t)i * c->ylen, dyw, dyw,
 		                rows * (size_t)c->co);
 	}
-	if (!c->direct) {
-		cn_im2col(c->g, n, xc, col_ws);
-		col = col_ws;
+	if (c->trans && cn_conv2d_direct_fits(c->g, c->co, rows, true)) {
+		cn_conv2d_direct_dw(16, c->g, c->co, n, xc, dyc, dw);
+	} else {
+		if (!c->direct) {
+			cn_im2col(c->g, n, xc, col_ws);
+			col = col_ws;
+		}
+		cn_gemm(true, false, c->co, c->k, (int)rows, 1.0f, dyc, col, 1.0f, dw);
 	}
-	cn_gemm(true, false, c->co, c->k, (int)rows, 1.0f, dyc, col, 1.0f, dw);
 	if (db) add_col_sums(rows, c->co, dyc, db);
 	if (!c->dx) return;
 	float *dxc = c->dx->data + (size_t)i * c->xlen; /* [N, HI, WI, CI] */

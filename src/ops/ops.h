@@ -81,6 +81,24 @@ void cn_conv2d_backward_act(const struct cn_geom *g, int32_t co, const struct cn
                             struct cn_tensor *dy, struct cn_tensor *dx, float *dw, float *db,
                             float *ws);
 
+/* ---- conv2d_direct.c: one-channel convolutions without the lowering (conv2d.c calls them) ---- */
+
+/*
+ * Whether the direct kernels take a one-channel layer's chunk of `rows` output pixels: exactly
+ * where the lowered path's GEMM would run gemm_small's tt_small (forward) or tn_small
+ * (backward, dW), whose bits they reproduce.
+ */
+bool cn_conv2d_direct_fits(const struct cn_geom *g, int32_t co, size_t rows, bool backward);
+
+/* y [N, HO, WO, CO] = conv(x [N, HI, WI, 1], w [CO, KH, KW]) + b (b may be NULL); vectors of at
+   most max_width floats (16, 8, 4: the tests run every width; the library 16) */
+void cn_conv2d_direct_forward(int max_width, const struct cn_geom *g, int32_t co, int32_t n,
+                              const float *x, const float *w, const float *b, float *y);
+
+/* dw [CO, KH, KW] += Σ over the n images' output pixels, in order, of dy[pixel]ᵀ·patch */
+void cn_conv2d_direct_dw(int max_width, const struct cn_geom *g, int32_t co, int32_t n,
+                         const float *x, const float *dy, float *dw);
+
 /*
  * ---- linear.c: y[n, out] = x[n, in] · Wᵀ + b ----
  * threads (>= 1, the plan's choice): how many threads the op may use; with 1 it opens no

@@ -1,0 +1,414 @@
+/*
+ * The direct one-channel convolution kernels for one vector width: conv2d_direct.c includes
+ * this file once per instruction set of the build, after defining KW (floats per vector),
+ * KREGS (vector registers), KTARGET and K(name), as gemm_small.c does for its tiles. Every
+ * tile is sized from KW and KREGS so that no copy spills it. No include guard: that is the point.
+ */
+
+typedef float K(vec) __attribute__((vector_size(KW * 4)));
+typedef int32_t K(ivec) __attribute__((vector_size(KW * 4)));
+typedef uint64_t K(lvec) __attribute__((vector_size(KW * 4)));
+
+/* *v = p[0..KW) and back, unaligned (through pointers: a vector returned by value trips -Wpsabi) */
+KTARGET static inline AI void K(ld)(K(vec) * v, const float *p)
+{
+	memcpy(v, p, sizeof *v);
+}
+
+KTARGET static inline AI void K(st)(float *p, const K(vec) * v)
+{
+	memcpy(p, v, sizeof *v);
+}
+
+/* *v = lanes l / t of *v (t = 2, 4): each of the first KW/t floats repeated t times */
+KTARGET static inline AI void K(spread)(K(vec) * v, const int t)
+{
+#ifdef __clang__ /* no __builtin_shuffle; the fuzz build, not timed */
+	K(vec) s = *v;
+	for (int l = 0; l < KW; l++) (*v)[l] = s[l / t];
+#else
+	K(ivec) m;
+	for (int l = 0; l < KW; l++) m[l] = l / t;
+	*v = __builtin_shuffle(*v, m);
+#endif
+}
+
+/* *v = p[0..t) repeated across the vector (t = 2, 4): a broadcast load */
+KTARGET static inline AI void K(bcast)(K(vec) * v, const float *p, const int t)
+{
+	if (t == 2) {
+		uint64_t u;
+		memcpy(&u, p, sizeof u);
+		K(lvec) l = u + (K(lvec)){0};
+		memcpy(v, &l, sizeof l);
+	} else {
+#ifdef __clang__
+		for (int l = 0; l < KW; l++) (*v)[l] = p[l % 4];
+#else
+		K(ivec) m;
+		for (int l = 0; l < KW; l++) m[l] = l % 4;
+		K(ld)(v, p);
+		*v = __builtin_shuffle(*v, m);
+#endif
+	}
+}
+
+/* ---- forward: blocks of B pixels of an output row x co channels, nv vectors (FW_SHAPE) ---- */
+
+/* nv·KW = lcm(co, KW) floats: B = KW/g pixels of co = nv·g channels, g = gcd(co, KW) */
+#define K_G(co)    CN_MIN((co) & -(co), KW)
+#define K_FW_R(nv) CN_MIN(8, (KREGS - 1 - (nv)) / (nv))
+#define K_FW_NVMAX 5 /* co 10 over 16 lanes */
+
+/*
+ * r blocks, block i's first pixel at s[i] in the expanded image and its y at y[i]: y = Σ_p
+ * s[i][off[p] + lane] · wp[p] (+ bias), p in patch order; with B = 1 the one pixel of a block
+ * is broadcast. len < B: only the first len pixels are stored. row: the blocks follow s[0] and
+ * y[0] along one output row, so that their distances are the loads' immediate displacements,
+ * one pointer a tap (B = 1, mnist-fast's L1: 0.53 ms, 0.65-0.95 with a pointer a block).
+ */
+KTARGET static inline AI void K(fw_tile)(const int co, const int r, const bool row, const int k,
+                                         const float *const *restrict s, const int *restrict off,
+                                         const K(vec) *restrict wp, const K(vec) *restrict bp,
+                                         float *const *restrict y, int len)
+{
+	const int nv = co / K_G(co), B = KW / K_G(co);
+	K(vec) acc[8 * K_FW_NVMAX]; /* [r, nv], flat */
+	const float *sp[8];
+	float *yp[8];
+	UNROLL for (int i = 0; i < r; i++)
+	{
+		sp[i] = row ? s[0] + i * B * (B == 1 ? 1 : co) : s[i];
+		yp[i] = row ? y[0] + i * nv * KW : y[i];
+	}
+	UNROLL for (int i = 0; i < r * nv; i++) acc[i] = (K(vec)){0};
+	for (int p = 0; p < k; p++) {
+		K(vec) w[K_FW_NVMAX];
+		for (int v = 0; v < nv; v++) w[v] = wp[p * nv + v];
+		const int o = off[p];
+		UNROLL for (int i = 0; i < r; i++)
+		{
+			for (int v = 0; v < nv; v++) {
+				if (B == 1) {
+					acc[i * nv + v] += sp[i][o] * w[v];
+				} else {
+					K(vec) xv;
+					K(ld)(&xv, sp[i] + o + KW * v);
+					acc[i * nv + v] += xv * w[v];
+				}
+			}
+		}
+	}
+	UNROLL for (int i = 0; i < r; i++)
+	{
+		float t[K_FW_NVMAX * KW];
+		float *d = len < B ? t : yp[i];
+		for (int v = 0; v < nv; v++) {
+			K(vec) out = acc[i * nv + v];
+			if (bp) out += bp[v]; /* gemm_small's 1·sum + 1·b over fill_bias's b */
+			K(st)(d + KW * v, &out);
+		}
+		if (len < B) memcpy(yp[i], t, (size_t)(len * co) * sizeof(float));
+	}
+}
+
+/*
+ * e = the padded image, each padded row split into sw phases (columns q, q + sw, …), each
+ * pixel repeated rep times: the pixels a tap reads for consecutive outputs of a row are then
+ * consecutive, at any stride. A pixel is one broadcast store (the next overwrites its excess),
+ * not rep scalar ones. Zeros after it (SLACK).
+ */
+KTARGET static void K(expand)(const struct cn_geom *g, const float *x, const int rep, float *e)
+{
+	const int wp = g->wi + 2 * g->pw, hp = g->hi + 2 * g->ph, wq = (wp + g->sw - 1) / g->sw;
+	const int rl = row_len(g, rep);
+	for (int py = 0; py < hp; py++, e += rl) {
+		const int iy = py - g->ph;
+		if ((uint32_t)iy >= (uint32_t)g->hi) {
+			memset(e, 0, (size_t)rl * sizeof(float));
+			continue;
+		}
+		const float *xr = x + (size_t)iy * (size_t)g->wi;
+		if (rep == 1 && g->sw == 1) {
+			memset(e, 0, (size_t)g->pw * sizeof(float));
+			memcpy(e + g->pw, xr, (size_t)g->wi * sizeof(float));
+			memset(e + g->pw + g->wi, 0, (size_t)(rl - g->pw - g->wi) * sizeof(float));
+			continue;
+		}
+		for (int q = 0; q < g->sw; q++)
+			for (int i = 0; i < wq; i++) {
+				const int ix = i * g->sw + q - g->pw;
+				const float v = (uint32_t)ix < (uint32_t)g->wi ? xr[ix] : 0.0f;
+				float *d = e + (q * wq + i) * rep;
+				const K(vec) bv = v - (K(vec)){0}; /* v - 0 is v, even -0 */
+				for (int c = 0; c < rep; c += KW) K(st)(d + c, &bv);
+			}
+	}
+	memset(e, 0, SLACK * sizeof(float));
+}
+
+KTARGET static inline AI void K(fw_co)(const int co, const struct fw_args *a)
+{
+	const int nv = co / K_G(co), B = KW / K_G(co), R = K_FW_R(nv), k = a->k;
+	const int rep = B == 1 ? 1 : co; /* floats per pixel of the expanded image */
+	K(vec) wp[WPAT_MAX / KW], bp[K_FW_NVMAX];
+	for (int p = 0; p < k; p++) /* wp[p][v] lane l = w[(v·KW + l) % co, p] */
+		for (int v = 0; v < nv; v++)
+			for (int l = 0; l < KW; l++)
+				wp[p * nv + v][l] =
+				    a->w[(size_t)((KW * v + l) % co) * (size_t)k + p];
+	for (int v = 0; v < nv; v++)
+		for (int l = 0; l < KW; l++) bp[v][l] = a->b ? a->b[(KW * v + l) % co] : 0.0f;
+	int off[TAPS_MAX];
+	tap_offsets(a->g, rep, off);
+	const int wo = a->g->wo, ho = a->g->ho, rl = row_len(a->g, rep);
+	const K(vec) *bpp = a->b ? bp : NULL;
+	const int len = CN_MIN(B, wo), per_row = (wo + B - 1) / B;
+	float e[EXP_MAX + SLACK];
+	for (int32_t img = 0; img < a->n; img++) {
+		K(expand)(a->g, a->x + (size_t)img * a->xlen, rep, e);
+		float *y = a->y + (size_t)img * (size_t)(ho * wo * co);
+		const float *sb[8];
+		float *yb[8];
+		int r = 0;
+		for (int oy = 0; oy < ho; oy++) {
+			const float *er = e + oy * a->g->sh * rl;
+			float *yr = y + oy * wo * co;
+			int j = 0;
+			/* one pixel a block: tiles along the row (all of mnist-fast's 24 in 3) */
+			if (B == 1)
+				for (; j + R <= per_row; j += R) {
+					const float *s0 = er + j;
+					float *y0 = yr + j * co;
+					K(fw_tile)(co, R, true, k, &s0, off, wp, bpp, &y0, len);
+				}
+			/* else tiles of any blocks, across rows (lenet5's 28 pixels a row are 3.5
+			 * blocks of 8); the last block of a row overlaps the one before it, storing
+			 * the same bits again, rather than running past the row */
+			for (; j < per_row; j++) {
+				const int ox = j == per_row - 1 ? CN_MAX(wo - B, 0) : j * B;
+				sb[r] = er + ox * rep;
+				yb[r++] = yr + ox * co;
+				if (r < R) continue;
+				K(fw_tile)(co, R, false, k, sb, off, wp, bpp, yb, len);
+				r = 0;
+			}
+		}
+		for (int i = 0; i < r; i++)
+			K(fw_tile)(co, 1, false, k, sb + i, off, wp, bpp, yb + i, len);
+	}
+}
+
+#define K_FW_FN(c)                                                                                 \
+	KTARGET __attribute__((noinline)) static void K(fw_##c)(const struct fw_args *a)           \
+	{                                                                                          \
+		K(fw_co)(c, a);                                                                    \
+	}
+FW_COS(K_FW_FN)
+#undef K_FW_FN
+
+KTARGET static void K(fw)(const struct fw_args *a)
+{
+	switch (a->co) {
+#define K_FW_CASE(c)                                                                               \
+	case c:                                                                                    \
+		K(fw_##c)(a);                                                                      \
+		break;
+		FW_COS(K_FW_CASE)
+#undef K_FW_CASE
+	}
+}
+
+/* ---- dW: lanes (channel, t of T taps of a kernel row), nv vectors a group of taps ---- */
+
+/* T taps per vector: KW / (co rounded up to a power of 2), 1 to 4 */
+#define K_DW_T(co)  ((co) > KW / 2 ? 1 : (co) > KW / 4 || KW < 8 ? 2 : 4)
+#define K_DW_NV(co) (K_DW_T(co) == 1 ? ((co) + KW - 1) / KW : 1)
+#define K_DW_NG(nv) CN_MIN(25, (KREGS - 2 - (nv)) / (nv))
+#define K_DW_NVMAX  4
+
+/*
+ * acc[g] (tile [G, nv·KW] in memory between images and passes) += Σ over the image's pixels
+ * in order of x[pixel + off[g] + t] · dy[pixel, j], for the ng groups g of this pass: every
+ * lane one sum in row order, as tn_small's. dy rows whose vector load would run past the
+ * chunk's dy (dy_end) are copied into zeros first.
+ */
+KTARGET static inline AI void K(dw_pass)(const int co, const int ng, const struct cn_geom *g,
+                                         const float *restrict x, const float *dy,
+                                         const float *dy_end, const int *restrict off,
+                                         float *restrict tile)
+{
+	const int t = K_DW_T(co), nv = K_DW_NV(co), ld = t == 1 ? nv * KW : KW;
+	const size_t wp = (size_t)(g->wi + 2 * g->pw);
+	K(vec) acc[25][K_DW_NVMAX];
+	UNROLL for (int i = 0; i < ng; i++) for (int v = 0; v < nv; v++)
+	    K(ld)(&acc[i][v], tile + (size_t)(i * nv + v) * KW);
+	for (int oy = 0; oy < g->ho; oy++) {
+		const float *xr = x + (size_t)oy * (size_t)g->sh * wp;
+		for (int ox = 0; ox < g->wo; ox++, dy += co) {
+			K(vec) d[K_DW_NVMAX];
+			if (dy + ld <= dy_end) {
+				for (int v = 0; v < nv; v++) K(ld)(&d[v], dy + KW * v);
+			} else {
+				float z[K_DW_NVMAX * KW] = {0};
+				memcpy(z, dy, (size_t)co * sizeof(float));
+				for (int v = 0; v < nv; v++) K(ld)(&d[v], z + KW * v);
+			}
+			if (t > 1) K(spread)(&d[0], t);
+			const float *xp = xr + (size_t)ox * (size_t)g->sw;
+			UNROLL for (int i = 0; i < ng; i++)
+			{
+				if (t == 1) { /* a scalar times a vector: the broadcast */
+					for (int v = 0; v < nv; v++) acc[i][v] += xp[off[i]] * d[v];
+					continue;
+				}
+				K(vec) xb;
+				K(bcast)(&xb, xp + off[i], t);
+				acc[i][0] += xb * d[0];
+			}
+		}
+	}
+	UNROLL for (int i = 0; i < ng; i++) for (int v = 0; v < nv; v++)
+	    K(st)(tile + (size_t)(i * nv + v) * KW, &acc[i][v]);
+}
+
+/*
+ * dw_pass for kernel rows [0, rp) of x (the padded image from the pass's first kernel row), gx
+ * groups a row, both constants: a group's x is then at a row pointer plus an immediate
+ * displacement (a table of 25 offsets ran out of registers: 1.85 ms, then 0.91 unrolled,
+ * against 0.81 for tn_small with the lowering, mnist-fast's L1).
+ */
+KTARGET static inline AI void K(dw_rows)(const int co, const int rp, const int gx,
+                                         const struct cn_geom *g, const float *restrict x,
+                                         const float *dy, const float *dy_end, float *restrict tile)
+{
+	const int t = K_DW_T(co), nv = K_DW_NV(co), ld = t == 1 ? nv * KW : KW;
+	const size_t wp = (size_t)(g->wi + 2 * g->pw);
+	K(vec) acc[25]; /* [rp·gx, nv], flat: [25][4] stayed in memory */
+	UNROLL for (int i = 0; i < rp * gx * nv; i++) K(ld)(&acc[i], tile + (size_t)i * KW);
+	for (int oy = 0; oy < g->ho; oy++) {
+		const float *xr = x + (size_t)oy * (size_t)g->sh * wp;
+		for (int ox = 0; ox < g->wo; ox++, dy += co) {
+			K(vec) d[K_DW_NVMAX];
+			if (dy + ld <= dy_end) {
+				for (int v = 0; v < nv; v++) K(ld)(&d[v], dy + KW * v);
+			} else {
+				float z[K_DW_NVMAX * KW] = {0};
+				memcpy(z, dy, (size_t)co * sizeof(float));
+				for (int v = 0; v < nv; v++) K(ld)(&d[v], z + KW * v);
+			}
+			if (t > 1) K(spread)(&d[0], t);
+			const float *xp = xr + (size_t)ox * (size_t)g->sw;
+			UNROLL for (int ky = 0; ky < rp; ky++)
+			{
+				const float *row = xp + (size_t)ky * wp;
+				UNROLL for (int j = 0; j < gx; j++)
+				{
+					const int i = ky * gx + j;
+					if (t == 1) {
+						for (int v = 0; v < nv; v++)
+							acc[i * nv + v] += row[j] * d[v];
+						continue;
+					}
+					K(vec) xb;
+					K(bcast)(&xb, row + j * t, t);
+					acc[i] += xb * d[0];
+				}
+			}
+		}
+	}
+	UNROLL for (int i = 0; i < rp * gx * nv; i++) K(st)(tile + (size_t)i * KW, &acc[i]);
+}
+
+/* dW of a kh x kw kernel (constants) in passes of whole kernel rows, as many as the copy holds */
+KTARGET static inline AI void K(dw_fixed)(const int co, const int kh, const int kw,
+                                          const struct cn_geom *g, const float *xi,
+                                          const float *dyi, const float *dy_end, float *tile)
+{
+	const int t = K_DW_T(co), nv = K_DW_NV(co), gx = (kw + t - 1) / t;
+	const int rp = CN_MIN(kh, K_DW_NG(nv) / gx), wp = g->wi + 2 * g->pw;
+	int ky = 0;
+	for (; ky + rp <= kh; ky += rp)
+		K(dw_rows)(co, rp, gx, g, xi + ky * wp, dyi, dy_end, tile + ky * gx * nv * KW);
+	if (kh % rp)
+		K(dw_rows)(co, kh % rp, gx, g, xi + ky * wp, dyi, dy_end, tile + ky * gx * nv * KW);
+}
+
+KTARGET static inline AI void K(dw_co)(const int co, const struct dw_args *a)
+{
+	const int t = K_DW_T(co), nv = K_DW_NV(co), NG = K_DW_NG(nv);
+	const struct cn_geom *g = a->g;
+	const int gx = (g->kw + t - 1) / t, groups = g->kh * gx;
+	const int passes = (groups + NG - 1) / NG, ng = (groups + passes - 1) / passes;
+	int off[TAPS_MAX + 25] = {0}; /* group (ky, kx / t) at ky·wp + kx; past groups: dummies */
+	for (int ky = 0; ky < g->kh; ky++)
+		for (int j = 0; j < gx; j++) off[ky * gx + j] = ky * (g->wi + 2 * g->pw) + j * t;
+	float tile[(TAPS_MAX + 25) * 16] = {0};
+	float p[PAD_MAX + SLACK];
+	const size_t ylen = (size_t)(g->ho * g->wo * co);
+	const float *dy_end = a->dy + (size_t)a->n * ylen;
+	for (int32_t img = 0; img < a->n; img++) {
+		const float *xi = pad(g, a->x + (size_t)img * a->xlen, p);
+		const float *dyi = a->dy + (size_t)img * ylen;
+		/* the zoo's kernels with their shape as constants, where a kernel row fits */
+		if (g->kh == 5 && g->kw == 5 && K_DW_NG(nv) >= (5 + t - 1) / t) {
+			K(dw_fixed)(co, 5, 5, g, xi, dyi, dy_end, tile);
+			continue;
+		}
+		if (g->kh == 3 && g->kw == 3 && K_DW_NG(nv) >= (3 + t - 1) / t) {
+			K(dw_fixed)(co, 3, 3, g, xi, dyi, dy_end, tile);
+			continue;
+		}
+		for (int g0 = 0; g0 < groups; g0 += ng) {
+			float *tl = tile + (size_t)(g0 * nv * KW);
+			{ /* NG groups, those past this pass's ng in a scratch tile */
+				float tmp[25 * 16] = {0};
+				int o[25] = {0};
+				memcpy(tmp, tl, (size_t)(ng * nv * KW) * sizeof(float));
+				memcpy(o, off + g0, (size_t)ng * sizeof(int));
+				K(dw_pass)(co, NG, g, xi, dyi, dy_end, o, tmp);
+				memcpy(tl, tmp, (size_t)(ng * nv * KW) * sizeof(float));
+			}
+		}
+	}
+	/* tn_small's 1·sum + 1·dw, lane (j, t) of group (ky, kx0) being dW[j, ky, kx0 + t] */
+	for (int ky = 0; ky < g->kh; ky++)
+		for (int j = 0; j < gx; j++)
+			for (int u = 0; u < t && j * t + u < g->kw; u++)
+				for (int c = 0; c < co; c++) {
+					const int lane = t == 1 ? c : c * t + u;
+					float *dwe = a->dw + (size_t)c * (size_t)(g->kh * g->kw) +
+					             (size_t)(ky * g->kw + j * t + u);
+					*dwe =
+					    tile[(size_t)((ky * gx + j) * nv * KW + lane)] + *dwe;
+				}
+}
+
+/* one function a channel count: inlined all into one, the accumulators were spilled */
+#define K_DW_FN(c)                                                                                 \
+	KTARGET __attribute__((noinline)) static void K(dw_##c)(const struct dw_args *a)           \
+	{                                                                                          \
+		K(dw_co)(c, a);                                                                    \
+	}
+DW_COS(K_DW_FN)
+#undef K_DW_FN
+
+KTARGET static void K(dw)(const struct dw_args *a)
+{
+	switch (a->co) {
+#define K_DW_CO(c)                                                                                 \
+	case c:                                                                                    \
+		K(dw_##c)(a);                                                                      \
+		break;
+		DW_COS(K_DW_CO)
+#undef K_DW_CO
+	}
+}
+
+#undef K_G
+#undef K_FW_R
+#undef K_FW_NVMAX
+#undef K_DW_T
+#undef K_DW_NV
+#undef K_DW_NG
+#undef K_DW_NVMAX
