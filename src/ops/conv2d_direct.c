@@ -33,7 +33,7 @@
 #define PAD_MAX  8192  /* floats of a padded image, as im2col.c's (cn_im2col_t_fits) */
 #define EXP_MAX  12288 /* floats of an expanded image on the stack (48 KB; lenet5's 6144) */
 #define WPAT_MAX 4096  /* floats of the forward's packed weights, KH·KW · lcm(CO, 16) */
-#define SLACK    64    /* zeros after an image, for the lanes of partial blocks past it */
+#define SLACK    256   /* zeros after an image: partial blocks' lanes, expand's last stores */
 
 /* the channel counts tt_small (forward) and tn_small (dW) take */
 #define FW_COS(X) X(1) X(2) X(3) X(4) X(6) X(8) X(10) X(12) X(16)
