@@ -71,7 +71,7 @@ LIB_SRC = \
 	src/ops/dropout.c src/ops/batchnorm.c src/ops/batchnorm_pool.c \
 	src/ref/conv2d.c src/ref/linear.c src/ref/pool.c src/ref/act.c src/ref/loss.c src/ref/rbf.c \
 	src/ref/dropout.c src/ref/batchnorm.c \
-	src/layer.c src/layer_conv.c src/layer_dense.c src/layer_pool.c src/layer_elem.c src/layer_init.c \
+	src/layer.c src/layer_conv.c src/layer_dense.c src/layer_pool.c src/layer_elem.c src/layer_fused.c src/layer_init.c \
 	src/spec.c src/net.c src/net_plan.c src/net_step.c src/net_inspect.c src/net_predict.c src/init.c src/zoo.c src/optim.c src/sched.c src/idx.c src/dataset.c src/augment.c src/train_opts.c src/checkpoint.c src/checkpoint_train.c src/checkpoint_extras.c src/checkpoint_recipe.c src/train.c src/train_io.c src/train_recipe.c src/eval.c
 
 CLI_SRC = src/cli/main.c src/cli/runtime.c $(CLI_GROUP_SRC) src/cli/args.c src/cli/options.c src/cli/report.c src/cli/stop.c \

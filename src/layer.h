@@ -66,8 +66,9 @@ struct cn_layer {
 	struct cn_rng *rng;    /* dropout: the net's generator */
 	bool train;            /* the last forward used training behaviour */
 	/* plan, training only: a batch norm runs the 2x2 max pool after it in one op
-	   (batchnorm_pool.c), writing the pool's y and never its own; the pool has no op */
-	bool pools_next, pooled_by_prev;
+	   (batchnorm_pool.c), writing the pool's y and never its own; the pool has no op; and a
+	   convolution before them takes their dx a chunk at a time (layer_fused.c) */
+	bool pools_next, pooled_by_prev, dy_fed;
 };
 
 /* What a kind's spec arguments may be (spec.c reads these from the kind's table entry). */
@@ -148,13 +149,20 @@ const char *cn_act_name(enum cn_act act);
 void cn_layer_format(const struct cn_layer_desc *d, char *buf, size_t len);
 
 /*
- * A batch norm whose plan fuses the max pool after it (bn->pools_next): forward writes
- * pool->y from bn->x; backward takes dy, the pool output's gradient, and writes dx, bn's input
- * gradient (may be NULL). layer_elem.c.
+ * The layers a training plan runs together (layer_fused.c). A batch norm whose plan fuses the
+ * max pool after it (bn->pools_next): forward writes pool->y from bn->x; backward takes dy,
+ * the pool output's gradient, and writes dx, bn's input gradient (may be NULL). With the
+ * convolution before them (conv->dy_fed) the backward runs all three, dx the conv's (may be
+ * NULL), in cn_layer_conv_fed_ws_len floats of ws.
  */
 void cn_layer_batchnorm_pool_forward(struct cn_layer *bn, struct cn_layer *pool, float *ws);
 void cn_layer_batchnorm_pool_backward(struct cn_layer *bn, const struct cn_layer *pool,
                                       const float *dy, float *dx, float *ws);
+void cn_layer_conv_batchnorm_pool_backward(struct cn_layer *conv, struct cn_layer *bn,
+                                           const struct cn_layer *pool, const float *dy, float *dx,
+                                           float *ws);
+size_t cn_layer_conv_fed_ws_len(const struct cn_layer *conv, const struct cn_layer *bn);
+size_t cn_layer_conv_fed_ws_at(const struct cn_layer *conv);
 
 /* ---- for the kinds' files ---- */
 

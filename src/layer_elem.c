@@ -155,19 +155,6 @@ static void batchnorm_backward(struct cn_layer *l, const float *dy, float *dx, f
 	                          ws);
 }
 
-void cn_layer_batchnorm_pool_forward(struct cn_layer *bn, struct cn_layer *pool, float *ws)
-{
-	cn_batchnorm_pool_forward(&pool->g, bn->x.n, bn->train, bn->d.act, bn->d.slope, bn->w,
-	                          bn->b, bn->x.data, pool->y.data, bn->cache, bn->state, ws);
-}
-
-void cn_layer_batchnorm_pool_backward(struct cn_layer *bn, const struct cn_layer *pool,
-                                      const float *dy, float *dx, float *ws)
-{
-	cn_batchnorm_pool_backward(&pool->g, bn->x.n, bn->train, bn->d.act, bn->d.slope, bn->w,
-	                           bn->b, bn->cache, bn->x.data, dy, dx, bn->dw, bn->db, ws);
-}
-
 /* a multiply-add per element, then the activation */
 static int64_t batchnorm_flops(const struct cn_layer *l)
 {

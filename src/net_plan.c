@@ -96,13 +96,23 @@ static void plan_pass(struct cn_net *net, int32_t batch, bool train)
  */
 static void plan_fusion(struct cn_net *net, bool train)
 {
-	for (int32_t i = 0; i < net->n_layers; i++)
-		net->layers[i].pools_next = net->layers[i].pooled_by_prev = false;
+	for (int32_t i = 0; i < net->n_layers; i++) {
+		struct cn_layer *l = &net->layers[i];
+		l->pools_next = l->pooled_by_prev = l->dy_fed = false;
+	}
 	for (int32_t i = 0; train && i + 1 < net->n_layers; i++) {
 		struct cn_layer *bn = &net->layers[i], *pool = &net->layers[i + 1];
-		if (bn->d.kind == CN_LAYER_BATCHNORM && pool->d.kind == CN_LAYER_MAXPOOL2D &&
-		    pool->d.act == CN_ACT_IDENTITY && cn_batchnorm_pool_fits(&pool->g, bn->d.act))
-			bn->pools_next = pool->pooled_by_prev = true;
+		if (bn->d.kind != CN_LAYER_BATCHNORM || pool->d.kind != CN_LAYER_MAXPOOL2D ||
+		    pool->d.act != CN_ACT_IDENTITY || !cn_batchnorm_pool_fits(&pool->g, bn->d.act))
+			continue;
+		bn->pools_next = pool->pooled_by_prev = true;
+		struct cn_layer *conv = i > 0 ? &net->layers[i - 1] : NULL;
+		size_t ws;
+		if (conv && conv->d.kind == CN_LAYER_CONV2D && conv->d.act == CN_ACT_IDENTITY &&
+		    (ws = cn_layer_conv_fed_ws_len(conv, bn)) != SIZE_MAX) {
+			conv->dy_fed = true;
+			net->ws_len = CN_MAX(net->ws_len, ws);
+		}
 	}
 }
 

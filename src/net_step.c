@@ -192,7 +192,12 @@ enum cn_status cn_net_backward(struct cn_net *net)
 		/* the first layer's input gradient feeds nothing: skip it */
 		bool need_dx = i > 0;
 		if (!need_dx && !l->w_len && !l->b_len) break;
-		if (l->pools_next)
+		if (l->pools_next && i > 0 && net->layers[i - 1].dy_fed) { /* and the conv before */
+			cn_layer_conv_batchnorm_pool_backward(&net->layers[i - 1], l,
+			                                      &net->layers[i + 1], dy,
+			                                      i > 1 ? dx : NULL, net->ws);
+			i--;
+		} else if (l->pools_next)
 			cn_layer_batchnorm_pool_backward(l, &net->layers[i + 1], dy,
 			                                 need_dx ? dx : NULL, net->ws);
 		else

@@ -8,7 +8,8 @@
  * windows full of ties (equal values; relu turning a whole window to 0), one image, odd
  * channel counts; bits that ignore the thread count; and in a network: a training plan fuses
  * the pair, gives the same loss bit for bit as the spec with the activation as a layer of its
- * own (which does not fuse), gradients to rounding, and refuses to show the unkept output.
+ * own (which does not fuse), gradients to rounding, and refuses to show the unkept output;
+ * and the convolution before the pair, fed its dx a chunk at a time, as on the whole dx.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -283,6 +284,93 @@ static void test_network_fuses_the_pair(void **state)
 	}
 }
 
+/* The conv before the pair, fed dx a chunk at a time (cn_conv2d_backward_fed), against its
+   backward on the whole dx the pair writes: dw, db and the conv's dx bit for bit. */
+struct feed {
+	const struct case_ *k;
+	enum cn_act act;
+	const float *saved, *ws;
+};
+
+static void feed_chunk(const void *ctx, int32_t first, int32_t count, float *dy)
+{
+	const struct feed *f = ctx;
+	cn_batchnorm_pool_backward_dx(&f->k->g, first, count, f->act, 0.1f, f->k->beta, f->saved,
+	                              f->k->x, f->k->dy, dy, f->ws);
+}
+
+static void test_conv_fed_equals_conv_on_dx(void **state)
+{
+	(void)state;
+	struct tu_rng r = tu_rng_make(55);
+	/* conv input shapes {n, h, w, ci}, kernel k, padding p, channels co, chunk, threads */
+	const struct {
+		int32_t n, h, w, ci, k, p, co, chunk, threads;
+	} convs[] = {{5, 28, 28, 1, 5, 2, 16, 2, 2},
+	             {3, 10, 10, 3, 3, 1, 6, 1, 2},
+	             {4, 9, 9, 2, 2, 0, 5, 3, 1},
+	             {1, 12, 12, 1, 5, 0, 16, 1, 1}};
+	for (size_t v = 0; v < LEN(convs); v++) {
+		char err[CN_ERR_LEN];
+		struct cn_geom cg;
+		assert_int_equal(cn_geom_init(&cg, convs[v].h, convs[v].w, convs[v].ci, convs[v].k,
+		                              convs[v].k, 1, 1, convs[v].p, convs[v].p, err),
+		                 CN_OK);
+		struct case_ k =
+		    make_case(&r, (struct shape){convs[v].n, cg.ho, cg.wo, convs[v].co});
+		struct cn_conv2d_plan p = {.chunk = convs[v].chunk, .threads = convs[v].threads};
+		const size_t xlen = (size_t)convs[v].n * convs[v].h * convs[v].w * convs[v].ci;
+		const size_t wlen = (size_t)convs[v].co * convs[v].k * convs[v].k * convs[v].ci;
+		float *cx = tu_rand_floats(&r, xlen), *w = tu_rand_floats(&r, wlen);
+		struct cn_tensor tx = {.data = cx,
+		                       .n = convs[v].n,
+		                       .h = convs[v].h,
+		                       .w = convs[v].w,
+		                       .c = convs[v].ci};
+		for (size_t a = 0; a < LEN(acts); a++) {
+			struct result f = alloc_result(&k);
+			float *y = tu_floats(k.ylen), *dz = tu_floats(k.xlen);
+			float *dws[2] = {tu_floats(wlen + (size_t)k.s.c),
+			                 tu_floats(wlen + (size_t)k.s.c)};
+			float *dxs[2] = {tu_nans(xlen), tu_nans(xlen)};
+			float *ws = tu_floats(cn_conv2d_ws_len_fed(&cg, k.s.c, &p));
+			memset(dws[0], 0, (wlen + (size_t)k.s.c) * sizeof(float));
+			memset(dws[1], 0, (wlen + (size_t)k.s.c) * sizeof(float));
+			cn_batchnorm_pool_forward(&k.g, k.s.n, true, acts[a], 0.1f, k.gamma, k.beta,
+			                          k.x, y, f.saved, f.run, k.ws);
+			/* the whole dx, then the conv's backward on it */
+			cn_batchnorm_pool_backward(&k.g, k.s.n, true, acts[a], 0.1f, k.gamma,
+			                           k.beta, f.saved, k.x, k.dy, dz, f.dgb,
+			                           f.dgb + k.s.c, k.ws);
+			struct cn_tensor tdz = {
+			    .data = dz, .n = k.s.n, .h = cg.ho, .w = cg.wo, .c = k.s.c};
+			struct cn_tensor tdx = tx;
+			tdx.data = dxs[0];
+			cn_conv2d_backward(&cg, k.s.c, &p, w, &tx, &tdz, &tdx, dws[0],
+			                   dws[0] + wlen, ws);
+			/* fed */
+			float *dgb = tu_floats(2 * (size_t)k.s.c);
+			memset(dgb, 0, 2 * (size_t)k.s.c * sizeof(float));
+			cn_batchnorm_pool_backward_sums(&k.g, k.s.n, true, acts[a], 0.1f, k.gamma,
+			                                k.beta, f.saved, k.x, k.dy, dgb,
+			                                dgb + k.s.c, k.ws);
+			struct feed fd = {.k = &k, .act = acts[a], .saved = f.saved, .ws = k.ws};
+			struct cn_conv2d_dy_source src = {.fill = feed_chunk, .ctx = &fd};
+			tdx.data = dxs[1];
+			cn_conv2d_backward_fed(&cg, k.s.c, &p, w, &tx, &src, &tdx, dws[1],
+			                       dws[1] + wlen, ws);
+			assert_memory_equal(dgb, f.dgb, 2 * (size_t)k.s.c * sizeof(float));
+			assert_memory_equal(dws[0], dws[1], (wlen + (size_t)k.s.c) * sizeof(float));
+			assert_memory_equal(dxs[0], dxs[1], xlen * sizeof(float));
+			free(y), free(dz), free(dws[0]), free(dws[1]), free(dxs[0]), free(dxs[1]);
+			free(ws), free(dgb);
+			free_result(&f);
+		}
+		free(cx), free(w);
+		free_case(&k);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -290,6 +378,7 @@ int main(void)
 	    cmocka_unit_test(test_gradient_goes_to_the_winner),
 	    cmocka_unit_test(test_thread_count_independent),
 	    cmocka_unit_test(test_network_fuses_the_pair),
+	    cmocka_unit_test(test_conv_fed_equals_conv_on_dx),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

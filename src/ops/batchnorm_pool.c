@@ -252,18 +252,33 @@ CN_CLONES static void dx_rows(const struct cn_geom *g, size_t q0, size_t q1, enu
 		            dx);
 }
 
-void cn_batchnorm_pool_backward(const struct cn_geom *g, int32_t n, bool batch, enum cn_act act,
-                                float slope, const float *gamma, const float *beta,
-                                const float *saved, const float *x, const float *dy, float *dx,
-                                float *dgamma, float *dbeta, float *ws)
+/* The sums half's products in ws: partial sums [2, CHUNKS, C] doubles, then scale, a, b [C]. */
+struct grads_ws {
+	double *p1, *p2;
+	float *scale, *a, *b;
+};
+
+static struct grads_ws grads_ws(int32_t c, float *ws)
+{
+	struct grads_ws w = {.p1 = (double *)ws};
+	w.p2 = w.p1 + CN_BN_CHUNKS * (size_t)c;
+	w.scale = (float *)(w.p2 + CN_BN_CHUNKS * (size_t)c);
+	w.a = w.scale + c, w.b = w.a + c;
+	return w;
+}
+
+void cn_batchnorm_pool_backward_sums(const struct cn_geom *g, int32_t n, bool batch,
+                                     enum cn_act act, float slope, const float *gamma,
+                                     const float *beta, const float *saved, const float *x,
+                                     const float *dy, float *dgamma, float *dbeta, float *ws)
 {
 	assert(n >= 1 && cn_batchnorm_pool_fits(g, act));
 	const int32_t c = g->ci;
 	const size_t m = (size_t)n * (size_t)g->hi * (size_t)g->wi, rows = (size_t)n * g->ho;
 	const float *mean = saved, *istd = saved + c;
-	double *p1 = (double *)ws, *p2 = p1 + CN_BN_CHUNKS * (size_t)c;
-	float *scale = (float *)(p2 + CN_BN_CHUNKS * (size_t)c), *a = scale + c, *b = a + c;
-	for (int32_t j = 0; j < c; j++) scale[j] = gamma[j] * istd[j]; /* forward's, bit for bit */
+	struct grads_ws w = grads_ws(c, ws);
+	for (int32_t j = 0; j < c; j++)
+		w.scale[j] = gamma[j] * istd[j]; /* forward's, bit for bit */
 	int arrived = 0;
 #pragma omp parallel if (parallel(m * (size_t)c))
 	{
@@ -271,27 +286,52 @@ void cn_batchnorm_pool_backward(const struct cn_geom *g, int32_t n, bool batch, 
 #pragma omp for schedule(dynamic, 1) nowait
 		for (int i = 0; i < CN_BN_CHUNKS; i++)
 			grad_sums(g, block_start(rows, i), block_start(rows, i + 1), act, slope, x,
-			          dy, mean, istd, scale, beta, p1 + (size_t)i * c,
-			          p2 + (size_t)i * c);
+			          dy, mean, istd, w.scale, beta, w.p1 + (size_t)i * c,
+			          w.p2 + (size_t)i * c);
 		cn_join_spin(&arrived, cn_thread_count(), start);
 	}
 	for (int32_t j = 0; j < c; j++) {
 		double sg = 0, sgx = 0;
-		for (int i = 0; i < CN_BN_CHUNKS; i++) sg += p1[i * c + j], sgx += p2[i * c + j];
+		for (int i = 0; i < CN_BN_CHUNKS; i++)
+			sg += w.p1[i * c + j], sgx += w.p2[i * c + j];
 		dgamma[j] += (float)sgx;
 		dbeta[j] += (float)sg;
-		a[j] = batch ? (float)(sg / (double)m) : 0.0f;
-		b[j] = batch ? (float)(sgx / (double)m) : 0.0f;
+		w.a[j] = batch ? (float)(sg / (double)m) : 0.0f;
+		w.b[j] = batch ? (float)(sgx / (double)m) : 0.0f;
 	}
+}
+
+void cn_batchnorm_pool_backward_dx(const struct cn_geom *g, int32_t first, int32_t count,
+                                   enum cn_act act, float slope, const float *beta,
+                                   const float *saved, const float *x, const float *dy, float *dx,
+                                   const float *ws)
+{
+	const int32_t c = g->ci;
+	const size_t xlen = (size_t)g->hi * g->wi * c, ylen = (size_t)g->ho * g->wo * c;
+	struct grads_ws w = grads_ws(c, (float *)ws);
+	dx_rows(g, 0, (size_t)count * g->ho, act, slope, x + (size_t)first * xlen,
+	        dy + (size_t)first * ylen, saved, saved + c, w.scale, beta, w.a, w.b, dx);
+}
+
+void cn_batchnorm_pool_backward(const struct cn_geom *g, int32_t n, bool batch, enum cn_act act,
+                                float slope, const float *gamma, const float *beta,
+                                const float *saved, const float *x, const float *dy, float *dx,
+                                float *dgamma, float *dbeta, float *ws)
+{
+	cn_batchnorm_pool_backward_sums(g, n, batch, act, slope, gamma, beta, saved, x, dy, dgamma,
+	                                dbeta, ws);
 	if (!dx) return;
-	arrived = 0;
+	const int32_t c = g->ci;
+	const size_t m = (size_t)n * (size_t)g->hi * (size_t)g->wi, rows = (size_t)n * g->ho;
+	struct grads_ws w = grads_ws(c, ws);
+	int arrived = 0;
 #pragma omp parallel if (parallel(m * (size_t)c))
 	{
 		double start = cn_now();
 #pragma omp for schedule(dynamic, 1) nowait
 		for (int i = 0; i < CN_BN_CHUNKS; i++)
 			dx_rows(g, block_start(rows, i), block_start(rows, i + 1), act, slope, x,
-			        dy, mean, istd, scale, beta, a, b, dx);
+			        dy, saved, saved + c, w.scale, beta, w.a, w.b, dx);
 		cn_join_spin(&arrived, cn_thread_count(), start);
 	}
 }

@@ -46,6 +46,14 @@ size_t cn_conv2d_ws_len(const struct cn_geom *g, int32_t co, const struct cn_con
 	return len;
 }
 
+size_t cn_conv2d_ws_len_fed(const struct cn_geom *g, int32_t co, const struct cn_conv2d_plan *p)
+{
+	size_t len = cn_conv2d_ws_len(g, co, p, true);
+	size_t fed =
+	    cn_mul4((size_t)p->chunk, cn_geom_out_pixels(g), (size_t)co, (size_t)p->threads);
+	return len == SIZE_MAX || fed == SIZE_MAX || !cn_add_ok(len, fed, &len) ? SIZE_MAX : len;
+}
+
 /*
  * y[r, :] = b for every row r of y [rows, CO], before a GEMM with beta 1 adds col·Wᵀ: with
  * beta 0 OpenBLAS zeroes C in a pass of its own (sgemm_beta, 8% of tutorial-cnn's
@@ -155,7 +163,8 @@ struct conv_call {
 	const struct cn_tensor *x, *dy;
 	struct cn_tensor *y, *dx;
 	const float *yact; /* backward: the forward's output, to undo p->act on dy (NULL: done) */
-	bool direct;       /* 1x1 stride-1 unpadded: x is the column matrix */
+	const struct cn_conv2d_dy_source *src; /* backward: dy made a chunk at a time, or NULL */
+	bool direct;                           /* 1x1 stride-1 unpadded: x is the column matrix */
 	bool trans;        /* forward lowers x transposed (colᵀ, cn_im2col_t) */
 	int k;             /* KH*KW*CI */
 	size_t pix;        /* HO*WO */
@@ -236,15 +245,20 @@ void cn_conv2d_forward(const struct cn_geom *g, int32_t co, const struct cn_conv
 	}
 }
 
-/* Images [i, i+n): dw += dYᵀ·col, db += Σ_rows dY, dx = col2im(dY·W), col_ws as scratch. */
+/* Images [i, i+n): dw += dYᵀ·col, db += Σ_rows dY, dx = col2im(dY·W), col_ws as scratch,
+   fed_ws for dy when c->src makes it. */
 static void backward_chunk(const struct conv_call *c, int32_t i, int32_t n, float *col_ws,
-                           float *dw, float *db)
+                           float *fed_ws, float *dw, float *db)
 {
 	const size_t rows = (size_t)n * c->pix;
 	assert(rows <= INT_MAX);
-	const float *xc = c->x->data + (size_t)i * c->xlen;   /* [N, HI, WI, CI] */
-	const float *dyc = c->dy->data + (size_t)i * c->ylen; /* [N*HO*WO, CO] */
-	const float *col = xc;                                /* [N*HO*WO, KH*KW*CI] */
+	const float *xc = c->x->data + (size_t)i * c->xlen; /* [N, HI, WI, CI] */
+	const float *dyc = fed_ws;                          /* [N*HO*WO, CO] */
+	const float *col = xc;                              /* [N*HO*WO, KH*KW*CI] */
+	if (c->src)
+		c->src->fill(c->src->ctx, i, n, fed_ws);
+	else
+		dyc = c->dy->data + (size_t)i * c->ylen;
 	if (c->yact) { /* dy's storage is the caller's to overwrite (cn_conv2d_backward_act) */
 		float *dyw = c->dy->data + (size_t)i * c->ylen;
 		cn_act_backward(c->p->act, c->p->slope, c->yact + (size_t)i * c->ylen, dyw, dyw,
@@ -279,8 +293,8 @@ static void backward_chunk(const struct conv_call *c, int32_t i, int32_t n, floa
  */
 static void backward(const struct cn_geom *g, int32_t co, const struct cn_conv2d_plan *p,
                      const float *w, const struct cn_tensor *x, const float *yact,
-                     const struct cn_tensor *dy, struct cn_tensor *dx, float *dw, float *db,
-                     float *ws)
+                     const struct cn_tensor *dy, const struct cn_conv2d_dy_source *src,
+                     struct cn_tensor *dx, float *dw, float *db, float *ws)
 {
 	assert(p->chunk >= 1 && p->threads >= 1 && co >= 1);
 	assert(x->h == g->hi && x->w == g->wi && x->c == g->ci);
@@ -289,12 +303,16 @@ static void backward(const struct cn_geom *g, int32_t co, const struct cn_conv2d
 	struct conv_call c = call_make(g, co, p, x);
 	c.w = w, c.dy = dy, c.dx = dx;
 	c.yact = p->act != CN_ACT_IDENTITY ? yact : NULL;
+	c.src = src;
+	assert(!src || !c.yact); /* a fed dy is the op's output gradient already */
 	const size_t cols = col_len(g, p->chunk), wlen = (size_t)co * (size_t)c.k;
-	const size_t per_thread = cols + wlen + (size_t)co;
+	const size_t fed = src ? (size_t)p->chunk * c.pix * (size_t)co : 0;
+	const size_t per_thread = cols + wlen + (size_t)co + fed;
 	const int threads = threads_for(p, x->n);
 	if (threads == 1) {
 		for (int32_t i = 0; i < x->n; i += p->chunk)
-			backward_chunk(&c, i, CN_MIN(p->chunk, x->n - i), ws, dw, db);
+			backward_chunk(&c, i, CN_MIN(p->chunk, x->n - i), ws, ws + per_thread - fed,
+			               dw, db);
 		return;
 	}
 	int team = 1, arrived = 0; /* team: what OpenMP gave (num_threads is a request) */
@@ -313,7 +331,8 @@ static void backward(const struct cn_geom *g, int32_t co, const struct cn_conv2d
 		thread_share(p, x->n, t, cn_thread_count(), &first, &count, &chunk);
 		if (t == 0) team = cn_thread_count();
 		for (int32_t i = first; i < first + count; i += chunk)
-			backward_chunk(&c, i, CN_MIN(chunk, first + count - i), col_ws, tdw, tdb);
+			backward_chunk(&c, i, CN_MIN(chunk, first + count - i), col_ws,
+			               col_ws + per_thread - fed, tdw, tdb);
 		cn_join_spin(&arrived, cn_thread_count(), start);
 	}
 	for (int t = 1; t < team; t++) {
@@ -328,7 +347,7 @@ void cn_conv2d_backward(const struct cn_geom *g, int32_t co, const struct cn_con
                         const float *w, const struct cn_tensor *x, const struct cn_tensor *dy,
                         struct cn_tensor *dx, float *dw, float *db, float *ws)
 {
-	backward(g, co, p, w, x, NULL, dy, dx, dw, db, ws);
+	backward(g, co, p, w, x, NULL, dy, NULL, dx, dw, db, ws);
 }
 
 void cn_conv2d_backward_act(const struct cn_geom *g, int32_t co, const struct cn_conv2d_plan *p,
@@ -336,5 +355,14 @@ void cn_conv2d_backward_act(const struct cn_geom *g, int32_t co, const struct cn
                             struct cn_tensor *dy, struct cn_tensor *dx, float *dw, float *db,
                             float *ws)
 {
-	backward(g, co, p, w, x, y, dy, dx, dw, db, ws);
+	backward(g, co, p, w, x, y, dy, NULL, dx, dw, db, ws);
+}
+
+void cn_conv2d_backward_fed(const struct cn_geom *g, int32_t co, const struct cn_conv2d_plan *p,
+                            const float *w, const struct cn_tensor *x,
+                            const struct cn_conv2d_dy_source *src, struct cn_tensor *dx, float *dw,
+                            float *db, float *ws)
+{
+	struct cn_tensor dy = {.n = x->n, .h = g->ho, .w = g->wo, .c = co}; /* its shape */
+	backward(g, co, p, w, x, NULL, &dy, src, dx, dw, db, ws);
 }

@@ -50,9 +50,11 @@ struct cn_conv2d_plan {
  * Per thread: forward, one column matrix [CHUNK*HO*WO, KH*KW*CI] (none for 1x1 stride-1
  * unpadded kernels, which need no lowering); backward, the same matrix (reused for the column
  * gradient) plus, for every thread but the first, private dw [CO, KH*KW*CI] and db [CO].
+ * _fed: cn_conv2d_backward_fed's, the backward's and a chunk of dy [CHUNK*HO*WO, CO] a thread.
  */
 size_t cn_conv2d_ws_len(const struct cn_geom *g, int32_t co, const struct cn_conv2d_plan *p,
                         bool backward);
+size_t cn_conv2d_ws_len_fed(const struct cn_geom *g, int32_t co, const struct cn_conv2d_plan *p);
 
 /*
  * y = act(conv(x, w) + b) for x [N, HI, WI, CI], w [CO, KH, KW, CI], b [CO] or NULL,
@@ -80,6 +82,23 @@ void cn_conv2d_backward_act(const struct cn_geom *g, int32_t co, const struct cn
                             const float *w, const struct cn_tensor *x, const float *y,
                             struct cn_tensor *dy, struct cn_tensor *dx, float *dw, float *db,
                             float *ws);
+
+/*
+ * A backward's dy made a chunk at a time by the layer after, while the chunk is in cache:
+ * fill writes dy of images [first, first + count) into dy [count, HO, WO, CO]. It runs on
+ * the thread that then uses the chunk, several threads at once.
+ */
+struct cn_conv2d_dy_source {
+	void (*fill)(const void *ctx, int32_t first, int32_t count, float *dy);
+	const void *ctx;
+};
+
+/* cn_conv2d_backward with dy from src (p->act must be the identity): the same bits as that
+   call on the dy src makes, without the whole tensor ever written. ws: cn_conv2d_ws_len_fed. */
+void cn_conv2d_backward_fed(const struct cn_geom *g, int32_t co, const struct cn_conv2d_plan *p,
+                            const float *w, const struct cn_tensor *x,
+                            const struct cn_conv2d_dy_source *src, struct cn_tensor *dx, float *dw,
+                            float *db, float *ws);
 
 /* ---- conv2d_direct.c: one-channel convolutions without the lowering (conv2d.c calls them) ---- */
 
@@ -332,5 +351,20 @@ void cn_batchnorm_pool_backward(const struct cn_geom *g, int32_t n, bool batch, 
                                 float slope, const float *gamma, const float *beta,
                                 const float *saved, const float *x, const float *dy, float *dx,
                                 float *dgamma, float *dbeta, float *ws);
+
+/*
+ * The same backward in two halves, for a consumer that takes dx a few images at a time while
+ * they are in cache: _sums accumulates dgamma and dbeta and leaves in ws what _dx needs; then
+ * _dx writes dx for images [first, first + count) into dx [count, HI, WI, C] (on the calling
+ * thread; any number of calls, from any threads, until ws is reused). Bits as the whole call.
+ */
+void cn_batchnorm_pool_backward_sums(const struct cn_geom *g, int32_t n, bool batch,
+                                     enum cn_act act, float slope, const float *gamma,
+                                     const float *beta, const float *saved, const float *x,
+                                     const float *dy, float *dgamma, float *dbeta, float *ws);
+void cn_batchnorm_pool_backward_dx(const struct cn_geom *g, int32_t first, int32_t count,
+                                   enum cn_act act, float slope, const float *beta,
+                                   const float *saved, const float *x, const float *dy, float *dx,
+                                   const float *ws);
 
 #endif
