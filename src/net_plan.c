@@ -91,8 +91,10 @@ static void plan_pass(struct cn_net *net, int32_t batch, bool train)
  * A training plan runs "batchnorm act | maxpool 2" as one op where batchnorm_pool.c can: the
  * pair moved a first layer's tensor six times more than it needs. mnist-fast, batch 200,
  * 2 threads (Zen 5), the pair after its first conv, ms apart -> fused: forward 0.56 -> 0.27,
- * backward 0.95 -> 0.63; the whole step 5.9 -> 5.6. Inference plans keep the layers apart:
- * their outputs are what feature maps draw.
+ * backward 0.95 -> 0.63; the whole step 5.9 -> 5.6. A convolution without an activation of
+ * its own before the pair then takes the pair's dx a chunk of images at a time, while it is in
+ * cache (layer_fused.c). Inference plans keep the layers apart: their outputs are what feature
+ * maps draw.
  */
 static void plan_fusion(struct cn_net *net, bool train)
 {
