@@ -25,7 +25,7 @@ size_t cn_layer_conv_fed_ws_len(const struct cn_layer *conv, const struct cn_lay
 {
 	size_t len = cn_layer_conv_fed_ws_at(conv);
 	return len == SIZE_MAX || !cn_add_ok(len, cn_batchnorm_ws_len(bn->in.c), &len) ? SIZE_MAX
-	                                                                           : len;
+	                                                                               : len;
 }
 
 /* where batch norm's part of the workspace starts: after the conv's, 16-float aligned (it
@@ -51,13 +51,12 @@ static void feed_chunk(const void *ctx, int32_t first, int32_t count, float *dy)
 }
 
 void cn_layer_conv_batchnorm_pool_backward(struct cn_layer *conv, struct cn_layer *bn,
-                                           const struct cn_layer *pool, const float *dy,
-                                           float *dx, float *ws)
+                                           const struct cn_layer *pool, const float *dy, float *dx,
+                                           float *ws)
 {
 	float *bn_ws = ws + cn_layer_conv_fed_ws_at(conv);
-	cn_batchnorm_pool_backward_sums(&pool->g, bn->x.n, bn->train, bn->d.act, bn->d.slope,
-	                                bn->w, bn->b, bn->cache, bn->x.data, dy, bn->dw, bn->db,
-	                                bn_ws);
+	cn_batchnorm_pool_backward_sums(&pool->g, bn->x.n, bn->train, bn->d.act, bn->d.slope, bn->w,
+	                                bn->b, bn->cache, bn->x.data, dy, bn->dw, bn->db, bn_ws);
 	struct feed f = {.bn = bn, .pool = pool, .dy = dy, .ws = bn_ws};
 	struct cn_conv2d_dy_source src = {.fill = feed_chunk, .ctx = &f};
 	struct cn_tensor tdx = conv->x;
