@@ -7,7 +7,8 @@
 #include "colnet.h"
 #include "util.h"
 
-static int supported(const char *isa)
+/* unused where the build has no clones (CLONES=default) */
+static __attribute__((unused)) int supported(const char *isa)
 {
 #if defined(__x86_64__) && defined(__GNUC__)
 	if (strcmp(isa, "avx512f") == 0) return __builtin_cpu_supports("avx512f");

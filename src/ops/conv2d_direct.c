@@ -145,7 +145,7 @@ static int vector_width(int max_width)
 bool cn_conv2d_direct_fits(const struct cn_geom *g, int32_t co, size_t rows, bool backward)
 {
 #ifdef CN_NAIVE_GEMM
-	(void)g, (void)co, (void)rows, (void)backward;
+	(void)g, (void)co, (void)rows, (void)backward, (void)gcd;
 	return false; /* the lowered path's GEMM is the reference loops: other bits */
 #else
 	const int k = (int)cn_geom_patch_len(g), wp = g->wi + 2 * g->pw, hp = g->hi + 2 * g->ph;
