@@ -179,10 +179,10 @@ sums_act(const struct cn_geom *g, size_t q0, size_t q1, enum cn_act act, float s
 }
 
 /* One block of window rows, every channel: sg, sgx [C] its partial sums. */
-CN_CLONES static void grad_sums(const struct cn_geom *g, size_t q0, size_t q1, enum cn_act act,
-                                float slope, const float *x, const float *dy, const float *mean,
-                                const float *istd, const float *scale, const float *beta,
-                                double *sg, double *sgx)
+CN_CLONES static void pool_grad_sums(const struct cn_geom *g, size_t q0, size_t q1, enum cn_act act,
+                                     float slope, const float *x, const float *dy,
+                                     const float *mean, const float *istd, const float *scale,
+                                     const float *beta, double *sg, double *sgx)
 {
 	if (act == CN_ACT_RELU)
 		sums_act(g, q0, q1, CN_ACT_RELU, slope, x, dy, mean, istd, scale, beta, sg, sgx);
@@ -285,9 +285,9 @@ void cn_batchnorm_pool_backward_sums(const struct cn_geom *g, int32_t n, bool ba
 		double start = cn_now();
 #pragma omp for schedule(dynamic, 1) nowait
 		for (int i = 0; i < CN_BN_CHUNKS; i++)
-			grad_sums(g, block_start(rows, i), block_start(rows, i + 1), act, slope, x,
-			          dy, mean, istd, w.scale, beta, w.p1 + (size_t)i * c,
-			          w.p2 + (size_t)i * c);
+			pool_grad_sums(g, block_start(rows, i), block_start(rows, i + 1), act,
+			               slope, x, dy, mean, istd, w.scale, beta,
+			               w.p1 + (size_t)i * c, w.p2 + (size_t)i * c);
 		cn_join_spin(&arrived, cn_thread_count(), start);
 	}
 	for (int32_t j = 0; j < c; j++) {
