@@ -146,7 +146,8 @@ static struct result separate(const struct case_ *k, enum cn_act act, bool train
 static double max_abs(const float *a, size_t len)
 {
 	double m = 0;
-	for (size_t i = 0; i < len; i++) m = fmax(m, fabs((double)a[i]));
+	for (size_t i = 0; i < len; i++)
+		if (fabs((double)a[i]) > m) m = fabs((double)a[i]);
 	return m;
 }
 
@@ -158,7 +159,7 @@ static double assert_close(const float *a, const float *b, size_t len)
 		double e = fabs((double)a[i] - b[i]) / scale;
 		if (e > 1e-5) print_error("element %zu: %.9g against %.9g\n", i, a[i], b[i]);
 		assert_true(e <= 1e-5);
-		worst = fmax(worst, e);
+		if (e > worst) worst = e; /* not fmax: aarch64 GCC 12 crashed vectorizing it here */
 	}
 	return worst;
 }
