@@ -10,6 +10,21 @@
 #define K_DW_NG(nv) CN_MIN(25, (KREGS - 2 - (nv)) / (nv))
 #define K_DW_NVMAX  4
 
+/* d = one pixel's dy [co] in nv vectors, spread t-fold; past the chunk's last whole vector
+   load (ld floats) through zeros, so no load leaves dy */
+KTARGET static inline AI void K(load_dy)(K(vec) * d, const float *dy, const float *dy_end,
+                                         const int ld, const int co, const int nv, const int t)
+{
+	if (dy + ld <= dy_end) {
+		for (int v = 0; v < nv; v++) K(ld)(&d[v], dy + KW * v);
+	} else {
+		float z[K_DW_NVMAX * KW] = {0};
+		memcpy(z, dy, (size_t)co * sizeof(float));
+		for (int v = 0; v < nv; v++) K(ld)(&d[v], z + KW * v);
+	}
+	if (t > 1) K(spread)(&d[0], t);
+}
+
 /*
  * acc[g] (tile [G, nv·KW] in memory between images and passes) += Σ over the image's pixels
  * in order of x[pixel + off[g] + t] · dy[pixel, j], for the ng groups g of this pass: every
@@ -30,14 +45,7 @@ KTARGET static inline AI void K(dw_pass)(const int co, const int ng, const struc
 		const float *xr = x + (size_t)oy * (size_t)g->sh * wp;
 		for (int ox = 0; ox < g->wo; ox++, dy += co) {
 			K(vec) d[K_DW_NVMAX];
-			if (dy + ld <= dy_end) {
-				for (int v = 0; v < nv; v++) K(ld)(&d[v], dy + KW * v);
-			} else {
-				float z[K_DW_NVMAX * KW] = {0};
-				memcpy(z, dy, (size_t)co * sizeof(float));
-				for (int v = 0; v < nv; v++) K(ld)(&d[v], z + KW * v);
-			}
-			if (t > 1) K(spread)(&d[0], t);
+			K(load_dy)(d, dy, dy_end, ld, co, nv, t);
 			const float *xp = xr + (size_t)ox * (size_t)g->sw;
 			UNROLL for (int i = 0; i < ng; i++)
 			{
@@ -73,14 +81,7 @@ KTARGET static inline AI void K(dw_rows)(const int co, const int rp, const int g
 		const float *xr = x + (size_t)oy * (size_t)g->sh * wp;
 		for (int ox = 0; ox < g->wo; ox++, dy += co) {
 			K(vec) d[K_DW_NVMAX];
-			if (dy + ld <= dy_end) {
-				for (int v = 0; v < nv; v++) K(ld)(&d[v], dy + KW * v);
-			} else {
-				float z[K_DW_NVMAX * KW] = {0};
-				memcpy(z, dy, (size_t)co * sizeof(float));
-				for (int v = 0; v < nv; v++) K(ld)(&d[v], z + KW * v);
-			}
-			if (t > 1) K(spread)(&d[0], t);
+			K(load_dy)(d, dy, dy_end, ld, co, nv, t);
 			const float *xp = xr + (size_t)ox * (size_t)g->sw;
 			UNROLL for (int ky = 0; ky < rp; ky++)
 			{
