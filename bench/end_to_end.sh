@@ -5,7 +5,8 @@
 # were minutes apart, and these shared machines drift by a quarter over minutes. Each
 # bench_train run measures its own sgemm peak, so a model's roofline is of its own minute.
 # The per-model files are then joined into the CSVs compare.sh and scripts read:
-# train.csv, roofline.csv, zoo.tsv and pytorch.csv in RESULTS_DIR.
+# train.csv, roofline.csv, zoo.tsv and pytorch.csv in RESULTS_DIR. PyTorch's settings:
+# {default, tuned malloc} (two runs) x {1, 2 threads} x {NCHW, channels_last} (in each run).
 # usage: bench/end_to_end.sh BENCH_TRAIN [RESULTS_DIR]   (from the top of the tree)
 # BENCH_FLAGS (e.g. "--batches 100 --seconds 0.1") goes to both benches, for a quick run.
 # BENCH_ENV and BENCH_PEER_ENV (VAR=value ...) set the environment of bench_train and of the
@@ -32,7 +33,9 @@ for m in $models; do
 	ab=--no-ab
 	if [ $peer = yes ]; then
 		# PyTorch with glibc's default malloc, then with its thresholds raised: its best
-		# setting includes the allocator (bench/README.md)
+		# setting includes the allocator (bench/README.md); each run times conv nets in
+		# both NCHW and channels_last (the peer's default --layouts nchw,nhwc), since a
+		# tuned PyTorch picks its layout too (1.4x on a small conv-batchnorm net)
 		env ${BENCH_PEER_ENV:-} "$py" bench/peers/pytorch.py --models "$m" --zoo "$tmp/z-$m" --csv "$tmp/p-$m" \
 			${BENCH_FLAGS:-} ||
 			status=1

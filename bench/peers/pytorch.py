@@ -8,15 +8,25 @@ built-in copy of the zoo is used when that file is missing. Layers map one to on
 Conv2d, maxpool/avgpool -> MaxPool2d/AvgPool2d (avg counts padding as zeros, as colnet does),
 linear -> Flatten + Linear, dropout -> Dropout, batchnorm -> BatchNorm2d (BatchNorm1d after
 linear), rbf -> Flatten + a small RBF module (PyTorch has none: ||x-mu||^2 as colnet computes
-it, a matrix product plus norms, then the kernel). PyTorch runs NCHW; only the flatten order
-differs, not the work.
+it, a matrix product plus norms, then the kernel). Only the flatten order differs from colnet,
+not the work.
 Training step: zero_grad, forward, cross-entropy, backward, optimizer step. Inference runs
 under torch.inference_mode() in eval mode. Writes bench/results/pytorch.csv.
 
 Allocator: glibc's malloc returns PyTorch's large blocks to the system after each step unless
 its mmap and trim thresholds are raised, which made a training loop up to 3.7x slower. The peer
 says which it runs (TUNED_MALLOC, or the default) and writes it into each row; end_to_end.sh
-runs it both ways and compare.sh takes PyTorch's best of {default, tuned} x {1, 2 threads}.
+runs it both ways and compare.sh takes PyTorch's best of {default, tuned} x {1, 2 threads} x
+{NCHW, channels_last}.
+
+Memory layout: PyTorch's default is NCHW, but a user who tunes it converts a conv net and its
+inputs to torch.channels_last (NHWC, colnet's own layout), and oneDNN then runs NHWC kernels:
+a small conv-batchnorm-pool net trained 1.4x faster that way at batch 200 on 2 threads (8.6-9.3
+ms a step against 12.6-13.4). So the layout is one of PyTorch's settings, like threads:
+--layouts nchw,nhwc (the default) times each model both ways in the same rounds, each layout
+with its own copy of the model and optimizer, and writes it as the CSV's last column (nchw or
+nhwc). A model with no 4-D layer (conv, pool, batchnorm before the flatten; mlp, rbf) has no
+layout to choose: it runs once, written as "flat".
 
 Run with Debian's interpreter: /usr/bin/python3 bench/peers/pytorch.py (python3-torch).
 """
@@ -199,6 +209,32 @@ def same_kernels_as_colnet():
 
 ROUNDS = 3
 
+# --layouts names -> torch memory formats (nhwc = torch.channels_last)
+LAYOUTS = ("nchw", "nhwc")
+
+
+def memory_format(torch, layout):
+    return torch.channels_last if layout == "nhwc" else torch.contiguous_format
+
+
+def model_layouts(model, nn, wanted):
+    """The layouts worth timing for this model: all of `wanted` if it has a layer that works on
+    4-D tensors, else one run marked 'flat' (its first layer flattens: no layout to choose)."""
+    spatial = (nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d, nn.BatchNorm2d)
+    if any(isinstance(m, spatial) for m in model.modules()):
+        return list(wanted)
+    return ["flat"]
+
+
+def make_optimizer(torch, model, optim, lr, mom, wd):
+    """The zoo recipe's optimizer over model's parameters."""
+    if optim == "adam":
+        return torch.optim.Adam(model.parameters(), lr=lr, weight_decay=wd)
+    # sgd, momentum (heavy ball, as torch's), momentum-ema (dampening = beta)
+    m = 0.0 if optim == "sgd" else mom
+    return torch.optim.SGD(model.parameters(), lr=lr, momentum=m, weight_decay=wd,
+                           dampening=m if optim == "momentum-ema" else 0.0)
+
 # glibc's settings that keep freed blocks for reuse (values as bench/end_to_end.sh sets them)
 TUNED_MALLOC = ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "MALLOC_TOP_PAD_")
 
@@ -238,6 +274,8 @@ def main():
     ap.add_argument("--threads", default="1,2")
     ap.add_argument("--infer-batch", type=int, default=1000)
     ap.add_argument("--seconds", type=float, default=0.25)
+    ap.add_argument("--layouts", default="nchw,nhwc",
+                    help="memory layouts to time conv nets in: nchw, nhwc (channels_last)")
     ap.add_argument("--zoo", default="bench/results/zoo.tsv")
     ap.add_argument("--csv", default="bench/results/pytorch.csv")
     a = ap.parse_args()
@@ -254,6 +292,9 @@ def main():
     names = a.models.split(",") if a.models else list(zoo)
     batches = [int(b) for b in a.batches.split(",")]
     threads = [int(t) for t in a.threads.split(",")]
+    layouts = a.layouts.split(",")
+    if not layouts or any(l not in LAYOUTS for l in layouts):
+        ap.error("--layouts takes a comma-separated list of %s" % ", ".join(LAYOUTS))
     cap = [l.strip(" -") for l in torch.__config__.show().splitlines() if "CPU capability" in l]
     print("== PyTorch peer: torch %s (%s), models from %s ==" %
           (torch.__version__, cap[0] if cap else "?",
@@ -261,57 +302,63 @@ def main():
     print("OpenBLAS kernels (PyTorch's Linear layers): %s" % kernels)
     alloc, alloc_words = allocator()
     print("allocator: %s (%s)" % (alloc, alloc_words))
+    print("layouts: %s (models with no conv, pool or batchnorm layer run once: 'flat')"
+          % ", ".join(l + (" (channels_last)" if l == "nhwc" else "") for l in layouts))
     torch.manual_seed(1)
     rows = []
     for name in names:
         spec, optim, lr, mom, wd = zoo[name]
-        model = build(spec, nn)
-        if optim == "adam":
-            opt = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=wd)
-        else:  # sgd, momentum (heavy ball, as torch's), momentum-ema (dampening = beta)
-            m = 0.0 if optim == "sgd" else mom
-            opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=m, weight_decay=wd,
-                                  dampening=m if optim == "momentum-ema" else 0.0)
+        # one model and optimizer per layout, the same initial weights in each
+        seed = torch.randint(0, 2 ** 31, ()).item()
+        nets = {}
+        for lay in model_layouts(build(spec, nn), nn, layouts):
+            torch.manual_seed(seed)
+            model = build(spec, nn).to(memory_format=memory_format(torch, lay))
+            nets[lay] = (model, make_optimizer(torch, model, optim, lr, mom, wd))
         params = sum(p.numel() for p in model.parameters())
         # PyTorch refuses to train BatchNorm1d on one row (colnet gives y = beta): no figure
         bn1d = any(isinstance(m, nn.BatchNorm1d) for m in model.modules())
-        print("\n### %s: %s\n%d parameters, %s lr %g\n  batch thr  train img/s    infer img/s"
-              % (name, spec, params, optim, lr))
-        runs = []  # (n, threads, train?, step, its steps counter, its rates)
+        print("\n### %s: %s\n%d parameters, %s lr %g\n  batch thr layout  train img/s    "
+              "infer img/s" % (name, spec, params, optim, lr))
+        runs = []  # (n, threads, layout, train?, model, step, its steps counter, its rates)
         for n in batches + ([a.infer_batch] if a.infer_batch > 0 else []):
             infer_only = n == a.infer_batch and n not in batches
             x = torch.rand(n, 1, 28, 28)
             y = torch.randint(0, 10, (n,))
-
-            def train_step(x=x, y=y):
-                opt.zero_grad()
-                F.cross_entropy(model(x), y).backward()
-                opt.step()
-
-            def infer_step(x=x):
-                with torch.inference_mode():
-                    model(x)
-
             for t in threads:
-                if not infer_only and not (n == 1 and bn1d):
-                    runs.append((n, t, True, train_step, [0], []))
-                runs.append((n, t, False, infer_step, [0], []))
+                for lay, (model, opt) in nets.items():
+                    xl = x.contiguous(memory_format=memory_format(torch, lay))
+
+                    def train_step(x=xl, y=y, model=model, opt=opt):
+                        opt.zero_grad()
+                        F.cross_entropy(model(x), y).backward()
+                        opt.step()
+
+                    def infer_step(x=xl, model=model):
+                        with torch.inference_mode():
+                            model(x)
+
+                    if not infer_only and not (n == 1 and bn1d):
+                        runs.append((n, t, lay, True, model, train_step, [0], []))
+                    runs.append((n, t, lay, False, model, infer_step, [0], []))
         for _ in range(ROUNDS):
-            for n, t, train, step, steps, rates in runs:
+            for n, t, lay, train, model, step, steps, rates in runs:
                 torch.set_num_threads(t)
                 model.train(train)
                 rates.append(images_per_sec(step, n, a.seconds, steps))
-        med = {(n, t, train): statistics.median(rates) for n, t, train, _, _, rates in runs}
-        for n, t in dict.fromkeys((n, t) for n, t, _, _, _, _ in runs):
-            tr, inf = med.get((n, t, True)), med[(n, t, False)]
-            print("  %5d %3d %12s %14.0f" % (n, t, "-" if tr is None else "%.0f" % tr, inf))
-            rows.append("%s,%d,%d,%s,%.1f,%s" % (name, n, t, "" if tr is None else "%.1f" % tr,
-                                                  inf, alloc))
+        med = {r[:4]: statistics.median(r[-1]) for r in runs}
+        for n, t, lay in dict.fromkeys(r[:3] for r in runs):
+            tr, inf = med.get((n, t, lay, True)), med[(n, t, lay, False)]
+            print("  %5d %3d %-6s %12s %14.0f" % (n, t, lay, "-" if tr is None else "%.0f" % tr,
+                                                  inf))
+            rows.append("%s,%d,%d,%s,%.1f,%s,%s" % (name, n, t, "" if tr is None else "%.1f" % tr,
+                                                     inf, alloc, lay))
     if a.csv != "-":
         os.makedirs(os.path.dirname(a.csv) or ".", exist_ok=True)
         tmp = a.csv + ".tmp"
         with open(tmp, "w") as f:
-            f.write("model,batch,threads,train_images_per_sec,infer_images_per_sec,allocator\n")
+            f.write("model,batch,threads,train_images_per_sec,infer_images_per_sec,allocator,"
+                    "layout\n")
             f.write("".join(r + "\n" for r in rows))
             f.flush()
             os.fsync(f.fileno())
