@@ -23,7 +23,7 @@ py=/usr/bin/python3
 # colnet runs exactly what PyTorch is told (keep in step with the zoo).
 case "$MODEL" in
 mnist-fast)
-	RECIPE="--epochs 2 --batch 200 --optim momentum --momentum 0.9 --nesterov --lr 0.2 --schedule onecycle --label-smoothing 0.1"
+	RECIPE="--epochs 2 --batch 64 --optim momentum --momentum 0.9 --nesterov --lr 0.15 --schedule onecycle --label-smoothing 0.05"
 	;;
 mnist-best)
 	RECIPE="--epochs 13 --batch 128 --optim adam --lr 0.003 --schedule onecycle --label-smoothing 0.1 --ema 0.999 --augment shift:2,rotate:10,scale:0.1"

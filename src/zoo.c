@@ -57,10 +57,11 @@ static const struct zoo_entry zoo[] = {
      CN_OPTIM_MOMENTUM, CN_SCHED_CONST, 0.05f, 0.9f, 10},
     {"avgpool-cnn", "conv 4 k3 p1 relu | avgpool 2 | conv 4 k3 p1 relu | avgpool 2 | linear 10",
      CN_OPTIM_MOMENTUM, CN_SCHED_CONST, 0.015f, 0.9f, 5},
+    /* a second conv of 24 k3, not 32 k5: half its work, the same accuracy (below) */
     {"mnist-fast",
-     "conv 16 k5 nobias | batchnorm relu | maxpool 2 | conv 32 k5 nobias | batchnorm relu | "
+     "conv 16 k5 nobias | batchnorm relu | maxpool 2 | conv 24 k3 nobias | batchnorm relu | "
      "maxpool 2 | linear 10",
-     CN_OPTIM_MOMENTUM, CN_SCHED_ONECYCLE, 0.2f, 0.9f, 2},
+     CN_OPTIM_MOMENTUM, CN_SCHED_ONECYCLE, 0.15f, 0.9f, 2},
     /* 13 epochs, not 15: nearer the 5-minute bar; seed 1's 15-epoch run had 99.63% after 9 */
     {"mnist-best",
      "conv 32 k3 p1 nobias | batchnorm relu | maxpool 2 | conv 64 k3 p1 nobias | batchnorm relu | "
@@ -72,11 +73,13 @@ static const struct zoo_entry zoo[] = {
 static void recipe(const char *name, struct cn_train_opts *o)
 {
 	if (strcmp(name, "mnist-fast") == 0) {
-		/* batch 200 at twice the peak rate: 2.8 s an epoch against 4.0-4.3 s at 100 and
-		   0.1, still 99.0% or more on seeds 1-5 */
-		o->batch = 200;
+		/* with the net above, batch 64 at 0.15 and smoothing 0.05: 99.18% mean over seeds
+		   1-10, each past 99% after epoch 2 (none after 1), in 0.62x the wall time of the
+		   earlier recipe (conv 32 k5, batch 200 at 0.2, smoothing 0.1: 99.16%); a step
+		   costs about the same per image at batch 64, 100 and 200 */
+		o->batch = 64;
 		o->optim.nesterov = 1;
-		o->label_smoothing = 0.1f;
+		o->label_smoothing = 0.05f;
 	} else if (strcmp(name, "mnist-best") == 0) {
 		o->batch = 128;
 		o->augment = (struct cn_augment){.shift = 2, .rotate = 10, .scale = 0.1f};

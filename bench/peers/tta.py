@@ -11,6 +11,10 @@ batchnorm statistics, evaluated in place of the net), and augmentation (the same
 pixel shifts, rotation, scaling about the centre, Simard's elastic field, bilinear with zeros
 outside, via affine_grid + grid_sample with align_corners=True, batched). Shuffling draws
 differ (another generator), so runs compare in distribution, not bit for bit.
+Convolutional nets run in channels_last (NHWC, colnet's own layout): on mnist-fast's net it
+made PyTorch's whole run 1.39x faster than its default NCHW (8.0 s against 11.2 s, median of
+5 paired runs, 2 threads, Zen 5), mostly in max pooling and batch norm over the first layer's
+maps; a fair race gives PyTorch its faster layout.
 MNIST is read from the raw IDX files with numpy. After each epoch the test set is evaluated
 (batches of 1000, inference mode); the run stops once the accuracy reaches --target.
 Prints one line per epoch, then `result acc=... reached=0|1 epochs=N`; the caller times the
@@ -155,12 +159,13 @@ def averaged(model):
                                               if not n.endswith("num_batches_tracked")]
 
 
-def evaluate(model, x, y):
+def evaluate(model, x, y, layout):
     model.eval()
     right = 0
     with torch.inference_mode():
         for i in range(0, len(y), 1000):
-            right += (model(x[i:i + 1000]).argmax(1) == y[i:i + 1000]).sum().item()
+            batch = x[i:i + 1000].contiguous(memory_format=layout)
+            right += (model(batch).argmax(1) == y[i:i + 1000]).sum().item()
     return right / len(y)
 
 
@@ -196,6 +201,9 @@ def main():
     if a.limit:
         xtr, ytr = xtr[:a.limit], ytr[:a.limit]
     model = build(a.spec, (1, 28, 28))
+    has_conv = any(p.split()[0] == "conv" for p in a.spec.split("|"))
+    layout = torch.channels_last if has_conv else torch.contiguous_format
+    model = model.to(memory_format=layout)
     if a.optim == "adam":
         opt = torch.optim.Adam(model.parameters(), lr=a.lr, weight_decay=a.weight_decay)
     else:
@@ -203,7 +211,7 @@ def main():
                               nesterov=a.nesterov, weight_decay=a.weight_decay)
     ema_model, updates = None, 0
     if a.ema > 0:
-        ema_model = build(a.spec, (1, 28, 28))
+        ema_model = build(a.spec, (1, 28, 28)).to(memory_format=layout)
         ema_model.load_state_dict(model.state_dict())
     n = len(ytr)
     steps = (n + a.batch - 1) // a.batch
@@ -213,9 +221,9 @@ def main():
         perm = torch.randperm(n, generator=gen)
         for s in range(steps):
             idx = perm[s * a.batch:(s + 1) * a.batch]
-            x, y = xtr[idx], ytr[idx]
+            x, y = xtr[idx].contiguous(memory_format=layout), ytr[idx]
             if aug:
-                x = augment(x, a, gen)
+                x = augment(x, a, gen).contiguous(memory_format=layout)
             for g in opt.param_groups:
                 g["lr"] = sched_lr(a, epoch - 1 + s / steps)
             opt.zero_grad(set_to_none=True)
@@ -228,7 +236,7 @@ def main():
                     for e, w in zip(averaged(ema_model), averaged(model)):
                         e.mul_(d).add_(w, alpha=1 - d)
                 updates += 1
-        acc = evaluate(ema_model if ema_model is not None else model, xte, yte)
+        acc = evaluate(ema_model if ema_model is not None else model, xte, yte, layout)
         print(f"epoch {epoch} test_acc {100 * acc:.2f}%", flush=True)
         if acc >= a.target:
             reached = True
