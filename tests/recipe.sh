@@ -49,6 +49,20 @@ if [ -f "$DATA/train-images-idx3-ubyte" ] || [ -f "$DATA/train-images-idx3-ubyte
 		bad "--target-acc: $(tail -n 3 "$tmp/t")"
 	fi
 
+	# a target equal to an epoch's accuracy is reached (9 900 of 10 000 is 99%, though 99 as a
+	# float is a hair above 0.99): each test size (k/n exact in the log) gives another k/n
+	exact=0
+	for n in 250 400 500 800 1000; do
+		"$COLNET" train --model "conv 4 k5 relu | maxpool 2 | linear 10" --data "$DATA" \
+			--epochs 1 --limit 1500 --test-limit "$n" --lr 0.01 --log "$tmp/x.csv" >/dev/null 2>&1
+		acc=$(awk -F, 'NR == 2 { print $5 * 100 }' "$tmp/x.csv")
+		"$COLNET" train --model "conv 4 k5 relu | maxpool 2 | linear 10" --data "$DATA" \
+			--epochs 2 --limit 1500 --test-limit "$n" --lr 0.01 --target-acc "$acc" >"$tmp/x" 2>&1
+		grep -q "^target .* reached at epoch 1 " "$tmp/x" && exact=$((exact + 1))
+	done
+	[ "$exact" -eq 5 ] && ok "--target-acc stops at an accuracy equal to it (5 test sizes)" ||
+		bad "--target-acc equal to the accuracy: reached in $exact of 5"
+
 	spec="conv 6 k3 p1 nobias | batchnorm relu | maxpool 2 | linear 10"
 	"$COLNET" train --model "$spec" --data "$DATA" --epochs 2 --limit 2000 --test-limit 500 \
 		--optim momentum --nesterov --lr 0.05 --schedule onecycle --warmup 0.2 \

@@ -60,7 +60,7 @@ bool cli_u64(const char *flag, const char *s, uint64_t *out)
 	return true;
 }
 
-bool cli_float(const char *flag, const char *s, double lo, double hi, float *out)
+bool cli_double(const char *flag, const char *s, double lo, double hi, double *out)
 {
 	char *end;
 	errno = 0;
@@ -69,6 +69,14 @@ bool cli_float(const char *flag, const char *s, double lo, double hi, float *out
 		cli_usage_error("%s wants a number in %g..%g, not '%s'", flag, lo, hi, s);
 		return false;
 	}
+	*out = v;
+	return true;
+}
+
+bool cli_float(const char *flag, const char *s, double lo, double hi, float *out)
+{
+	double v;
+	if (!cli_double(flag, s, lo, hi, &v)) return false;
 	*out = (float)v;
 	return true;
 }
@@ -98,6 +106,8 @@ static bool store(const struct cli_arg *a, const char *v)
 		return cli_u64(a->flag, v, a->dst);
 	case CLI_FLOAT:
 		return cli_float(a->flag, v, a->lo, a->hi, a->dst);
+	case CLI_DOUBLE:
+		return cli_double(a->flag, v, a->lo, a->hi, a->dst);
 	case CLI_LIST:
 		return list_push(a->dst, v) || (cli_fail("out of memory"), false);
 	case CLI_BOOL:

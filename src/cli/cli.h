@@ -22,16 +22,26 @@ int cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 bool cli_int(const char *flag, const char *s, long lo, long hi, int32_t *out);
 bool cli_u64(const char *flag, const char *s, uint64_t *out);
 bool cli_float(const char *flag, const char *s, double lo, double hi, float *out);
+bool cli_double(const char *flag, const char *s, double lo, double hi, double *out);
 
 /* One long option of a command: "--flag VALUE" or "--flag=VALUE". */
-enum cli_arg_kind { CLI_STR, CLI_INT, CLI_U64, CLI_FLOAT, CLI_LIST, CLI_BOOL, CLI_ALIAS };
+enum cli_arg_kind {
+	CLI_STR,
+	CLI_INT,
+	CLI_U64,
+	CLI_FLOAT,
+	CLI_DOUBLE,
+	CLI_LIST,
+	CLI_BOOL,
+	CLI_ALIAS
+};
 struct cli_arg {
 	const char *flag;
 	enum cli_arg_kind kind;
-	void *dst;     /* const char *, int32_t, uint64_t or float; CLI_LIST: struct cli_list;
+	void *dst; /* const char *, int32_t, uint64_t, float or double; CLI_LIST: struct cli_list;
 	              CLI_BOOL: bool, set by the bare flag (it takes no value);
 	              CLI_ALIAS: the long flag (a const char *) this short one stands for */
-	double lo, hi; /* CLI_INT and CLI_FLOAT range */
+	double lo, hi; /* CLI_INT, CLI_FLOAT and CLI_DOUBLE range */
 	bool *seen;    /* may be NULL: set when the flag was given */
 };
 

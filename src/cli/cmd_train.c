@@ -70,7 +70,7 @@ struct train_args {
 	const char *model, *data, *save, *resume, *log, *optim, *schedule, *init, *plot, *size;
 	const char *save_best;
 	struct cli_recipe_args recipe;
-	float target;
+	double target; /* a double: it is compared with k right of n (cli_recipe_after_epoch) */
 	int32_t epochs, batch, threads, chunk, limit, test_limit;
 	float lr, momentum, weight_decay, clip, val;
 	uint64_t seed;
@@ -114,7 +114,7 @@ static int parse(int argc, char **argv, struct train_args *a)
 	    {"--ema", CLI_FLOAT, &a->recipe.ema, 0, 0.999999, &a->recipe.have_ema},
 	    {"--nesterov", CLI_BOOL, &a->recipe.nesterov, 0, 0, set},
 	    {"--save-best", CLI_STR, &a->save_best, 0, 0, NULL},
-	    {"--target-acc", CLI_FLOAT, &a->target, 1e-6, 100, NULL},
+	    {"--target-acc", CLI_DOUBLE, &a->target, 1e-6, 100, NULL},
 	};
 	int rc = cli_parse(argc, argv, args, (int)(sizeof(args) / sizeof(args[0])), NULL, usage);
 	if (rc) return rc;
