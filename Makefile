@@ -340,7 +340,8 @@ bench: $(BENCH_BIN) $(COLNET) data
 .PHONY: bench
 
 # Time to accuracy (issue 19): colnet's mnist-fast recipe to 99% against the same recipe in
-# PyTorch, SEEDS seeds back to back (TTA_MODEL=mnist-best for the other recipe).
+# PyTorch, SEEDS seeds back to back (TTA_MODEL=mnist-best for the other recipe; bench/tta.sh
+# says why 20 seeds by default).
 bench-tta: $(COLNET) data
 	COLNET=$(COLNET) DATA=$(DATA_DIR) bench/tta.sh
 .PHONY: bench-tta

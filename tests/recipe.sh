@@ -83,9 +83,10 @@ if [ -f "$DATA/train-images-idx3-ubyte" ] || [ -f "$DATA/train-images-idx3-ubyte
 	"$COLNET" train --model mnist-best --data "$DATA" --epochs 1 --limit 1000 --test-limit 200 \
 		>"$tmp/z" 2>&1 && grep -q "^augment shift" "$tmp/z" && ok "zoo mnist-best trains with its augmentation" ||
 		bad "mnist-best: $(tail -n 3 "$tmp/z")"
-	# bench/tta.sh gives PyTorch the recipe as flags and colnet the same flags: with them
-	# colnet must train exactly as with its zoo recipe alone (same rows, bit for bit), so the
-	# two cannot drift apart; a few steps per epoch keep the runs short
+	# bench/tta.sh gives PyTorch the zoo net's spec and the recipe as flags: colnet given the
+	# bare spec and those flags must train exactly as with its zoo recipe alone (same rows,
+	# bit for bit), so no part of the recipe can be missing from PyTorch's side (with the zoo
+	# name the zoo's extras would fill any gap); a few steps per epoch keep the runs short
 	rows() { # the epoch rows without their times, and the settings lines
 		awk '$1 ~ /^[0-9]+$/ && NF == 7 { print $1, $2, $3, $4, $5 }
 			/^augment|parameters,/ { sub(/ [0-9]+ threads.*/, ""); print }' "$1"
@@ -95,8 +96,9 @@ if [ -f "$DATA/train-images-idx3-ubyte" ] || [ -f "$DATA/train-images-idx3-ubyte
 		flags=$(sed -n "/^$m)/,/;;/s/^[[:space:]]*RECIPE=\"\(.*\)\"/\1/p" bench/tta.sh)
 		"$COLNET" train --model "$m" --data "$DATA" --limit "$lim" --test-limit 100 \
 			--threads 2 >"$tmp/zr" 2>&1
+		spec=$("$COLNET" info --model "$m" | sed -n 's/^model: *//p')
 		# shellcheck disable=SC2086 # the flags are words
-		"$COLNET" train --model "$m" $flags --data "$DATA" --limit "$lim" --test-limit 100 \
+		"$COLNET" train --model "$spec" $flags --data "$DATA" --limit "$lim" --test-limit 100 \
 			--threads 2 >"$tmp/fr" 2>&1
 		if [ -n "$flags" ] && [ -n "$(rows "$tmp/zr")" ] && [ "$(rows "$tmp/zr")" = "$(rows "$tmp/fr")" ]; then
 			ok "bench/tta.sh's $m flags are the zoo recipe"

@@ -213,6 +213,7 @@ def main():
     if a.ema > 0:
         ema_model = build(a.spec, (1, 28, 28)).to(memory_format=layout)
         ema_model.load_state_dict(model.state_dict())
+        ema_tensors, live_tensors = averaged(ema_model), averaged(model)
     n = len(ytr)
     steps = (n + a.batch - 1) // a.batch
     acc, reached, epoch = 0.0, False, 0
@@ -232,9 +233,9 @@ def main():
             opt.step()
             if ema_model is not None:
                 d = min(a.ema, (1 + updates) / (10 + updates))
-                with torch.no_grad():
-                    for e, w in zip(averaged(ema_model), averaged(model)):
-                        e.mul_(d).add_(w, alpha=1 - d)
+                with torch.no_grad():  # two fused calls over all tensors, not two per tensor
+                    torch._foreach_mul_(ema_tensors, d)
+                    torch._foreach_add_(ema_tensors, live_tensors, alpha=1 - d)
                 updates += 1
         acc = evaluate(ema_model if ema_model is not None else model, xte, yte, layout)
         print(f"epoch {epoch} test_acc {100 * acc:.2f}%", flush=True)
