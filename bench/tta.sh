@@ -33,7 +33,7 @@ py=/usr/bin/python3
 case "$MODEL" in
 mnist-fast)
 	SEEDS=${SEEDS:-20}
-	RECIPE="--epochs 2 --batch 64 --optim momentum --momentum 0.9 --nesterov --lr 0.15 --schedule onecycle --label-smoothing 0.05"
+	RECIPE="--epochs 2 --batch 64 --optim momentum --momentum 0.9 --nesterov --lr 0.15 --schedule onecycle --label-smoothing 0.05 --ema 0.99"
 	;;
 mnist-best)
 	SEEDS=${SEEDS:-3}
