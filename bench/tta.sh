@@ -67,9 +67,12 @@ colnet_run() {
 		--threads "$THREADS" --data "$DATA" >"$tmp/c" 2>&1 ||
 		{ echo "bench-tta: colnet failed: $(tail -n 3 "$tmp/c")" >&2; exit 1; }
 }
-# the last epoch's line of colnet's log: test accuracy (no %) and epoch
+# accuracy in percent (its last epoch's), reached (0/1) and epochs of colnet's log
 colnet_last() {
-	awk '$1 ~ /^[0-9]+$/ && NF == 7 { a = $5; e = $1 } END { sub("%", "", a); print a, e }' "$tmp/c"
+	reached=0
+	grep -q "^target .* reached" "$tmp/c" && reached=1
+	awk -v r=$reached '$1 ~ /^[0-9]+$/ && NF == 7 { a = $5; e = $1 }
+		END { sub("%", "", a); print a, r, e }' "$tmp/c"
 }
 # PyTorch's run of seed $1, to TARGET or (with "full") to the end; its log in $tmp/p
 pytorch_run() {
@@ -87,43 +90,35 @@ pytorch_last() {
 		awk '{ printf "%.2f %s %s\n", 100 * $1, $2, $3 }'
 }
 
+# engine $1's timed run of seed $2, stopped at TARGET: "seconds accuracy reached epochs"
+timed() {
+	t0=$(now)
+	"${1}_run" "$2" stop
+	t1=$(now)
+	echo "$(echo "$t1 - $t0" | bc) $("${1}_last")"
+}
+# engine $1's row for seed $2 from its timed run ($3): a run that stopped before the last
+# epoch is run again to the end, untimed, for its final accuracy
+record() {
+	set -- "$1" "$2" $3
+	final=$4
+	if [ "$6" -lt "$epochs" ]; then
+		"${1}_run" "$2" full
+		final=$("${1}_last" | cut -d' ' -f1)
+	fi
+	printf '%-8s %5d %9.2f %8.2f%% %8s %7s %8.2f%%\n' "$@" "$final"
+	echo "$1,$2,$3,$4,$5,$6,$final" >>"$csv"
+}
+
 echo "time to ${TARGET}% on MNIST: $MODEL, $SEEDS seeds, $THREADS threads (PyTorch $TORCH_THREADS), $(uptime | sed 's/.*load/load/')"
 echo "recipe: $spec; $RECIPE"
 printf '%-8s %5s %9s %9s %8s %7s %9s\n' engine seed seconds test_acc reached epochs final_acc
 for seed in $(seq 1 "$SEEDS"); do
-	t0=$(now)
-	colnet_run "$seed" stop
-	t1=$(now)
-	set -- $(colnet_last)
-	cacc=$1 cep=$2
-	creached=$(grep -q "^target .* reached" "$tmp/c" && echo 1 || echo 0)
-	csecs=$(echo "$t1 - $t0" | bc)
-	if [ $peer = yes ]; then
-		t0=$(now)
-		pytorch_run "$seed" stop
-		t1=$(now)
-		set -- $(pytorch_last)
-		pacc=$1 preached=$2 pep=$3
-		psecs=$(echo "$t1 - $t0" | bc)
-	fi
-	# the final accuracies, untimed, after both timed runs
-	cfinal=$cacc
-	if [ "$cep" -lt "$epochs" ]; then
-		colnet_run "$seed" full
-		set -- $(colnet_last)
-		cfinal=$1
-	fi
-	printf '%-8s %5d %9.2f %8.2f%% %8s %7s %8.2f%%\n' colnet "$seed" "$csecs" "$cacc" "$creached" "$cep" "$cfinal"
-	echo "colnet,$seed,$csecs,$cacc,$creached,$cep,$cfinal" >>"$csv"
-	[ $peer = yes ] || continue
-	pfinal=$pacc
-	if [ "$pep" -lt "$epochs" ]; then
-		pytorch_run "$seed" full
-		set -- $(pytorch_last)
-		pfinal=$1
-	fi
-	printf '%-8s %5d %9.2f %8.2f%% %8s %7s %8.2f%%\n' pytorch "$seed" "$psecs" "$pacc" "$preached" "$pep" "$pfinal"
-	echo "pytorch,$seed,$psecs,$pacc,$preached,$pep,$pfinal" >>"$csv"
+	# both timed runs back to back, then the untimed ones
+	c=$(timed colnet "$seed") || exit 1
+	if [ $peer = yes ]; then p=$(timed pytorch "$seed") || exit 1; fi
+	record colnet "$seed" "$c"
+	if [ $peer = yes ]; then record pytorch "$seed" "$p"; fi
 done
 echo
 awk -F, -v target="$TARGET" 'NR > 1 {
